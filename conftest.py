@@ -1,0 +1,172 @@
+"""Cross-service fixtures: the whole platform (every service and the gateway) running for
+real on the embedded PostgreSQL and NATS, in a background thread with its own event loop,
+so tests talk to it over real HTTP exactly as the CLI and the browser do."""
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from pyk8s_auth.main import MIGRATIONS as AUTH_MIGRATIONS
+from pyk8s_auth.main import start as start_auth
+from pyk8s_auth.settings import AuthSettings
+from pyk8s_gateway.main import create_app
+from pyk8s_gateway.settings import GatewaySettings
+from pyk8s_kit.embedded import free_port
+from pyk8s_kit.testing import wait_until
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    start: Callable[[Any], Any]
+    settings: type
+    migrations: Any
+
+
+SERVICES = [
+    ServiceSpec("auth", start_auth, AuthSettings, AUTH_MIGRATIONS),
+]
+
+
+@dataclass
+class Platform:
+    url: str
+    nats_url: str
+    database_urls: dict[str, str]
+    loop: asyncio.AbstractEventLoop
+    runtimes: dict[str, Any] = field(default_factory=dict)
+
+    def run(self, coro, timeout: float = 30) -> Any:
+        """Run a coroutine on the platform's loop from the test thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+class PlatformThread(threading.Thread):
+    def __init__(self, nats_url: str, database_urls: dict[str, str],
+                 overrides: dict[str, dict[str, Any]]) -> None:
+        super().__init__(daemon=True, name="platform")
+        self.loop = asyncio.new_event_loop()
+        self.port = free_port()
+        self.platform = Platform(f"http://127.0.0.1:{self.port}", nats_url, database_urls, self.loop)
+        self.overrides = overrides
+        self.error: BaseException | None = None
+        self.server: uvicorn.Server | None = None
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._main())
+        except BaseException as error:  # surfaced to the test by start()
+            self.error = error
+        finally:
+            self._stopped.set()
+
+    async def _main(self) -> None:
+        for spec in SERVICES:
+            settings = spec.settings(
+                environment="test",
+                nats_url=self.platform.nats_url,
+                database_url=self.platform.database_urls[spec.name],
+                **self.overrides.get(spec.name, {}),
+            )
+            self.platform.runtimes[spec.name] = await spec.start(settings)
+        gateway_settings = GatewaySettings(
+            environment="test",
+            nats_url=self.platform.nats_url,
+            port=self.port,
+            required_services=[spec.name for spec in SERVICES],
+            **self.overrides.get("gateway", {}),
+        )
+        config = uvicorn.Config(create_app(gateway_settings), host="127.0.0.1", port=self.port,
+                                log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        try:
+            await self.server.serve()
+        finally:
+            for runtime in reversed(list(self.platform.runtimes.values())):
+                await runtime.stop()
+
+    def start_and_wait(self) -> Platform:
+        self.start()
+        wait_until(lambda: self.error or (self.server and self.server.started), timeout=60)
+        if self.error:
+            raise self.error
+        return self.platform
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.should_exit = True
+        self._stopped.wait(30)
+
+
+@pytest.fixture
+def platform_overrides() -> dict[str, dict[str, Any]]:
+    """Override per component settings: {"auth": {...}, "gateway": {...}}."""
+    return {}
+
+
+@pytest.fixture
+def platform(nats_server, make_database, platform_overrides) -> Iterator[Platform]:
+    urls = {spec.name: make_database(spec.name, spec.migrations) for spec in SERVICES}
+    thread = PlatformThread(nats_server.url, urls, platform_overrides)
+    try:
+        yield thread.start_and_wait()
+    finally:
+        thread.stop()
+
+
+@pytest.fixture
+def api(platform: Platform) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{platform.url}/api/v1", timeout=30) as client:
+        yield client
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+class Person:
+    """A signed-up user with a logged-in access token."""
+
+    def __init__(self, api: httpx.Client, username: str | None = None,
+                 password: str = "correct horse battery") -> None:
+        self.api = api
+        self.username = username or unique()
+        self.email = f"{self.username}@example.com"
+        self.password = password
+        signup = api.post("/auth/signup", json={"username": self.username, "email": self.email,
+                                                 "password": password})
+        assert signup.status_code == 201, signup.text
+        self.id = signup.json()["id"]
+        tokens = api.post("/auth/login", json={"login": self.username, "password": password})
+        assert tokens.status_code == 200, tokens.text
+        self.tokens = tokens.json()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        return self.api.get(path, headers=self.headers, **kw)
+
+    def post(self, path: str, **kw) -> httpx.Response:
+        return self.api.post(path, headers=self.headers, **kw)
+
+    def patch(self, path: str, **kw) -> httpx.Response:
+        return self.api.patch(path, headers=self.headers, **kw)
+
+    def delete(self, path: str, **kw) -> httpx.Response:
+        return self.api.delete(path, headers=self.headers, **kw)
+
+
+@pytest.fixture
+def person(api: httpx.Client) -> Callable[..., Person]:
+    return lambda username=None: Person(api, username)

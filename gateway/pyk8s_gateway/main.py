@@ -1,0 +1,64 @@
+"""Gateway process: FastAPI app under /api/v1, the web app at /, probes at /health."""
+
+import logging
+from contextlib import asynccontextmanager
+
+import nats
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from pyk8s_kit.logs import setup_logging
+
+from . import problems
+from .routers import auth, health
+from .security import TokenVerifier
+from .settings import GatewaySettings
+from .web import mount_web
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    return api
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.nc = await nats.connect(
+            settings.nats_url, name="gateway", max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        )
+        app.state.verifier = TokenVerifier(app.state.nc, settings.api_token_cache_seconds)
+        await app.state.verifier.start()
+        try:
+            yield
+        finally:
+            await app.state.nc.drain()
+
+    app = FastAPI(
+        title="PyK8s-Lab API",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    mount_web(app, settings.web_dist)
+    return app
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    setup_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), proxy_headers=False)

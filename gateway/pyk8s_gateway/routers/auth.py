@@ -1,0 +1,78 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from pyk8s_contracts import auth as c
+from pyk8s_contracts import subjects
+from pyk8s_contracts.common import Ok
+from pyk8s_kit.bus import request
+
+from ..deps import Bus, ClientAddress, CurrentUser
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class ApiTokenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: c.TokenName
+    expires_in_days: Annotated[int, Field(ge=1, le=365)] = 30
+
+
+@router.post("/signup", status_code=201, response_model=c.User)
+async def signup(body: c.SignupRequest, bus: Bus) -> c.User:
+    """Create an account. Usernames are DNS labels; passwords are 8 to 128 characters."""
+    return await request(bus, subjects.AUTH_SIGNUP, body, c.User)
+
+
+@router.post("/login", response_model=c.TokenPair)
+async def login(body: LoginBody, bus: Bus, client: ClientAddress) -> c.TokenPair:
+    """Log in by username or email. Repeated failures are throttled per account and per client."""
+    payload = c.LoginRequest(login=body.login, password=body.password, client=client)
+    return await request(bus, subjects.AUTH_LOGIN, payload, c.TokenPair)
+
+
+@router.post("/refresh", response_model=c.TokenPair)
+async def refresh(body: c.RefreshRequest, bus: Bus) -> c.TokenPair:
+    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    return await request(bus, subjects.AUTH_REFRESH, body, c.TokenPair)
+
+
+@router.post("/logout", status_code=204)
+async def logout(body: c.RefreshRequest, bus: Bus, user: CurrentUser) -> Response:
+    """Revoke the refresh token (and every token rotated from the same login)."""
+    payload = c.LogoutRequest(actor_id=user.user_id, refresh_token=body.refresh_token)
+    await request(bus, subjects.AUTH_LOGOUT, payload, Ok)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=c.User)
+async def me(bus: Bus, user: CurrentUser) -> c.User:
+    return await request(bus, subjects.AUTH_ME, c.MeRequest(actor_id=user.user_id), c.User)
+
+
+@router.post("/tokens", status_code=201, response_model=c.ApiTokenCreated)
+async def create_token(body: ApiTokenBody, bus: Bus, user: CurrentUser) -> c.ApiTokenCreated:
+    """Create a personal API token for CI. The token is shown in this answer only."""
+    payload = c.ApiTokenCreateRequest(actor_id=user.user_id, **body.model_dump())
+    return await request(bus, subjects.AUTH_TOKENS_CREATE, payload, c.ApiTokenCreated)
+
+
+@router.get("/tokens", response_model=c.ApiTokenList)
+async def list_tokens(bus: Bus, user: CurrentUser) -> c.ApiTokenList:
+    return await request(bus, subjects.AUTH_TOKENS_LIST, c.MeRequest(actor_id=user.user_id),
+                         c.ApiTokenList)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+async def revoke_token(token_id: UUID, bus: Bus, user: CurrentUser) -> Response:
+    payload = c.ApiTokenRevokeRequest(actor_id=user.user_id, token_id=token_id)
+    await request(bus, subjects.AUTH_TOKENS_REVOKE, payload, Ok)
+    return Response(status_code=204)

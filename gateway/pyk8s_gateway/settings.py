@@ -1,0 +1,33 @@
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pyk8s_contracts.subjects import ALL_SERVICES
+
+DEFAULT_WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    environment: str = "development"
+    nats_url: str = "nats://127.0.0.1:4222"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    web_dist: Path = DEFAULT_WEB_DIST
+    # Origins allowed to open the terminal WebSocket (besides the gateway's own origin).
+    allowed_origins: list[str] = []
+    # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
+    trusted_proxy_hops: int = 0
+    api_token_cache_seconds: float = 30.0
+    request_timeout_seconds: float = 5.0
+    # Services that must answer a ping for /health/ready to pass.
+    required_services: list[str] = list(ALL_SERVICES)
+
+    @model_validator(mode="after")
+    def _origins_in_production(self) -> "GatewaySettings":
+        if self.environment not in ("development", "test") and "*" in self.allowed_origins:
+            raise ValueError("GATEWAY_ALLOWED_ORIGINS may not be '*' outside development")
+        return self

@@ -1,0 +1,124 @@
+"""Auth service contracts."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import EmailStr, Field, StringConstraints
+
+from .common import ByUser, Contract, DisplayName, Username
+
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class User(Contract):
+    id: UUID
+    username: str
+    email: str
+    display_name: str
+    created_at: datetime
+
+
+class SignupRequest(Contract):
+    username: Username
+    email: EmailStr
+    password: Password
+    display_name: DisplayName | None = None
+
+
+class LoginRequest(Contract):
+    login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    client: str = "unknown"
+
+
+class TokenPair(Contract):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class RefreshRequest(Contract):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class LogoutRequest(ByUser):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MeRequest(ByUser):
+    pass
+
+
+class Jwk(Contract):
+    kty: str
+    crv: str
+    x: str
+    y: str
+    kid: str
+    alg: str
+    use: str = "sig"
+
+
+class Jwks(Contract):
+    keys: list[Jwk]
+    issuer: str
+    audience: str
+
+
+class UserLookupRequest(Contract):
+    login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+
+
+class UserLookupReply(Contract):
+    user: User | None
+
+
+class UsersGetManyRequest(Contract):
+    ids: Annotated[list[UUID], Field(max_length=1000)]
+
+
+class UsersGetManyReply(Contract):
+    users: list[User]
+
+
+class ApiTokenCreateRequest(ByUser):
+    name: TokenName
+    expires_in_days: Annotated[int, Field(ge=1, le=365)] = 30
+
+
+class ApiToken(Contract):
+    id: UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = None
+
+
+class ApiTokenCreated(ApiToken):
+    token: str
+
+
+class ApiTokenList(Contract):
+    tokens: list[ApiToken]
+
+
+class ApiTokenRevokeRequest(ByUser):
+    token_id: UUID
+
+
+class ApiTokenResolveRequest(Contract):
+    token: Annotated[str, StringConstraints(max_length=200)]
+
+
+class ApiTokenResolveReply(Contract):
+    user_id: UUID
+    token_id: UUID
+    expires_at: datetime
+
+
+class TokenRevoked(Contract):
+    token_id: UUID

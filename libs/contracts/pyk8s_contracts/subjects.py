@@ -1,0 +1,69 @@
+"""NATS subject names. Requests are `<service>.<verb>`; events are
+`pyk8s.events.<entity>.<verb-ed>` on the EVENTS stream."""
+
+# auth
+AUTH_SIGNUP = "auth.signup"
+AUTH_LOGIN = "auth.login"
+AUTH_REFRESH = "auth.refresh"
+AUTH_LOGOUT = "auth.logout"
+AUTH_ME = "auth.me"
+AUTH_JWKS = "auth.jwks"
+AUTH_USERS_LOOKUP = "auth.users.lookup"
+AUTH_USERS_GET_MANY = "auth.users.get_many"
+AUTH_TOKENS_CREATE = "auth.tokens.create"
+AUTH_TOKENS_LIST = "auth.tokens.list"
+AUTH_TOKENS_REVOKE = "auth.tokens.revoke"
+AUTH_TOKENS_RESOLVE = "auth.tokens.resolve"
+# Broadcast (no queue group): every gateway replica drops its cached API token.
+AUTH_TOKEN_REVOKED = "auth.broadcast.token_revoked"
+
+# teams
+TEAMS_CREATE = "teams.create"
+TEAMS_LIST = "teams.list"
+TEAMS_GET = "teams.get"
+TEAMS_UPDATE = "teams.update"
+TEAMS_DELETE = "teams.delete"
+TEAMS_MEMBERSHIP = "teams.membership"
+TEAMS_MEMBERS_LIST = "teams.members.list"
+TEAMS_MEMBERS_SET_ROLE = "teams.members.set_role"
+TEAMS_MEMBERS_REMOVE = "teams.members.remove"
+TEAMS_INVITATIONS_CREATE = "teams.invitations.create"
+TEAMS_INVITATIONS_LIST = "teams.invitations.list"
+TEAMS_INVITATIONS_REVOKE = "teams.invitations.revoke"
+TEAMS_INVITATIONS_MINE = "teams.invitations.mine"
+TEAMS_INVITATIONS_ACCEPT = "teams.invitations.accept"
+TEAMS_INVITATIONS_DECLINE = "teams.invitations.decline"
+TEAMS_INVITATIONS_REDEEM = "teams.invitations.redeem"
+
+# provisioner
+PROVISIONER_CLUSTER_CREATE = "provisioner.cluster.create"
+PROVISIONER_CLUSTER_LIST = "provisioner.cluster.list"
+PROVISIONER_CLUSTER_GET = "provisioner.cluster.get"
+PROVISIONER_CLUSTER_DELETE = "provisioner.cluster.delete"
+PROVISIONER_CLUSTER_EXTEND = "provisioner.cluster.extend"
+PROVISIONER_CLUSTER_KUBECONFIG = "provisioner.cluster.kubeconfig"
+PROVISIONER_CLUSTER_NODE = "provisioner.cluster.node"
+PROVISIONER_TEAM_COUNT = "provisioner.team.count"
+
+# terminal
+TERMINAL_TICKET_CREATE = "terminal.ticket.create"
+TERMINAL_SESSION_OPEN = "terminal.session.open"
+
+# JetStream
+EVENTS_STREAM = "PYK8S_EVENTS"
+EVENTS_PREFIX = "pyk8s.events"
+EVENTS_ALL = "pyk8s.events.>"
+WORK_STREAM = "PYK8S_WORK"
+WORK_PREFIX = "pyk8s.work"
+
+
+def event_subject(entity: str, verb: str) -> str:
+    return f"{EVENTS_PREFIX}.{entity}.{verb}"
+
+
+# Service names, used as nats.micro service names and queue groups.
+SERVICE_AUTH = "auth"
+SERVICE_TEAMS = "teams"
+SERVICE_PROVISIONER = "provisioner"
+SERVICE_TERMINAL = "terminal"
+ALL_SERVICES = (SERVICE_AUTH, SERVICE_TEAMS, SERVICE_PROVISIONER, SERVICE_TERMINAL)

@@ -1,0 +1,1 @@
+"""Tiny runtime shared by PyK8s-Lab services."""

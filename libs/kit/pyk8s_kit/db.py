@@ -1,0 +1,76 @@
+"""Database engine, the session scope that owns the commit, and migrations at start-up."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def make_metadata() -> MetaData:
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Database:
+    """One engine per process. `session()` commits when the block succeeds and rolls back
+    otherwise; service code never commits. Callbacks registered with `after_commit` run once
+    the transaction is durable (the outbox relay is woken that way)."""
+
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        if session.info.get("wrote_events"):
+            for callback in self._after_commit:
+                callback()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(migrations_dir: Path, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def migrate(migrations_dir: Path, url: str) -> None:
+    """Upgrade to head. Alembic is synchronous and its env.py runs its own event loop,
+    so it runs in a worker thread."""
+    await asyncio.to_thread(command.upgrade, alembic_config(migrations_dir, url), "head")

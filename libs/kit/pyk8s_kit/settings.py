@@ -1,0 +1,29 @@
+"""Settings base: every value comes from the environment, with an env prefix per service."""
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PYK8S_", extra="ignore")
+
+    environment: str = "development"
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = ""
+    health_host: str = "127.0.0.1"
+    # 0 disables the probe server (tests run several services in one process).
+    health_port: int = 0
+    log_level: str = "INFO"
+    db_pool_size: int = 5
+
+    @model_validator(mode="after")
+    def _database_url_is_async(self) -> "ServiceSettings":
+        if self.database_url.startswith("postgresql://"):
+            self.database_url = self.database_url.replace(
+                "postgresql://", "postgresql+asyncpg://", 1
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in ("development", "test")

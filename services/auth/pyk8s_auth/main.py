@@ -1,0 +1,29 @@
+"""Auth service process: `python -m pyk8s_auth` (settings from AUTH_* variables)."""
+
+from pathlib import Path
+
+from pyk8s_contracts.subjects import SERVICE_AUTH
+from pyk8s_kit.logs import setup_logging
+from pyk8s_kit.runtime import Runtime, run
+
+from .handlers import build_router
+from .service import AuthService
+from .settings import AuthSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def start(settings: AuthSettings | None = None) -> Runtime:
+    settings = settings or AuthSettings()
+    runtime = Runtime(SERVICE_AUTH, settings, MIGRATIONS)
+    await runtime.connect()
+    service = AuthService(runtime.db, settings)
+    await service.load_signing_key()
+    await runtime.serve([build_router(service, runtime.nc)])
+    return runtime
+
+
+def main() -> None:
+    settings = AuthSettings()
+    setup_logging(settings.log_level)
+    run(lambda: start(settings))

@@ -1,0 +1,247 @@
+"""The rules of the auth service. No SQL here (see repository.py), no NATS (handlers.py)."""
+
+import hashlib
+import logging
+import secrets
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from jose import jwt
+
+from pyk8s_contracts import auth as c
+from pyk8s_contracts.common import Ok
+from pyk8s_contracts.errors import ErrorCode
+from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.db import Database
+
+from .keys import ALGORITHM, SigningKey
+from .models import ApiToken, RefreshToken, SigningKey as SigningKeyRow, User
+from .repository import AuthRepository
+from .settings import AuthSettings
+
+log = logging.getLogger(__name__)
+
+REFRESH_PREFIX = "pyk8s_rt_"
+API_TOKEN_PREFIX = "pyk8s_pat_"
+INVALID_LOGIN = "invalid login or password"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough to store them safely.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _user(row: User) -> c.User:
+    return c.User.model_validate(row)
+
+
+class AuthService:
+    def __init__(self, db: Database, settings: AuthSettings) -> None:
+        self.db = db
+        self.settings = settings
+        self.hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        )
+        # Verified against when the login names nobody, so both answers take as long.
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        self._key: SigningKey | None = None
+
+    async def load_signing_key(self) -> SigningKey:
+        async with self.db.session() as session:
+            repo = AuthRepository(session)
+            await repo.lock_signing_keys()
+            rows = await repo.signing_keys()
+            if not rows:
+                key = SigningKey.generate()
+                await repo.add(SigningKeyRow(kid=key.kid, private_pem=key.private_pem))
+                rows = [SigningKeyRow(kid=key.kid, private_pem=key.private_pem)]
+        newest = rows[-1]
+        self._key = SigningKey(kid=newest.kid, private_pem=newest.private_pem)
+        return self._key
+
+    @property
+    def key(self) -> SigningKey:
+        assert self._key is not None, "load_signing_key() first"
+        return self._key
+
+    # sign-up and login
+    async def signup(self, req: c.SignupRequest) -> c.User:
+        email = req.email.lower()
+        password_hash = self.hasher.hash(req.password)
+        async with self.db.session() as session:
+            repo = AuthRepository(session)
+            username_taken, email_taken = await repo.username_or_email_taken(req.username, email)
+            if username_taken or email_taken:
+                field = "username" if username_taken else "email"
+                raise ServiceError(ErrorCode.CONFLICT, f"{field} is already taken", {"field": field})
+            user = User(
+                username=req.username,
+                email=email,
+                display_name=req.display_name or req.username,
+                password_hash=password_hash,
+            )
+            await repo.add(user)
+            return _user(user)
+
+    async def login(self, req: c.LoginRequest) -> c.TokenPair:
+        account_key = f"account:{req.login.lower()}"
+        client_key = f"client:{req.client}"
+        window_start = _now() - timedelta(seconds=self.settings.login_window_seconds)
+        async with self.db.session() as session:
+            repo = AuthRepository(session)
+            failures = await repo.failures_since([account_key, client_key], window_start)
+            if (
+                failures.get(account_key, 0) >= self.settings.login_max_failures_per_account
+                or failures.get(client_key, 0) >= self.settings.login_max_failures_per_client
+            ):
+                throttled = True
+            else:
+                throttled = False
+                user = await repo.user_by_login(req.login)
+                if self._password_matches(user, req.password):
+                    await repo.clear_failures(account_key)
+                    return await self._issue(repo, user.id, family_id=uuid.uuid4())
+                await repo.record_failures([account_key, client_key])
+                await repo.prune_failures(window_start)
+        # Raised after the block so the recorded failure is committed, not rolled back.
+        if throttled:
+            raise ServiceError(
+                ErrorCode.RATE_LIMITED,
+                "too many failed logins; try again later",
+                {"retry_after": self.settings.login_window_seconds},
+            )
+        raise ServiceError(ErrorCode.INVALID_CREDENTIALS, INVALID_LOGIN)
+
+    def _password_matches(self, user: User | None, password: str) -> bool:
+        try:
+            self.hasher.verify(user.password_hash if user else self._dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return user is not None
+
+    async def _issue(self, repo: AuthRepository, user_id: uuid.UUID, family_id: uuid.UUID) -> c.TokenPair:
+        refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
+        await repo.add(
+            RefreshToken(
+                user_id=user_id,
+                family_id=family_id,
+                token_hash=_hash_token(refresh),
+                expires_at=_now() + timedelta(days=self.settings.refresh_token_ttl_days),
+            )
+        )
+        return c.TokenPair(
+            access_token=self.access_token(user_id),
+            refresh_token=refresh,
+            expires_in=self.settings.access_token_ttl_seconds,
+        )
+
+    def access_token(self, user_id: uuid.UUID) -> str:
+        now = _now()
+        claims = {
+            "iss": self.settings.jwt_issuer,
+            "aud": self.settings.jwt_audience,
+            "sub": str(user_id),
+            "iat": int(now.timestamp()),
+            "exp": int(now.timestamp()) + self.settings.access_token_ttl_seconds,
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+        }
+        return jwt.encode(claims, self.key.private_pem, algorithm=ALGORITHM,
+                          headers={"kid": self.key.kid})
+
+    # refresh tokens
+    async def refresh(self, req: c.RefreshRequest) -> c.TokenPair:
+        reused = False
+        async with self.db.session() as session:
+            repo = AuthRepository(session)
+            row = await repo.refresh_token_for_update(_hash_token(req.refresh_token))
+            now = _now()
+            if row is not None and row.used_at is not None and row.revoked_at is None:
+                # A rotated token came back: someone holds a copy. End the whole family.
+                await repo.revoke_family(row.family_id, now)
+                reused = True
+            elif row is not None and row.revoked_at is None and row.expires_at > now:
+                row.used_at = now
+                return await self._issue(repo, row.user_id, row.family_id)
+        if reused:
+            log.warning("refresh token reuse detected; token family revoked")
+        raise ServiceError(ErrorCode.INVALID_TOKEN, "refresh token is invalid, used or expired")
+
+    async def logout(self, req: c.LogoutRequest) -> Ok:
+        async with self.db.session() as session:
+            repo = AuthRepository(session)
+            row = await repo.refresh_token_for_update(_hash_token(req.refresh_token))
+            if row is None or row.user_id != req.actor_id:
+                raise ServiceError(ErrorCode.INVALID_TOKEN, "refresh token is invalid")
+            await repo.revoke_family(row.family_id, _now())
+        return Ok()
+
+    # users
+    async def me(self, user_id: uuid.UUID) -> c.User:
+        async with self.db.session() as session:
+            user = await AuthRepository(session).user_by_id(user_id)
+        if user is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "user not found")
+        return _user(user)
+
+    async def lookup(self, login: str) -> c.UserLookupReply:
+        async with self.db.session() as session:
+            user = await AuthRepository(session).user_by_login(login)
+        return c.UserLookupReply(user=_user(user) if user else None)
+
+    async def get_many(self, ids: list[uuid.UUID]) -> c.UsersGetManyReply:
+        async with self.db.session() as session:
+            users = await AuthRepository(session).users_by_ids(ids)
+        return c.UsersGetManyReply(users=[_user(u) for u in users])
+
+    def jwks(self) -> c.Jwks:
+        return c.Jwks(
+            keys=[self.key.jwk()],
+            issuer=self.settings.jwt_issuer,
+            audience=self.settings.jwt_audience,
+        )
+
+    # API tokens
+    async def create_api_token(self, req: c.ApiTokenCreateRequest) -> c.ApiTokenCreated:
+        token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        async with self.db.session() as session:
+            row = ApiToken(
+                user_id=req.actor_id,
+                name=req.name,
+                prefix=token[: len(API_TOKEN_PREFIX) + 6],
+                token_hash=_hash_token(token),
+                expires_at=_now() + timedelta(days=req.expires_in_days),
+            )
+            await AuthRepository(session).add(row)
+            return c.ApiTokenCreated(token=token, **c.ApiToken.model_validate(row).model_dump())
+
+    async def list_api_tokens(self, user_id: uuid.UUID) -> c.ApiTokenList:
+        async with self.db.session() as session:
+            rows = await AuthRepository(session).api_tokens_of(user_id, _now())
+        return c.ApiTokenList(tokens=[c.ApiToken.model_validate(r) for r in rows])
+
+    async def revoke_api_token(self, req: c.ApiTokenRevokeRequest) -> Ok:
+        async with self.db.session() as session:
+            row = await AuthRepository(session).api_token(req.token_id, req.actor_id)
+            if row is None or row.revoked_at is not None:
+                raise ServiceError(ErrorCode.NOT_FOUND, "API token not found")
+            row.revoked_at = _now()
+        return Ok()
+
+    async def resolve_api_token(self, token: str) -> c.ApiTokenResolveReply:
+        async with self.db.session() as session:
+            row = await AuthRepository(session).api_token_by_hash(_hash_token(token))
+            now = _now()
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
+                raise ServiceError(ErrorCode.INVALID_TOKEN, "API token is invalid")
+            row.last_used_at = now
+            return c.ApiTokenResolveReply(user_id=row.user_id, token_id=row.id,
+                                          expires_at=row.expires_at)
