@@ -31,3 +31,15 @@ class MembershipReply(Contract):
     """`role` is None when the user is not a member (or the team does not exist)."""
 
     role: Role | None
+
+
+class TeamClusterCountRequest(Contract):
+    """Asked of the provisioner (PROVISIONER_TEAM_COUNT) before a team is deleted."""
+
+    team_id: UUID
+
+
+class TeamClusterCountReply(Contract):
+    """How many of the team's clusters are not yet deleted."""
+
+    count: int
