@@ -34,6 +34,7 @@ TEAMS_INVITATIONS_MINE = "teams.invitations.mine"
 TEAMS_INVITATIONS_ACCEPT = "teams.invitations.accept"
 TEAMS_INVITATIONS_DECLINE = "teams.invitations.decline"
 TEAMS_INVITATIONS_REDEEM = "teams.invitations.redeem"
+TEAMS_INVITATIONS_CHECK = "teams.invitations.check"
 
 # provisioner
 PROVISIONER_CLUSTER_CREATE = "provisioner.cluster.create"

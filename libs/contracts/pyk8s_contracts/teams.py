@@ -2,10 +2,14 @@
 memberships and invitations; `Role` and the membership query are used by every
 team-scoped check in the gateway and the services."""
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
-from .common import Contract
+from pydantic import StringConstraints
+
+from .common import ByUser, Contract, DisplayName, DnsLabel
 
 
 class Role(StrEnum):
@@ -43,3 +47,253 @@ class TeamClusterCountReply(Contract):
     """How many of the team's clusters are not yet deleted."""
 
     count: int
+
+
+TeamName = DnsLabel
+LoginName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+InvitationToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+# teams
+class Team(Contract):
+    id: UUID
+    name: str
+    display_name: str
+    created_at: datetime
+
+
+class TeamWithRole(Team):
+    """A team as seen by one member: `role` is that member's role."""
+
+    role: Role
+
+
+class TeamList(Contract):
+    teams: list[TeamWithRole]
+
+
+class TeamCreateRequest(ByUser):
+    name: TeamName
+    display_name: DisplayName | None = None
+
+
+class TeamRequest(ByUser):
+    team_id: UUID
+
+
+class TeamUpdateRequest(ByUser):
+    team_id: UUID
+    name: TeamName | None = None
+    display_name: DisplayName | None = None
+
+
+# members
+class Member(Contract):
+    user_id: UUID
+    username: str | None
+    display_name: str | None
+    role: Role
+    joined_at: datetime
+
+
+class MemberList(Contract):
+    members: list[Member]
+
+
+class MemberSetRoleRequest(ByUser):
+    team_id: UUID
+    user_id: UUID
+    role: Role
+
+
+class MemberRemoveRequest(ByUser):
+    team_id: UUID
+    user_id: UUID
+
+
+# invitations
+class Invitation(Contract):
+    id: UUID
+    team_id: UUID
+    team_name: str
+    role: Role
+    # Set when the invitation names an existing account; otherwise `email` is set.
+    invitee_id: UUID | None
+    invitee_username: str | None = None
+    email: str | None
+    invited_by: UUID
+    status: InvitationStatus
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationCreated(Invitation):
+    """`token` is present only for an invitation to an email without an account, and only
+    in this answer: the inviter passes it on; the service keeps only its hash."""
+
+    token: str | None = None
+
+
+class InvitationList(Contract):
+    invitations: list[Invitation]
+
+
+class InvitationCreateRequest(ByUser):
+    team_id: UUID
+    login: LoginName
+    role: Role
+
+
+class InvitationRevokeRequest(ByUser):
+    team_id: UUID
+    invitation_id: UUID
+
+
+class InvitationRequest(ByUser):
+    invitation_id: UUID
+
+
+class InvitationTokenCheck(Contract):
+    token: InvitationToken
+    email: LoginName
+
+
+class InvitationRedeemRequest(ByUser):
+    """The freshly signed-up `actor_id` redeems the token sent to `email`."""
+
+    token: InvitationToken
+    email: LoginName
+
+
+TeamName = DnsLabel
+InvitationLogin = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)
+]
+InvitationToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+
+
+class Team(Contract):
+    id: UUID
+    name: str
+    display_name: str
+    created_at: datetime
+
+
+class TeamWithRole(Team):
+    """A team as seen by one user: `role` is that user's role in it."""
+
+    role: Role
+
+
+class TeamList(Contract):
+    teams: list[TeamWithRole]
+
+
+class TeamCreateRequest(ByUser):
+    name: TeamName
+    display_name: DisplayName | None = None
+
+
+class TeamListRequest(ByUser):
+    """Every team where the actor is a member, with the actor's role."""
+
+
+class TeamRequest(ByUser):
+    team_id: UUID
+
+
+class TeamUpdateRequest(TeamRequest):
+    name: TeamName | None = None
+    display_name: DisplayName | None = None
+
+
+class Member(Contract):
+    user_id: UUID
+    username: str | None
+    display_name: str | None
+    role: Role
+    joined_at: datetime
+
+
+class MemberList(Contract):
+    members: list[Member]
+
+
+class MemberRequest(TeamRequest):
+    user_id: UUID
+
+
+class MemberSetRoleRequest(MemberRequest):
+    role: Role
+
+
+class Invitation(Contract):
+    id: UUID
+    team_id: UUID
+    team_name: str
+    role: Role
+    # Exactly one of the two: an existing account, or an email without an account yet.
+    invitee_id: UUID | None
+    invitee_username: str | None = None
+    invitee_email: str | None
+    invited_by: UUID
+    status: InvitationStatus
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationCreated(Invitation):
+    """`token` is set only for an invitation to an email without an account, and only in
+    this answer: the inviting admin passes it on to the invitee."""
+
+    token: str | None = None
+
+
+class InvitationList(Contract):
+    invitations: list[Invitation]
+
+
+class InvitationCreateRequest(TeamRequest):
+    login: InvitationLogin
+    role: Role
+
+
+class TeamInvitationRequest(TeamRequest):
+    invitation_id: UUID
+
+
+class InvitationsMineRequest(ByUser):
+    pass
+
+
+class InvitationRequest(ByUser):
+    invitation_id: UUID
+
+
+class InvitationCheckRequest(Contract):
+    """Is `token` a pending, unexpired invitation for `email`? Asked before sign-up."""
+
+    token: InvitationToken
+    email: EmailStr
+
+
+class InvitationRedeemRequest(ByUser):
+    """The freshly signed-up actor joins with the invitation `token` sent to `email`."""
+
+    token: InvitationToken
+    email: EmailStr
