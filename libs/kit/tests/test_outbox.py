@@ -1,0 +1,78 @@
+"""The transactional outbox publishes committed events once, and nothing rolled back."""
+
+import uuid
+from pathlib import Path
+
+import nats
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import DeclarativeBase
+
+from pyk8s_contracts.events import CloudEvent
+from pyk8s_kit.db import Database, make_metadata
+from pyk8s_kit.outbox import OutboxMixin, OutboxRelay, add_event
+from pyk8s_kit.streams import ensure_streams
+from pyk8s_kit.testing import wait_until_async
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata()
+
+
+class OutboxEvent(OutboxMixin, Base):
+    pass
+
+
+@pytest.fixture
+async def setup(embedded_pg, nats_server):
+    name = f"outbox_{uuid.uuid4().hex[:8]}"
+    embedded_pg.psql(f'CREATE DATABASE "{name}"')
+    db = Database(embedded_pg.url(name))
+    async with db.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    yield db, js
+    await nc.close()
+    await db.dispose()
+
+
+def event(n: int) -> CloudEvent:
+    return CloudEvent(source="/tests", type="io.pyk8s.test.happened", data={"n": n})
+
+
+async def stream_count(js) -> int:
+    return (await js.stream_info("PYK8S_EVENTS")).state.messages
+
+
+async def test_committed_events_are_published_and_rolled_back_ones_are_not(setup):
+    db, js = setup
+    relay = OutboxRelay(db, OutboxEvent, js, interval=0.05)
+    relay.start()
+    try:
+        async with db.session() as session:
+            add_event(session, OutboxEvent, "pyk8s.events.test.happened", event(1))
+        with pytest.raises(RuntimeError):
+            async with db.session() as session:
+                add_event(session, OutboxEvent, "pyk8s.events.test.happened", event(2))
+                raise RuntimeError("the change failed")
+        await wait_until_async(lambda: stream_count(js), timeout=5)
+        async with db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+        assert await stream_count(js) == 1
+    finally:
+        await relay.stop()
+
+
+async def test_republishing_after_a_crash_does_not_duplicate(setup):
+    db, js = setup
+    same = event(3)
+    # A relay that published but died before deleting its rows publishes them again later.
+    await js.publish("pyk8s.events.test.happened", same.model_dump_json().encode(),
+                     headers={"Nats-Msg-Id": same.id})
+    async with db.session() as session:
+        add_event(session, OutboxEvent, "pyk8s.events.test.happened", same)
+    relay = OutboxRelay(db, OutboxEvent, js)
+    assert await relay.publish_batch() == 1
+    assert await stream_count(js) == 1
