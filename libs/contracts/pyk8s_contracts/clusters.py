@@ -2,9 +2,12 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
-from .common import Contract
+from pydantic import Field, StringConstraints
+
+from .common import DNS_LABEL_PATTERN, ByUser, Contract
 
 
 class Provider(StrEnum):
@@ -47,3 +50,66 @@ class ClusterNode(Contract):
     cluster_id: UUID
     status: ClusterStatus
     container: str
+
+
+# Kubernetes versions as the node images tag them: v1.31.0 (kindest/node:v1.31.0,
+# rancher/k3s:v1.31.0-k3s1).
+KUBERNETES_VERSION_PATTERN = r"^v1\.[0-9]{1,2}\.[0-9]{1,2}$"
+KubernetesVersion = Annotated[str, StringConstraints(pattern=KUBERNETES_VERSION_PATTERN)]
+# Short enough that the derived runtime name fits k3d's 32 characters.
+ClusterName = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=DNS_LABEL_PATTERN)
+]
+Workers = Annotated[int, Field(ge=0, le=5)]
+Hours = Annotated[int, Field(ge=1, le=24 * 365)]
+
+
+class ClusterCreateRequest(ByUser):
+    name: ClusterName
+    provider: Provider
+    team_id: UUID | None = None
+    kubernetes_version: KubernetesVersion | None = None
+    workers: Workers = 0
+    ttl_hours: Hours | None = None
+
+
+class ClusterRequest(ByUser):
+    cluster_id: UUID
+
+
+class ClusterListRequest(ByUser):
+    """`team_ids`: the teams whose clusters the actor may see (the provisioner checks each
+    again); `team_id` narrows the list to one of them."""
+
+    team_ids: list[UUID] = []
+    team_id: UUID | None = None
+
+
+class ClusterList(Contract):
+    clusters: list[Cluster]
+
+
+class ClusterExtendRequest(ClusterRequest):
+    hours: Hours
+
+
+class Kubeconfig(Contract):
+    cluster_id: UUID
+    kubeconfig: str
+
+
+class ClusterEventData(Contract):
+    """`data` of every `pyk8s.events.cluster.*` CloudEvent."""
+
+    cluster_id: UUID
+    name: str
+    team_id: UUID | None
+    owner: UUID
+    provider: Provider
+    status: ClusterStatus
+    status_message: str | None = None
+    expires_at: datetime | None = None
+
+
+# Lifecycle event verbs: subjects `pyk8s.events.cluster.<verb>`, types `io.pyk8s.cluster.<verb>`.
+CLUSTER_EVENT_VERBS = ("created", "provisioning", "ready", "failed", "deleting", "expired", "deleted")

@@ -45,6 +45,11 @@ PROVISIONER_CLUSTER_EXTEND = "provisioner.cluster.extend"
 PROVISIONER_CLUSTER_KUBECONFIG = "provisioner.cluster.kubeconfig"
 PROVISIONER_CLUSTER_NODE = "provisioner.cluster.node"
 PROVISIONER_TEAM_COUNT = "provisioner.team.count"
+# Work queued on the WORK stream for the provisioner's durable pull consumer.
+WORK_CLUSTER_CREATE = "pyk8s.work.provisioner.create"
+WORK_CLUSTER_DELETE = "pyk8s.work.provisioner.delete"
+WORK_PROVISIONER_ALL = "pyk8s.work.provisioner.>"
+CLUSTER_EVENTS_ALL = "pyk8s.events.cluster.>"
 
 # terminal
 TERMINAL_TICKET_CREATE = "terminal.ticket.create"
