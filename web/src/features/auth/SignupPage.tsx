@@ -1,0 +1,78 @@
+import { Alert, Anchor, Button, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import { Link, Navigate, useNavigate } from "react-router";
+import { problemMessage } from "../../api/problem";
+import { sessionFrom } from "../../api/session";
+import { useAppDispatch, useAppSelector } from "../../hooks";
+import { dnsLabelError } from "../../validation";
+import { useLoginMutation, useSignupMutation } from "./authApi";
+import { selectSession, signedIn } from "./authSlice";
+import { CenteredCard } from "./CenteredCard";
+
+export function SignupPage() {
+  const session = useAppSelector(selectSession);
+  const dispatch = useAppDispatch();
+  const navigate = useNavigate();
+  const [signup, signupState] = useSignupMutation();
+  const [login, loginState] = useLoginMutation();
+  const form = useForm({
+    mode: "controlled",
+    validateInputOnChange: true,
+    initialValues: { username: "", email: "", password: "", display_name: "" },
+    validate: {
+      username: (v) => (v.length < 2 ? "At least 2 characters" : v.length > 39 ? "At most 39 characters" : dnsLabelError(v)),
+      email: (v) => (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? null : "Enter a valid email address"),
+      password: (v) => (v.length < 8 ? "At least 8 characters" : v.length > 128 ? "At most 128 characters" : null),
+    },
+  });
+  if (session) return <Navigate to="/" replace />;
+
+  const submit = form.onSubmit(async (values) => {
+    const created = await signup({
+      username: values.username,
+      email: values.email,
+      password: values.password,
+      display_name: values.display_name.trim() || null,
+    });
+    if (!("data" in created)) return;
+    const tokens = await login({ login: values.username, password: values.password });
+    if ("data" in tokens && tokens.data) {
+      dispatch(signedIn(sessionFrom(tokens.data)));
+      navigate("/", { replace: true });
+    }
+  });
+  const error = signupState.error ?? loginState.error;
+
+  return (
+    <CenteredCard>
+      <Title order={2}>Create your account</Title>
+      <form onSubmit={submit} noValidate>
+        <Stack mt="md">
+          {error && (
+            <Alert color="red" title="Could not sign up" role="alert">
+              {problemMessage(error)}
+            </Alert>
+          )}
+          <TextInput
+            label="Username"
+            description="Lowercase letters, digits and '-'"
+            autoComplete="username"
+            {...form.getInputProps("username")}
+          />
+          <TextInput label="Email" type="email" autoComplete="email" {...form.getInputProps("email")} />
+          <TextInput label="Display name (optional)" {...form.getInputProps("display_name")} />
+          <PasswordInput label="Password" autoComplete="new-password" {...form.getInputProps("password")} />
+          <Button type="submit" loading={signupState.isLoading || loginState.isLoading}>
+            Sign up
+          </Button>
+          <Text size="sm">
+            Already have an account?{" "}
+            <Anchor component={Link} to="/login">
+              Log in
+            </Anchor>
+          </Text>
+        </Stack>
+      </form>
+    </CenteredCard>
+  );
+}

@@ -1,0 +1,218 @@
+import { Alert, Button, Group, NumberInput, Paper, SimpleGrid, Stack, Tabs, Text, Timeline, Title } from "@mantine/core";
+import { modals } from "@mantine/modals";
+import { lazy, Suspense, useState } from "react";
+import { useNavigate, useParams } from "react-router";
+import type { Cluster } from "../../api/types";
+import { notifySuccess } from "../../components/notify";
+import { QueryState } from "../../components/QueryState";
+import { StatusBadge } from "../../components/StatusBadge";
+import { useNow } from "../../components/useNow";
+import { useAppSelector } from "../../hooks";
+import { cluster as can, clusterAccess, type ClusterAccess } from "../../permissions";
+import { age, timeLeft } from "../../time";
+import { useCurrentUser } from "../auth/useCurrentUser";
+import { useTeamRoles } from "../teams/useTeamRoles";
+import { useDeleteClusterMutation, useExtendClusterMutation, useGetClusterQuery, useKubeconfigMutation } from "./clustersApi";
+import { selectHistory } from "./liveSlice";
+
+const TerminalTab = lazy(() => import("../terminal/TerminalTab"));
+
+export function ClusterPage() {
+  const { clusterId = "" } = useParams();
+  const cluster = useGetClusterQuery(clusterId);
+  const me = useCurrentUser();
+  const { roles, names } = useTeamRoles();
+
+  return (
+    <QueryState isLoading={cluster.isLoading} error={cluster.error} refetch={cluster.refetch}>
+      {cluster.data && (
+        <ClusterView
+          cluster={cluster.data}
+          access={clusterAccess(cluster.data, me.data?.id, roles)}
+          teamName={cluster.data.team_id ? names.get(cluster.data.team_id) : undefined}
+        />
+      )}
+    </QueryState>
+  );
+}
+
+interface ViewProps {
+  cluster: Cluster;
+  access: ClusterAccess;
+  teamName?: string;
+}
+
+export function ClusterView({ cluster, access, teamName }: ViewProps) {
+  const [tab, setTab] = useState<string | null>("overview");
+  const terminalAllowed = can.terminal(access) && cluster.status === "ready";
+  return (
+    <Stack>
+      <Group justify="space-between" wrap="wrap">
+        <Group gap="sm">
+          <Title order={2}>{cluster.name}</Title>
+          <StatusBadge status={cluster.status} />
+        </Group>
+        <ClusterActions cluster={cluster} access={access} />
+      </Group>
+      {cluster.status === "failed" && (
+        <Alert color="red" title="Provisioning failed">
+          <Text size="sm" style={{ whiteSpace: "pre-wrap" }}>
+            {cluster.status_message ?? "No reason was recorded."}
+          </Text>
+        </Alert>
+      )}
+      <Tabs value={tab} onChange={setTab} keepMounted={false}>
+        <Tabs.List>
+          <Tabs.Tab value="overview">Overview</Tabs.Tab>
+          {terminalAllowed && <Tabs.Tab value="terminal">Terminal</Tabs.Tab>}
+        </Tabs.List>
+        <Tabs.Panel value="overview" pt="md">
+          <Overview cluster={cluster} teamName={teamName} />
+        </Tabs.Panel>
+        {terminalAllowed && (
+          <Tabs.Panel value="terminal" pt="md">
+            <Suspense fallback={<Text c="dimmed">Loading terminal…</Text>}>
+              <TerminalTab clusterId={cluster.id} />
+            </Suspense>
+          </Tabs.Panel>
+        )}
+      </Tabs>
+    </Stack>
+  );
+}
+
+function Overview({ cluster, teamName }: { cluster: Cluster; teamName?: string }) {
+  const now = useNow();
+  const history = useAppSelector((state) => selectHistory(state, cluster.id)) ?? [];
+  const facts: [string, string][] = [
+    ["Provider", cluster.provider],
+    ["Kubernetes", cluster.kubernetes_version ?? "provider default"],
+    ["Workers", String(cluster.workers)],
+    ["Team", cluster.team_id ? (teamName ?? "team") : "personal"],
+    ["Age", age(cluster.created_at, now)],
+    ["Time left", cluster.status === "deleted" ? "—" : timeLeft(cluster.expires_at, now)],
+    ["API server", cluster.api_server ?? "—"],
+  ];
+  const steps = [
+    { label: "created", time: cluster.created_at, message: null as string | null },
+    ...(cluster.ready_at ? [{ label: "ready", time: cluster.ready_at, message: null }] : []),
+    ...history
+      .filter((h) => !(h.status === "ready" && cluster.ready_at) && h.status !== "pending")
+      .map((h) => ({ label: h.status, time: h.time, message: h.message })),
+  ].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+
+  return (
+    <SimpleGrid cols={{ base: 1, md: 2 }}>
+      <Paper withBorder p="md">
+        <Stack gap={6}>
+          {facts.map(([label, value]) => (
+            <Group key={label} justify="space-between" wrap="nowrap">
+              <Text size="sm" c="dimmed">
+                {label}
+              </Text>
+              <Text size="sm" ta="right" style={{ wordBreak: "break-all" }}>
+                {value}
+              </Text>
+            </Group>
+          ))}
+        </Stack>
+      </Paper>
+      <Paper withBorder p="md">
+        <Title order={5} mb="sm">
+          History
+        </Title>
+        <Timeline active={steps.length - 1} bulletSize={14} lineWidth={2} aria-label="Status history">
+          {steps.map((step) => (
+            <Timeline.Item key={`${step.label}-${step.time}`} title={step.label}>
+              <Text size="xs" c="dimmed">
+                {new Date(step.time).toLocaleString()}
+              </Text>
+              {step.message && <Text size="xs">{step.message}</Text>}
+            </Timeline.Item>
+          ))}
+        </Timeline>
+      </Paper>
+    </SimpleGrid>
+  );
+}
+
+function ClusterActions({ cluster, access }: { cluster: Cluster; access: ClusterAccess }) {
+  const navigate = useNavigate();
+  const [download, downloadState] = useKubeconfigMutation();
+  const [extend, extendState] = useExtendClusterMutation();
+  const [remove, removeState] = useDeleteClusterMutation();
+  const live = cluster.status !== "deleting" && cluster.status !== "deleted";
+
+  const saveKubeconfig = async () => {
+    const result = await download(cluster.id);
+    if (!("data" in result) || typeof result.data !== "string") return;
+    const url = URL.createObjectURL(new Blob([result.data], { type: "application/yaml" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = `${cluster.name}.kubeconfig.yaml`;
+    link.click();
+    URL.revokeObjectURL(url);
+  };
+
+  const openExtend = () => {
+    let hours = 4;
+    modals.openConfirmModal({
+      title: "Extend cluster",
+      children: (
+        <NumberInput
+          label="Add hours"
+          description="Up to the platform's maximum lifetime"
+          defaultValue={hours}
+          min={1}
+          allowDecimal={false}
+          onChange={(v) => (hours = Number(v))}
+          data-autofocus
+        />
+      ),
+      labels: { confirm: "Extend", cancel: "Cancel" },
+      onConfirm: async () => {
+        const result = await extend({ id: cluster.id, hours });
+        if ("data" in result) notifySuccess(`${cluster.name} extended by ${hours}h`);
+      },
+    });
+  };
+
+  const confirmDelete = () =>
+    modals.openConfirmModal({
+      title: "Delete cluster",
+      children: (
+        <Text size="sm">
+          Delete <b>{cluster.name}</b>? Its nodes, workloads and kubeconfig are removed for everyone.
+        </Text>
+      ),
+      labels: { confirm: "Delete cluster", cancel: "Cancel" },
+      confirmProps: { color: "red" },
+      onConfirm: async () => {
+        const result = await remove(cluster.id);
+        if (!("error" in result)) {
+          notifySuccess(`${cluster.name} is being deleted`);
+          navigate("/");
+        }
+      },
+    });
+
+  return (
+    <Group gap="xs">
+      {can.kubeconfig(access) && cluster.status === "ready" && (
+        <Button variant="default" onClick={saveKubeconfig} loading={downloadState.isLoading}>
+          Download kubeconfig
+        </Button>
+      )}
+      {can.extend(access) && live && (
+        <Button variant="default" onClick={openExtend} loading={extendState.isLoading}>
+          Extend
+        </Button>
+      )}
+      {can.delete(access) && live && (
+        <Button color="red" variant="light" onClick={confirmDelete} loading={removeState.isLoading}>
+          Delete
+        </Button>
+      )}
+    </Group>
+  );
+}

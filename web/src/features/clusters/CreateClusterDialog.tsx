@@ -1,0 +1,114 @@
+import { Button, Group, Modal, NumberInput, SegmentedControl, Select, Stack, Text, TextInput } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import { useNavigate } from "react-router";
+import type { Provider } from "../../api/types";
+import { notifySuccess } from "../../components/notify";
+import { team as can } from "../../permissions";
+import { dnsLabelError } from "../../validation";
+import { useListTeamsQuery } from "../teams/teamsApi";
+import { useCreateClusterMutation } from "./clustersApi";
+
+const PERSONAL = "";
+
+interface Props {
+  opened: boolean;
+  onClose: () => void;
+}
+
+interface Values {
+  name: string;
+  provider: Provider;
+  kubernetes_version: string;
+  workers: number | string;
+  ttl_hours: number | string;
+  team_id: string;
+}
+
+export function CreateClusterDialog({ opened, onClose }: Props) {
+  const { data: teams = [] } = useListTeamsQuery();
+  const [createCluster, { isLoading }] = useCreateClusterMutation();
+  const navigate = useNavigate();
+  const teamChoices = [
+    { value: PERSONAL, label: "Personal (only me)" },
+    ...teams.filter((t) => can.createClusters(t.role)).map((t) => ({ value: t.id, label: t.display_name || t.name })),
+  ];
+  const form = useForm<Values>({
+    validateInputOnChange: true,
+    initialValues: { name: "", provider: "kind", kubernetes_version: "", workers: 0, ttl_hours: 4, team_id: PERSONAL },
+    validate: {
+      name: (v) => dnsLabelError(v),
+      kubernetes_version: (v) => (!v || /^v?\d+\.\d+(\.\d+)?$/.test(v.trim()) ? null : "A version like v1.31.0"),
+      workers: (v) => (Number.isInteger(Number(v)) && Number(v) >= 0 && Number(v) <= 5 ? null : "0 to 5 workers"),
+      ttl_hours: (v) => (Number.isInteger(Number(v)) && Number(v) >= 1 ? null : "At least 1 hour"),
+    },
+  });
+
+  const close = () => {
+    form.reset();
+    onClose();
+  };
+
+  const submit = form.onSubmit(async (values) => {
+    const version = values.kubernetes_version.trim();
+    const result = await createCluster({
+      name: values.name,
+      provider: values.provider,
+      team_id: values.team_id || null,
+      kubernetes_version: version ? (version.startsWith("v") ? version : `v${version}`) : null,
+      workers: Number(values.workers),
+      ttl_hours: Number(values.ttl_hours),
+    });
+    if ("data" in result && result.data) {
+      notifySuccess(`Cluster ${result.data.name} is being created`);
+      close();
+      navigate(`/clusters/${result.data.id}`);
+    }
+  });
+
+  return (
+    <Modal opened={opened} onClose={close} title="New cluster" centered size="md">
+      <form onSubmit={submit} noValidate aria-label="Create cluster">
+        <Stack>
+          <TextInput label="Name" placeholder="dev" data-autofocus {...form.getInputProps("name")} />
+          <div>
+            <Text size="sm" fw={500} mb={4}>
+              Provider
+            </Text>
+            <SegmentedControl
+              fullWidth
+              data={[
+                { value: "kind", label: "kind" },
+                { value: "k3d", label: "k3d" },
+              ]}
+              {...form.getInputProps("provider")}
+            />
+          </div>
+          <TextInput
+            label="Kubernetes version"
+            placeholder="provider default"
+            {...form.getInputProps("kubernetes_version")}
+          />
+          <Group grow>
+            <NumberInput label="Workers" min={0} max={5} allowDecimal={false} {...form.getInputProps("workers")} />
+            <NumberInput label="Time to live (hours)" min={1} allowDecimal={false} {...form.getInputProps("ttl_hours")} />
+          </Group>
+          <Select
+            label="Team"
+            description="Teams where you are member or above"
+            allowDeselect={false}
+            data={teamChoices}
+            {...form.getInputProps("team_id")}
+          />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={isLoading}>
+              Create
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,68 @@
+// Applies cluster lifecycle events (CloudEvents from the gateway's stream) to the cache.
+import type { ClusterStatus } from "../../api/types";
+import type { AppDispatch } from "../../store";
+import { clustersApi } from "./clustersApi";
+import { statusChanged } from "./liveSlice";
+
+export interface ClusterEvent {
+  id: string;
+  type: string;
+  time: string;
+  subject?: string | null;
+  data: {
+    id?: string;
+    cluster_id?: string;
+    status?: ClusterStatus;
+    status_message?: string | null;
+    [key: string]: unknown;
+  };
+}
+
+const STATUS_BY_VERB: Record<string, ClusterStatus> = {
+  created: "pending",
+  ready: "ready",
+  failed: "failed",
+  deleted: "deleted",
+  expired: "deleted",
+};
+
+export function statusOf(event: ClusterEvent): ClusterStatus | undefined {
+  const verb = event.type.split(".").pop() ?? "";
+  return event.data.status ?? STATUS_BY_VERB[verb];
+}
+
+export function applyClusterEvent(dispatch: AppDispatch, event: ClusterEvent): void {
+  const clusterId = event.data.cluster_id ?? event.data.id ?? event.subject ?? undefined;
+  const status = statusOf(event);
+  if (!clusterId || !status) return;
+  const message = event.data.status_message ?? null;
+  dispatch(statusChanged({ clusterId, change: { eventId: event.id, status, time: event.time, message } }));
+
+  let known = false;
+  dispatch(
+    clustersApi.util.updateQueryData("listClusters", undefined, (clusters) => {
+      const cluster = clusters.find((c) => c.id === clusterId);
+      if (!cluster) return;
+      known = true;
+      Object.assign(cluster, patchFor(status, message, event.time));
+    }),
+  );
+  dispatch(
+    clustersApi.util.updateQueryData("getCluster", clusterId, (cluster) => {
+      Object.assign(cluster, patchFor(status, message, event.time));
+    }),
+  );
+  if (!known && status !== "deleted") {
+    // A cluster we have not listed yet (created elsewhere, or a team we just joined).
+    dispatch(clustersApi.util.invalidateTags([{ type: "Cluster", id: "LIST" }]));
+  }
+}
+
+function patchFor(status: ClusterStatus, message: string | null, time: string) {
+  const patch: { status: ClusterStatus; status_message: string | null; ready_at?: string } = {
+    status,
+    status_message: message,
+  };
+  if (status === "ready") patch.ready_at = time;
+  return patch;
+}

@@ -1,0 +1,53 @@
+import { Button, Group, Select, TextInput } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import type { Role } from "../../api/types";
+import { notifySuccess } from "../../components/notify";
+import { team as can } from "../../permissions";
+import { useInviteMutation } from "./teamsApi";
+
+interface Props {
+  teamId: string;
+  myRole: Role;
+}
+
+export function InviteForm({ teamId, myRole }: Props) {
+  const [invite, { isLoading }] = useInviteMutation();
+  const form = useForm({
+    initialValues: { login: "", role: "member" as Role },
+    validate: {
+      login: (v) => {
+        const login = v.trim();
+        if (!login) return "Enter a username or an email address";
+        if (login.length > 254) return "At most 254 characters";
+        if (login.includes("@")) {
+          return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(login) ? null : "Not a valid email address";
+        }
+        return /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(login) ? null : "Not a valid username";
+      },
+    },
+  });
+  const submit = form.onSubmit(async (values) => {
+    const result = await invite({ teamId, login: values.login.trim(), role: values.role });
+    if ("data" in result) {
+      notifySuccess(`Invitation sent to ${values.login.trim()}`);
+      form.reset();
+    }
+  });
+  return (
+    <form onSubmit={submit} noValidate aria-label="Invite member">
+      <Group align="flex-start" wrap="wrap">
+        <TextInput label="Username or email" w={240} {...form.getInputProps("login")} />
+        <Select
+          label="Role"
+          w={140}
+          allowDeselect={false}
+          data={can.grantable(myRole)}
+          {...form.getInputProps("role")}
+        />
+        <Button type="submit" mt={25} loading={isLoading}>
+          Invite member
+        </Button>
+      </Group>
+    </form>
+  );
+}

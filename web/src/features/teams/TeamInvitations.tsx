@@ -1,0 +1,54 @@
+import { ActionIcon, Table, Text, Tooltip } from "@mantine/core";
+import type { TeamInvitation } from "../../api/types";
+import { RoleBadge } from "../../components/RoleBadge";
+import { timeLeft } from "../../time";
+import { useRevokeInvitationMutation } from "./teamsApi";
+
+export function TeamInvitations({ teamId, invitations }: { teamId: string; invitations: TeamInvitation[] }) {
+  const [revoke, { isLoading, originalArgs }] = useRevokeInvitationMutation();
+  if (invitations.length === 0) {
+    return (
+      <Text c="dimmed" size="sm">
+        No pending invitations.
+      </Text>
+    );
+  }
+  return (
+    <Table.ScrollContainer minWidth={420}>
+      <Table aria-label="Pending invitations">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Invited</Table.Th>
+            <Table.Th>Role</Table.Th>
+            <Table.Th>Expires in</Table.Th>
+            <Table.Th />
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {invitations.map((inv) => (
+            <Table.Tr key={inv.id}>
+              <Table.Td>{inv.login}</Table.Td>
+              <Table.Td>
+                <RoleBadge role={inv.role} />
+              </Table.Td>
+              <Table.Td>{timeLeft(inv.expires_at)}</Table.Td>
+              <Table.Td align="right">
+                <Tooltip label="Revoke invitation">
+                  <ActionIcon
+                    variant="subtle"
+                    color="red"
+                    aria-label={`Revoke invitation for ${inv.login}`}
+                    loading={isLoading && originalArgs?.invitationId === inv.id}
+                    onClick={() => void revoke({ teamId, invitationId: inv.id })}
+                  >
+                    ✕
+                  </ActionIcon>
+                </Tooltip>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+}

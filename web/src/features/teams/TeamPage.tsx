@@ -1,0 +1,131 @@
+import { Button, Group, Paper, Stack, Text, Title } from "@mantine/core";
+import { modals } from "@mantine/modals";
+import { useNavigate, useParams } from "react-router";
+import type { Role } from "../../api/types";
+import { notifySuccess } from "../../components/notify";
+import { QueryState } from "../../components/QueryState";
+import { RoleBadge } from "../../components/RoleBadge";
+import { team as can } from "../../permissions";
+import { useCurrentUser } from "../auth/useCurrentUser";
+import { InviteForm } from "./InviteForm";
+import { MemberList } from "./MemberList";
+import { TeamInvitations } from "./TeamInvitations";
+import {
+  useDeleteTeamMutation,
+  useGetTeamQuery,
+  useListMembersQuery,
+  useListTeamInvitationsQuery,
+  useRemoveMemberMutation,
+} from "./teamsApi";
+
+export function TeamPage() {
+  const { teamId = "" } = useParams();
+  const team = useGetTeamQuery(teamId);
+  const members = useListMembersQuery(teamId);
+  const me = useCurrentUser();
+  const myRole = members.data?.find((m) => m.user_id === me.data?.id)?.role ?? team.data?.role;
+
+  return (
+    <QueryState isLoading={team.isLoading} error={team.error} refetch={team.refetch}>
+      {team.data && myRole && (
+        <Stack>
+          <Group justify="space-between" wrap="wrap">
+            <div>
+              <Title order={2}>{team.data.display_name || team.data.name}</Title>
+              <Group gap="xs">
+                <Text c="dimmed" size="sm">
+                  {team.data.name} · my role
+                </Text>
+                <RoleBadge role={myRole} />
+              </Group>
+            </div>
+            <TeamActions teamId={teamId} teamName={team.data.name} myRole={myRole} myId={me.data?.id} />
+          </Group>
+          <Paper withBorder p="md">
+            <Title order={4} mb="sm">
+              Members
+            </Title>
+            <QueryState isLoading={members.isLoading} error={members.error} refetch={members.refetch}>
+              <MemberList teamId={teamId} members={members.data ?? []} myRole={myRole} myId={me.data?.id} />
+            </QueryState>
+          </Paper>
+          {can.invite(myRole) && <InvitationsPanel teamId={teamId} myRole={myRole} />}
+        </Stack>
+      )}
+    </QueryState>
+  );
+}
+
+function InvitationsPanel({ teamId, myRole }: { teamId: string; myRole: Role }) {
+  const invitations = useListTeamInvitationsQuery(teamId);
+  return (
+    <Paper withBorder p="md">
+      <Title order={4} mb="sm">
+        Pending invitations
+      </Title>
+      <Stack>
+        <QueryState isLoading={invitations.isLoading} error={invitations.error} refetch={invitations.refetch}>
+          <TeamInvitations teamId={teamId} invitations={invitations.data ?? []} />
+        </QueryState>
+        <InviteForm teamId={teamId} myRole={myRole} />
+      </Stack>
+    </Paper>
+  );
+}
+
+interface ActionsProps {
+  teamId: string;
+  teamName: string;
+  myRole: Role;
+  myId?: string;
+}
+
+function TeamActions({ teamId, teamName, myRole, myId }: ActionsProps) {
+  const navigate = useNavigate();
+  const [leave, leaveState] = useRemoveMemberMutation();
+  const [deleteTeam, deleteState] = useDeleteTeamMutation();
+
+  const confirmLeave = () =>
+    modals.openConfirmModal({
+      title: "Leave team",
+      children: <Text size="sm">Leave {teamName}? You will need a new invitation to come back.</Text>,
+      labels: { confirm: "Leave", cancel: "Cancel" },
+      confirmProps: { color: "red" },
+      onConfirm: async () => {
+        if (!myId) return;
+        const result = await leave({ teamId, userId: myId });
+        if (!("error" in result)) {
+          notifySuccess(`You left ${teamName}`);
+          navigate("/teams");
+        }
+      },
+    });
+
+  const confirmDelete = () =>
+    modals.openConfirmModal({
+      title: "Delete team",
+      children: <Text size="sm">Delete {teamName} for every member? This cannot be undone.</Text>,
+      labels: { confirm: "Delete team", cancel: "Cancel" },
+      confirmProps: { color: "red" },
+      onConfirm: async () => {
+        const result = await deleteTeam(teamId);
+        if (!("error" in result)) {
+          notifySuccess(`Team ${teamName} deleted`);
+          navigate("/teams");
+        }
+      },
+    });
+
+  return (
+    <Group gap="xs">
+      <Button variant="default" onClick={confirmLeave} loading={leaveState.isLoading} disabled={!myId}>
+        Leave team
+      </Button>
+      {can.deleteTeam(myRole) && (
+        <Button color="red" variant="light" onClick={confirmDelete} loading={deleteState.isLoading}>
+          Delete team
+        </Button>
+      )}
+    </Group>
+  );
+}

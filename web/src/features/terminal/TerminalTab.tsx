@@ -1,0 +1,115 @@
+import "@xterm/xterm/css/xterm.css";
+import { Alert, Box, Button, Group, Text } from "@mantine/core";
+import { FitAddon } from "@xterm/addon-fit";
+import { Terminal } from "@xterm/xterm";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { problemMessage } from "../../api/problem";
+import { useTerminalTicketMutation } from "../clusters/clustersApi";
+import { closeReason, inputFrame, parseControl, resizeFrame, socketUrl, ticketFrame } from "./protocol";
+
+type Phase = { state: "connecting" } | { state: "open" } | { state: "ended"; why: string };
+
+const PING_MS = 20000;
+
+export default function TerminalTab({ clusterId }: { clusterId: string }) {
+  const host = useRef<HTMLDivElement>(null);
+  const [phase, setPhase] = useState<Phase>({ state: "connecting" });
+  const [session, setSession] = useState(0);
+  const [getTicket] = useTerminalTicketMutation();
+  const reconnect = useCallback(() => setSession((n) => n + 1), []);
+
+  useEffect(() => {
+    const element = host.current;
+    if (!element) return;
+    const term = new Terminal({ cursorBlink: true, fontSize: 14, convertEol: false, scrollback: 5000 });
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.open(element);
+    fit.fit();
+    let socket: WebSocket | null = null;
+    let ping: ReturnType<typeof setInterval> | undefined;
+    let disposed = false;
+    const end = (why: string) => {
+      if (!disposed) setPhase({ state: "ended", why });
+    };
+
+    const sendResize = () => {
+      if (socket?.readyState === WebSocket.OPEN) socket.send(resizeFrame(term.cols, term.rows));
+    };
+    const observer = new ResizeObserver(() => {
+      fit.fit();
+      sendResize();
+    });
+    observer.observe(element);
+
+    setPhase({ state: "connecting" });
+    void (async () => {
+      const result = await getTicket(clusterId);
+      if (disposed) return;
+      if (!("data" in result) || !result.data) {
+        end(problemMessage(result.error));
+        return;
+      }
+      socket = new WebSocket(socketUrl(result.data.ws_url));
+      socket.binaryType = "arraybuffer";
+      socket.onopen = () => {
+        socket?.send(ticketFrame(result.data.ticket));
+        sendResize();
+        setPhase({ state: "open" });
+        term.focus();
+        ping = setInterval(() => socket?.send(JSON.stringify({ type: "ping" })), PING_MS);
+      };
+      socket.onmessage = (message) => {
+        if (message.data instanceof ArrayBuffer) {
+          term.write(new Uint8Array(message.data));
+          return;
+        }
+        const frame = parseControl(message.data as string);
+        if (!frame) return;
+        if (frame.type === "data") term.write(frame.data);
+        else if (frame.type === "exit") end(`The shell exited with code ${frame.code ?? "unknown"}.`);
+        else if (frame.type === "error") end(frame.message);
+        else if (frame.type === "ping") socket?.send(JSON.stringify({ type: "pong" }));
+      };
+      socket.onclose = (event) => {
+        clearInterval(ping);
+        setPhase((current) => (current.state === "ended" ? current : { state: "ended", why: closeReason(event.code, event.reason) }));
+      };
+    })();
+    const input = term.onData((data) => {
+      if (socket?.readyState === WebSocket.OPEN) socket.send(inputFrame(data));
+    });
+
+    return () => {
+      disposed = true;
+      clearInterval(ping);
+      observer.disconnect();
+      input.dispose();
+      socket?.close(1000, "closed by the user");
+      term.dispose();
+    };
+  }, [clusterId, session, getTicket]);
+
+  return (
+    <Box>
+      <Group justify="space-between" mb="xs" wrap="wrap">
+        <Text size="sm" c="dimmed" aria-live="polite">
+          {phase.state === "connecting" ? "Connecting…" : phase.state === "open" ? "Connected" : "Disconnected"}
+        </Text>
+        <Button size="xs" variant="default" onClick={reconnect} disabled={phase.state === "connecting"}>
+          Reconnect
+        </Button>
+      </Group>
+      {phase.state === "ended" && (
+        <Alert color="yellow" mb="xs" title="Session ended">
+          {phase.why}
+        </Alert>
+      )}
+      <Box
+        ref={host}
+        data-testid="terminal"
+        style={{ height: "60vh", minHeight: 240, background: "#000", padding: 4, borderRadius: 4 }}
+      />
+    </Box>
+  );
+}
