@@ -1,0 +1,110 @@
+"""signup, login, logout, whoami."""
+
+import click
+
+from ..app import App, examples, output_option, pass_app
+from ..config import Session
+from ..errors import CliError
+from ..terminal import Column
+
+USER_COLUMNS = [Column("Username", "username", "bold"), Column("Email", "email"),
+                Column("Name", "display_name"), Column("ID", "id"),
+                Column("Since", "created_at")]
+
+server_option = click.option(
+    "--server", metavar="URL", envvar="PYK8S_SERVER", show_envvar=True,
+    help="Gateway URL; remembered for the next commands.")
+password_option = click.option(
+    "--password", envvar="PYK8S_PASSWORD", show_envvar=True,
+    help="Password (prompted for, hidden, when not given).")
+
+
+@click.command()
+@server_option
+@click.option("--username", "-u", help="Username: 2-39 lowercase letters, digits and '-'.")
+@click.option("--email", help="Email address.")
+@password_option
+@click.option("--display-name", help="Name shown to your teams (default: the username).")
+@examples("pyk8s signup --server http://localhost:8080",
+          "pyk8s signup -u alice --email alice@example.com")
+@pass_app
+def signup(app: App, server: str | None, username: str | None, email: str | None,
+           password: str | None, display_name: str | None) -> None:
+    """Create an account, then sign in with it."""
+    if server:
+        app.use_server(server)
+    username = username or click.prompt("Username")
+    email = email or click.prompt("Email")
+    password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    body = {"username": username, "email": email, "password": password}
+    if display_name:
+        body["display_name"] = display_name
+    user = app.api.post("/auth/signup", body, auth=False)
+    sign_in(app, username, password)
+    app.terminal.success(f"signed up and logged in as {user['username']} on {app.server}")
+
+
+@click.command()
+@server_option
+@click.option("--username", "-u", "login_name", metavar="LOGIN", help="Username or email.")
+@password_option
+@click.option("--token", "api_token", metavar="TOKEN",
+              help="Sign in with an API token (from the web app) instead of a password.")
+@examples("pyk8s login --server https://pyk8s.example.com",
+          "pyk8s login -u alice",
+          "pyk8s login --token pyk8s_pat_...   # for CI")
+@pass_app
+def login(app: App, server: str | None, login_name: str | None, password: str | None,
+          api_token: str | None) -> None:
+    """Sign in and store the credentials (mode 0600) in the user config directory."""
+    if server:
+        app.use_server(server)
+    server_url = app.server
+    if api_token:
+        user = app.api.get("/auth/me", headers={"Authorization": f"Bearer {api_token}"},
+                           auth=False)
+        app.config.set_session(server_url, Session(api_token, None, user["username"]))
+        app.terminal.success(f"logged in as {user['username']} on {server_url} with an API token")
+        return
+    login_name = login_name or click.prompt("Username or email")
+    password = password or click.prompt("Password", hide_input=True)
+    username = sign_in(app, login_name, password)
+    app.terminal.success(f"logged in as {username} on {server_url}")
+
+
+def sign_in(app: App, login_name: str, password: str) -> str:
+    pair = app.api.post("/auth/login", {"login": login_name, "password": password}, auth=False)
+    session = Session(pair["access_token"], pair["refresh_token"])
+    app.config.set_session(app.server, session)
+    user = app.api.get("/auth/me")
+    session.username = user["username"]
+    app.config.set_session(app.server, session)
+    return user["username"]
+
+
+@click.command()
+@examples("pyk8s logout")
+@pass_app
+def logout(app: App) -> None:
+    """Revoke the stored login on the server and forget it locally."""
+    session = app.config.session_for(app.server)
+    if session is None:
+        app.terminal.info(f"not logged in on {app.server}")
+        return
+    if session.refresh_token:
+        try:
+            app.api.post("/auth/logout", {"refresh_token": session.refresh_token})
+        except CliError as error:
+            app.terminal.warning(f"the server did not confirm the logout: {error.message}")
+    app.config.forget(app.server)
+    app.terminal.success(f"logged out of {app.server}")
+
+
+@click.command()
+@output_option
+@examples("pyk8s whoami", "pyk8s whoami -o json")
+@pass_app
+def whoami(app: App, output: str) -> None:
+    """Show the signed-in user."""
+    user = app.api.get("/auth/me")
+    app.terminal.render(user, output, USER_COLUMNS)

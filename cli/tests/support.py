@@ -1,0 +1,72 @@
+"""Run the `pyk8s` CLI in-process (click's CliRunner) against the real running platform,
+each person with their own HOME and config directory."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+from pyk8s_cli.main import cli
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class CliUser:
+    home: Path
+    server: str
+    username: str = ""
+
+    def run(self, *args: str, input: str | None = None, env: dict[str, str | None] | None = None
+            ) -> Result:
+        environment = {"HOME": str(self.home), "XDG_CONFIG_HOME": str(self.home / ".config"),
+                       "PYK8S_SERVER": self.server, "PYK8S_TOKEN": None, "PYK8S_OUTPUT": None,
+                       "PYK8S_PASSWORD": None, "KUBECONFIG": None, **(env or {})}
+        return CliRunner().invoke(cli, list(args), input=input, env=environment,
+                                  catch_exceptions=False)
+
+    def ok(self, *args: str, **kw: Any) -> Result:
+        result = self.run(*args, **kw)
+        assert result.exit_code == 0, (args, result.exit_code, result.stdout, result.stderr)
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "-o", "json").stdout)
+
+    def signup(self, username: str) -> "CliUser":
+        self.ok("signup", "--username", username, "--email", f"{username}@example.com",
+                "--password", PASSWORD)
+        self.username = username
+        return self
+
+    @property
+    def credentials(self) -> Path:
+        return self.home / ".config" / "pyk8s" / "credentials.json"
+
+
+class Users:
+    """`users.new(name)` makes a person with a fresh HOME; `users.signed_up(name)` also signs up."""
+
+    def __init__(self, server: str, root: Path) -> None:
+        self.server, self.root = server, root
+
+    def new(self, name: str) -> CliUser:
+        home = self.root / name
+        home.mkdir()
+        return CliUser(home, self.server)
+
+    def signed_up(self, name: str) -> CliUser:
+        return self.new(name).signup(name)
+
+
+def fails(result: Result, exit_code: int, *words: str) -> str:
+    """The one error line of a failed command, checked for its exit code and words."""
+    assert result.exit_code == exit_code, (result.exit_code, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error:"), lines[0]
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word.lower() in lines[0].lower(), (word, lines[0])
+    return lines[0]
