@@ -49,6 +49,8 @@ timeout_option = click.option("--timeout", type=click.IntRange(1), default=900,
 
 
 @click.group()
+@examples("pyk8s cluster create demo --team platform", "pyk8s cluster list",
+          "pyk8s cluster kubeconfig demo --merge")
 def cluster() -> None:
     """Short-lived Kubernetes clusters (kind or k3d)."""
 

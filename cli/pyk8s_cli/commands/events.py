@@ -16,6 +16,7 @@ RECONNECT_SECONDS = 1.0
 
 
 @click.group()
+@examples("pyk8s events tail --team platform")
 def events() -> None:
     """Cluster lifecycle events."""
 

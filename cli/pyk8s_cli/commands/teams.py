@@ -24,6 +24,8 @@ INVITATION_COLUMNS = [
 
 
 @click.group()
+@examples("pyk8s team create platform", "pyk8s team invite platform bob --role admin",
+          "pyk8s team members platform")
 def team() -> None:
     """Teams, their members and invitations. Teams are named by name."""
 
@@ -80,7 +82,8 @@ def members(app: App, team_name: str, output: str) -> None:
 @click.argument("login")
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
 @output_option
-@examples("pyk8s team invite platform bob", "pyk8s team invite platform carol@example.com --role admin")
+@examples("pyk8s team invite platform bob",
+          "pyk8s team invite platform carol@example.com --role admin")
 @pass_app
 def invite(app: App, team_name: str, login: str, role: str, output: str) -> None:
     """Invite someone by username or email. The invitation expires after 7 days."""
@@ -158,7 +161,7 @@ def role(app: App, team_name: str, user: str, role: str) -> None:
 @team.command("remove")
 @click.argument("team_name", metavar="TEAM")
 @click.argument("user")
-@examples("pyk8s team remove platform bob", "pyk8s team remove platform $(pyk8s whoami -o json | jq -r .username)   # leave")
+@examples("pyk8s team remove platform bob", "pyk8s team remove platform alice   # alice leaves")
 @pass_app
 def remove(app: App, team_name: str, user: str) -> None:
     """Remove a member (admin), or leave the team by naming yourself."""
