@@ -2,7 +2,6 @@
 
 import click
 from click.testing import CliRunner
-
 from pyk8s_cli.errors import EXIT_CODES
 from pyk8s_cli.main import cli
 

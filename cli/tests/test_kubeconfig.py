@@ -4,7 +4,6 @@ import stat
 
 import pytest
 import yaml
-
 from pyk8s_cli import kubeconfig
 from pyk8s_cli.errors import CliError
 
