@@ -20,6 +20,9 @@ from pyk8s_gateway.main import create_app
 from pyk8s_gateway.settings import GatewaySettings
 from pyk8s_kit.embedded import free_port
 from pyk8s_kit.testing import wait_until
+from pyk8s_teams.main import MIGRATIONS as TEAMS_MIGRATIONS
+from pyk8s_teams.main import start as start_teams
+from pyk8s_teams.settings import TeamsSettings
 
 
 @dataclass
@@ -32,6 +35,7 @@ class ServiceSpec:
 
 SERVICES = [
     ServiceSpec("auth", start_auth, AuthSettings, AUTH_MIGRATIONS),
+    ServiceSpec("teams", start_teams, TeamsSettings, TEAMS_MIGRATIONS),
 ]
 
 

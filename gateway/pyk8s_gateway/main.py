@@ -10,7 +10,8 @@ from fastapi import APIRouter, FastAPI
 from pyk8s_kit.logs import setup_logging
 
 from . import problems
-from .routers import auth, health
+from .routers import auth, health, invitations, teams
+from .routers import terminal
 from .security import TokenVerifier
 from .settings import GatewaySettings
 from .web import mount_web
@@ -23,6 +24,9 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
+    api.include_router(terminal.router)
+    api.include_router(teams.router)
+    api.include_router(invitations.router)
     return api
 
 
@@ -53,6 +57,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    app.include_router(terminal.ws_router)
     mount_web(app, settings.web_dist)
     return app
 

@@ -7,9 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pyk8s_contracts import auth as c
 from pyk8s_contracts import subjects
 from pyk8s_contracts.common import Ok
+from pyk8s_contracts.teams import InvitationToken
 from pyk8s_kit.bus import request
 
 from ..deps import Bus, ClientAddress, CurrentUser
+from .invitations import check_signup_invitation, redeem_signup_invitation
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -26,10 +28,23 @@ class ApiTokenBody(BaseModel):
     expires_in_days: Annotated[int, Field(ge=1, le=365)] = 30
 
 
+class SignupBody(c.SignupRequest):
+    invitation_token: InvitationToken | None = None
+
+
 @router.post("/signup", status_code=201, response_model=c.User)
-async def signup(body: c.SignupRequest, bus: Bus) -> c.User:
-    """Create an account. Usernames are DNS labels; passwords are 8 to 128 characters."""
-    return await request(bus, subjects.AUTH_SIGNUP, body, c.User)
+async def signup(body: SignupBody, bus: Bus) -> c.User:
+    """Create an account. Usernames are DNS labels; passwords are 8 to 128 characters.
+    With the `invitation_token` of an invitation sent to this email, the account joins that
+    team at once; an invalid, used or expired token refuses the sign-up (410)."""
+    token = body.invitation_token
+    if token:
+        await check_signup_invitation(bus, token, body.email)
+    account = c.SignupRequest(**body.model_dump(exclude={"invitation_token"}))
+    user = await request(bus, subjects.AUTH_SIGNUP, account, c.User)
+    if token:
+        await redeem_signup_invitation(bus, token, user.email, user.id)
+    return user
 
 
 @router.post("/login", response_model=c.TokenPair)

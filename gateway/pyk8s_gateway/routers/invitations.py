@@ -1,0 +1,55 @@
+"""The caller's own invitations, and invitation tokens redeemed at sign-up."""
+
+import logging
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from nats.aio.client import Client as NATS
+from pyk8s_contracts import subjects
+from pyk8s_contracts import teams as c
+from pyk8s_contracts.common import ByUser, Ok
+from pyk8s_kit.bus import ServiceError, request
+
+from ..deps import Bus, CurrentUser
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/invitations", tags=["invitations"])
+
+
+@router.get("", response_model=c.InvitationList)
+async def my_invitations(bus: Bus, user: CurrentUser) -> c.InvitationList:
+    """Pending invitations addressed to the caller."""
+    return await request(bus, subjects.TEAMS_INVITATIONS_MINE, ByUser(actor_id=user.user_id),
+                         c.InvitationList)
+
+
+@router.post("/{invitation_id}/accept", response_model=c.TeamWithRole)
+async def accept(invitation_id: UUID, bus: Bus, user: CurrentUser) -> c.TeamWithRole:
+    """Join the team with the invitation's role."""
+    payload = c.InvitationRequest(actor_id=user.user_id, invitation_id=invitation_id)
+    return await request(bus, subjects.TEAMS_INVITATIONS_ACCEPT, payload, c.TeamWithRole)
+
+
+@router.post("/{invitation_id}/decline", status_code=204)
+async def decline(invitation_id: UUID, bus: Bus, user: CurrentUser) -> Response:
+    payload = c.InvitationRequest(actor_id=user.user_id, invitation_id=invitation_id)
+    await request(bus, subjects.TEAMS_INVITATIONS_DECLINE, payload, Ok)
+    return Response(status_code=204)
+
+
+async def check_signup_invitation(bus: NATS, token: str, email: str) -> None:
+    """Raises 410 unless `token` is a pending invitation for `email`: checked before the
+    account is created, so a bad token creates nothing."""
+    await request(bus, subjects.TEAMS_INVITATIONS_CHECK,
+                  c.InvitationTokenCheck(token=token, email=email), c.Invitation)
+
+
+async def redeem_signup_invitation(bus: NATS, token: str, email: str, user_id: UUID) -> None:
+    """Joins the new account to the team. The account exists by now, so a failure here (the
+    invitation was revoked a moment ago) is logged rather than turned into a failed sign-up."""
+    payload = c.InvitationRedeemRequest(actor_id=user_id, token=token, email=email)
+    try:
+        await request(bus, subjects.TEAMS_INVITATIONS_REDEEM, payload, c.TeamWithRole)
+    except ServiceError as error:
+        log.warning("invitation not redeemed at sign-up of %s: %s", user_id, error.message)

@@ -1,0 +1,144 @@
+"""Teams and their members and invitations. Every team-scoped route asks the teams service
+for the caller's current role first (rbac.py); the service checks it again."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict
+from pyk8s_contracts import subjects
+from pyk8s_contracts import teams as c
+from pyk8s_contracts.common import ByUser, DisplayName, Ok
+from pyk8s_contracts.teams import Role
+from pyk8s_kit.bus import request
+
+from ..deps import Bus, CurrentUser
+from ..rbac import require_team_role
+
+router = APIRouter(prefix="/teams", tags=["teams"])
+
+
+def team_role(minimum: Role):
+    """Dependency: the caller's role in `{team_id}`, at least `minimum` (404 / 403 otherwise)."""
+
+    async def dependency(team_id: UUID, bus: Bus, user: CurrentUser) -> Role:
+        return await require_team_role(bus, team_id, user.user_id, minimum)
+
+    return Depends(dependency)
+
+
+AnyRole = Annotated[Role, team_role(Role.VIEWER)]
+AdminRole = Annotated[Role, team_role(Role.ADMIN)]
+OwnerRole = Annotated[Role, team_role(Role.OWNER)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TeamCreateBody(Body):
+    name: c.TeamName
+    display_name: DisplayName | None = None
+
+
+class TeamUpdateBody(Body):
+    name: c.TeamName | None = None
+    display_name: DisplayName | None = None
+
+
+class RoleBody(Body):
+    role: Role
+
+
+class InvitationBody(Body):
+    login: c.LoginName
+    role: Role = Role.MEMBER
+
+
+@router.post("", status_code=201, response_model=c.TeamWithRole)
+async def create_team(body: TeamCreateBody, bus: Bus, user: CurrentUser) -> c.TeamWithRole:
+    """Create a team; the caller becomes its owner. `name` is a unique DNS label."""
+    payload = c.TeamCreateRequest(actor_id=user.user_id, **body.model_dump())
+    return await request(bus, subjects.TEAMS_CREATE, payload, c.TeamWithRole)
+
+
+@router.get("", response_model=c.TeamList)
+async def list_teams(bus: Bus, user: CurrentUser) -> c.TeamList:
+    """The caller's teams, each with the caller's role."""
+    return await request(bus, subjects.TEAMS_LIST, ByUser(actor_id=user.user_id), c.TeamList)
+
+
+@router.get("/{team_id}", response_model=c.TeamWithRole)
+async def get_team(team_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole) -> c.TeamWithRole:
+    payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
+    return await request(bus, subjects.TEAMS_GET, payload, c.TeamWithRole)
+
+
+@router.patch("/{team_id}", response_model=c.TeamWithRole)
+async def update_team(team_id: UUID, body: TeamUpdateBody, bus: Bus, user: CurrentUser,
+                      _: OwnerRole) -> c.TeamWithRole:
+    """Rename the team or change its display name (owners only)."""
+    payload = c.TeamUpdateRequest(actor_id=user.user_id, team_id=team_id, **body.model_dump())
+    return await request(bus, subjects.TEAMS_UPDATE, payload, c.TeamWithRole)
+
+
+@router.delete("/{team_id}", status_code=204)
+async def delete_team(team_id: UUID, bus: Bus, user: CurrentUser, _: OwnerRole) -> Response:
+    """Delete the team (owners only). Refused with 409 while the team still has clusters."""
+    payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
+    await request(bus, subjects.TEAMS_DELETE, payload, Ok)
+    return Response(status_code=204)
+
+
+@router.get("/{team_id}/members", response_model=c.MemberList)
+async def list_members(team_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole) -> c.MemberList:
+    payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
+    return await request(bus, subjects.TEAMS_MEMBERS_LIST, payload, c.MemberList)
+
+
+@router.patch("/{team_id}/members/{user_id}", response_model=c.Member)
+async def set_member_role(team_id: UUID, user_id: UUID, body: RoleBody, bus: Bus,
+                          user: CurrentUser, _: AdminRole) -> c.Member:
+    """Change a member's role: admins up to admin, owners also to and from owner.
+    A team always keeps one owner."""
+    payload = c.MemberSetRoleRequest(actor_id=user.user_id, team_id=team_id, user_id=user_id,
+                                     role=body.role)
+    return await request(bus, subjects.TEAMS_MEMBERS_SET_ROLE, payload, c.Member)
+
+
+@router.delete("/{team_id}/members/{user_id}", status_code=204)
+async def remove_member(team_id: UUID, user_id: UUID, bus: Bus, user: CurrentUser,
+                        _: AnyRole) -> Response:
+    """Remove a member (admins), or leave the team (any member, with your own id)."""
+    if user_id != user.user_id:
+        await require_team_role(bus, team_id, user.user_id, Role.ADMIN)
+    payload = c.MemberRemoveRequest(actor_id=user.user_id, team_id=team_id, user_id=user_id)
+    await request(bus, subjects.TEAMS_MEMBERS_REMOVE, payload, Ok)
+    return Response(status_code=204)
+
+
+@router.post("/{team_id}/invitations", status_code=201, response_model=c.InvitationCreated)
+async def invite(team_id: UUID, body: InvitationBody, bus: Bus, user: CurrentUser,
+                 _: AdminRole) -> c.InvitationCreated:
+    """Invite someone by username or email. An email without an account gets a secret
+    `token`, shown in this answer only, to sign up with (`invitation_token`)."""
+    payload = c.InvitationCreateRequest(actor_id=user.user_id, team_id=team_id,
+                                        **body.model_dump())
+    return await request(bus, subjects.TEAMS_INVITATIONS_CREATE, payload, c.InvitationCreated)
+
+
+@router.get("/{team_id}/invitations", response_model=c.InvitationList)
+async def list_invitations(team_id: UUID, bus: Bus, user: CurrentUser,
+                           _: AdminRole) -> c.InvitationList:
+    """Pending invitations of the team."""
+    payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
+    return await request(bus, subjects.TEAMS_INVITATIONS_LIST, payload, c.InvitationList)
+
+
+@router.delete("/{team_id}/invitations/{invitation_id}", status_code=204)
+async def revoke_invitation(team_id: UUID, invitation_id: UUID, bus: Bus, user: CurrentUser,
+                            _: AdminRole) -> Response:
+    payload = c.InvitationRevokeRequest(actor_id=user.user_id, team_id=team_id,
+                                        invitation_id=invitation_id)
+    await request(bus, subjects.TEAMS_INVITATIONS_REVOKE, payload, Ok)
+    return Response(status_code=204)

@@ -1,0 +1,157 @@
+"""All SQL of the teams service."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Invitation, Membership, Team
+
+PENDING = "pending"
+
+
+class TeamsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: object) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    # teams
+    async def team(self, team_id: uuid.UUID) -> Team | None:
+        return await self.session.get(Team, team_id)
+
+    async def team_for_update(self, team_id: uuid.UUID) -> Team | None:
+        return await self.session.scalar(
+            select(Team)
+            .where(Team.id == team_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def team_by_name(self, name: str) -> Team | None:
+        return await self.session.scalar(select(Team).where(Team.name == name))
+
+    async def teams_of(self, user_id: uuid.UUID) -> list[tuple[Team, str]]:
+        rows = await self.session.execute(
+            select(Team, Membership.role)
+            .join(Membership, Membership.team_id == Team.id)
+            .where(Membership.user_id == user_id)
+            .order_by(Team.name)
+        )
+        return [(team, role) for team, role in rows.all()]
+
+    async def delete_team(self, team: Team) -> None:
+        await self.session.delete(team)
+        await self.session.flush()
+
+    # memberships
+    async def membership(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
+        return await self.session.get(Membership, (team_id, user_id))
+
+    async def membership_for_update(
+        self, team_id: uuid.UUID, user_id: uuid.UUID
+    ) -> Membership | None:
+        return await self.session.scalar(
+            select(Membership)
+            .where(Membership.team_id == team_id, Membership.user_id == user_id)
+            .with_for_update()
+        )
+
+    async def members(self, team_id: uuid.UUID) -> list[Membership]:
+        return list(
+            (
+                await self.session.scalars(
+                    select(Membership)
+                    .where(Membership.team_id == team_id)
+                    .order_by(Membership.created_at, Membership.user_id)
+                )
+            ).all()
+        )
+
+    async def count_owners(self, team_id: uuid.UUID) -> int:
+        return await self.session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.team_id == team_id, Membership.role == "owner")
+        )
+
+    async def remove_membership(self, membership: Membership) -> None:
+        await self.session.execute(
+            delete(Membership).where(
+                Membership.team_id == membership.team_id, Membership.user_id == membership.user_id
+            )
+        )
+
+    # invitations
+    async def invitation(self, invitation_id: uuid.UUID) -> Invitation | None:
+        return await self.session.get(Invitation, invitation_id)
+
+    async def invitation_for_update(self, invitation_id: uuid.UUID) -> Invitation | None:
+        """Locks the invitation's team first, then the invitation, in the order every other
+        change takes them (a team deletion locks the team, then cascades to invitations)."""
+        found = await self.invitation(invitation_id)
+        if found is None:
+            return None
+        await self.team_for_update(found.team_id)
+        return await self.session.scalar(
+            select(Invitation)
+            .where(Invitation.id == invitation_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def invitation_id_by_token(self, token_hash: str) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(Invitation.id).where(Invitation.token_hash == token_hash)
+        )
+
+    async def pending_invitations_of_team(
+        self, team_id: uuid.UUID, now: datetime
+    ) -> list[Invitation]:
+        return list(
+            (
+                await self.session.scalars(
+                    select(Invitation)
+                    .where(
+                        Invitation.team_id == team_id,
+                        Invitation.status == PENDING,
+                        Invitation.expires_at > now,
+                    )
+                    .order_by(Invitation.created_at)
+                )
+            ).all()
+        )
+
+    async def pending_invitations_of_user(
+        self, user_id: uuid.UUID, now: datetime
+    ) -> list[tuple[Invitation, Team]]:
+        rows = await self.session.execute(
+            select(Invitation, Team)
+            .join(Team, Team.id == Invitation.team_id)
+            .where(
+                Invitation.invitee_id == user_id,
+                Invitation.status == PENDING,
+                Invitation.expires_at > now,
+            )
+            .order_by(Invitation.created_at)
+        )
+        return [(invitation, team) for invitation, team in rows.all()]
+
+    async def pending_invitation_exists(
+        self, team_id: uuid.UUID, invitee_id: uuid.UUID | None, email: str | None, now: datetime
+    ) -> bool:
+        who = (
+            Invitation.invitee_id == invitee_id if invitee_id else Invitation.email == email
+        )
+        found = await self.session.scalar(
+            select(Invitation.id).where(
+                Invitation.team_id == team_id,
+                Invitation.status == PENDING,
+                Invitation.expires_at > now,
+                who,
+            )
+        )
+        return found is not None
