@@ -1,7 +1,8 @@
 """`cluster shell`: the local terminal in raw mode, bridged to the gateway's terminal
-WebSocket. The ticket from `POST /clusters/{id}/terminal` is sent as the first message
-(never in the URL, so it stays out of logs); keystrokes go as binary frames, resizes as
-JSON text frames, output comes back as binary frames."""
+WebSocket (protocol in docs/terminal.md). The single-use ticket from
+`POST /clusters/{id}/terminal` travels in the first message (never in the URL, so it stays
+out of logs); keystrokes go as binary frames, resizes and acknowledgements of consumed
+output as JSON text frames; output comes back as binary frames."""
 
 import json
 import os
@@ -18,87 +19,83 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from .app import App
-from .client import API_PREFIX
 from .errors import CliError
 
+NORMAL_CLOSE = 1000
 
-def ws_url(app: App, cluster_id: str, answer: dict[str, Any]) -> str:
-    path = answer.get("ws_path") or answer.get("url") or \
-        f"{API_PREFIX}/clusters/{cluster_id}/terminal/ws"
+
+def ws_url(server: str, answer: dict[str, Any]) -> str:
+    path = str(answer["ws_url"])
     if path.startswith(("ws://", "wss://")):
         return path
-    base = app.server.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    base = server.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
     return base + path
 
 
-def resize_message() -> str:
-    size = shutil.get_terminal_size()
-    return json.dumps({"type": "resize", "cols": size.columns, "rows": size.lines})
+def size() -> dict[str, int]:
+    columns, lines = shutil.get_terminal_size()
+    return {"cols": columns, "rows": lines}
 
 
 def run_shell(app: App, cluster_id: str) -> int:
     answer = app.api.post(f"/clusters/{cluster_id}/terminal")
-    if not isinstance(answer, dict) or not answer.get("ticket"):
+    if not isinstance(answer, dict) or not answer.get("ticket") or not answer.get("ws_url"):
         raise CliError("the server gave no terminal ticket")
     try:
-        ws = connect(ws_url(app, cluster_id, answer), origin=app.server,
-                     open_timeout=15, max_size=2**20)
+        ws = connect(ws_url(app.server, answer), open_timeout=15, max_size=2**20)
     except (OSError, TimeoutError, WebSocketException) as error:
         raise CliError(f"cannot open the terminal: {error}") from None
     with ws:
-        ws.send(answer["ticket"])
-        ws.send(resize_message())
+        ws.send(json.dumps({"type": "hello", "ticket": answer["ticket"], **size()}))
         return bridge(ws)
 
 
 def bridge(ws: ClientConnection) -> int:
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
-    previous = signal.signal(signal.SIGWINCH, lambda *_: safe_send(ws, resize_message()))
+    previous = signal.signal(signal.SIGWINCH,
+                             lambda *_: send(ws, json.dumps({"type": "resize", **size()})))
     stop = threading.Event()
     reader = threading.Thread(target=pump_input, args=(ws, fd, stop), daemon=True)
     tty.setraw(fd)
     try:
         reader.start()
-        return pump_output(ws)
+        code = pump_output(ws)
     finally:
         stop.set()
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         signal.signal(signal.SIGWINCH, previous)
+    if ws.close_code not in (None, NORMAL_CLOSE) and ws.close_reason:
+        raise CliError(f"terminal closed: {ws.close_reason}")
+    return code
 
 
 def pump_output(ws: ClientConnection) -> int:
+    """Write output until the session ends; the shell's exit code, when it sent one."""
     out = sys.stdout.buffer
+    code = 0
     try:
         for message in ws:
             if isinstance(message, bytes):
                 out.write(message)
                 out.flush()
-            else:
-                code = control(message)
-                if code is not None:
-                    return code
+                # Credit-based flow control: the terminal sends more once we acknowledge.
+                send(ws, json.dumps({"type": "ack", "bytes": len(message)}))
+                continue
+            frame = parse(message)
+            if frame.get("type") == "exit":
+                code = int(frame.get("code") or 0)
     except ConnectionClosed:
         pass
-    return 0 if ws.close_code in (None, 1000) else 1
+    return code
 
 
-def control(message: str) -> int | None:
-    """A text frame is either output or a JSON control message such as `{"type": "exit"}`."""
+def parse(message: str) -> dict[str, Any]:
     try:
-        data = json.loads(message)
+        frame = json.loads(message)
     except ValueError:
-        data = None
-    if isinstance(data, dict) and "type" in data:
-        if data["type"] == "exit":
-            return int(data.get("code") or 0)
-        if data["type"] == "error":
-            sys.stderr.write(f"\r\nError: {data.get('detail') or data.get('message')}\r\n")
-            return 1
-        return None
-    sys.stdout.write(message)
-    sys.stdout.flush()
-    return None
+        return {}
+    return frame if isinstance(frame, dict) else {}
 
 
 def pump_input(ws: ClientConnection, fd: int, stop: threading.Event) -> None:
@@ -107,11 +104,11 @@ def pump_input(ws: ClientConnection, fd: int, stop: threading.Event) -> None:
         if not ready:
             continue
         data = os.read(fd, 4096)
-        if not data or not safe_send(ws, data):
+        if not data or not send(ws, data):
             return
 
 
-def safe_send(ws: ClientConnection, data: str | bytes) -> bool:
+def send(ws: ClientConnection, data: str | bytes) -> bool:
     try:
         ws.send(data)
     except (ConnectionClosed, OSError):

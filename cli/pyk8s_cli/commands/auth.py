@@ -25,11 +25,14 @@ password_option = click.option(
 @click.option("--email", help="Email address.")
 @password_option
 @click.option("--display-name", help="Name shown to your teams (default: the username).")
+@click.option("--invitation-token", metavar="TOKEN",
+              help="Token of an invitation sent to your email: join that team at once.")
 @examples("pyk8s signup --server http://localhost:8080",
-          "pyk8s signup -u alice --email alice@example.com")
+          "pyk8s signup -u alice --email alice@example.com",
+          "pyk8s signup -u carol --email carol@example.com --invitation-token 9Qx...")
 @pass_app
 def signup(app: App, server: str | None, username: str | None, email: str | None,
-           password: str | None, display_name: str | None) -> None:
+           password: str | None, display_name: str | None, invitation_token: str | None) -> None:
     """Create an account, then sign in with it."""
     if server:
         app.use_server(server)
@@ -39,6 +42,8 @@ def signup(app: App, server: str | None, username: str | None, email: str | None
     body = {"username": username, "email": email, "password": password}
     if display_name:
         body["display_name"] = display_name
+    if invitation_token:
+        body["invitation_token"] = invitation_token
     user = app.api.post("/auth/signup", body, auth=False)
     sign_in(app, username, password)
     app.terminal.success(f"signed up and logged in as {user['username']} on {app.server}")

@@ -15,10 +15,10 @@ MEMBER_COLUMNS = [Column("Username", "username", "bold"), Column("Role", "role")
                   Column("Joined", lambda m: m.get("joined_at") or m.get("created_at"))]
 INVITATION_COLUMNS = [
     Column("ID", "id"),
-    Column("Team", lambda i: i.get("team_name") or i.get("team_id")),
-    Column("Invitee", lambda i: i.get("login") or i.get("username") or i.get("email")),
+    Column("Team", "team_name", "bold"),
+    Column("Invitee", lambda i: i.get("invitee_username") or i.get("email")),
     Column("Role", "role"),
-    Column("Invited by", lambda i: i.get("invited_by_username") or i.get("invited_by")),
+    Column("Status", "status"),
     Column("Expires", "expires_at"),
 ]
 
@@ -89,11 +89,15 @@ def invite(app: App, team_name: str, login: str, role: str, output: str) -> None
     """Invite someone by username or email. The invitation expires after 7 days."""
     found = resolve.team(app.api, team_name)
     invitation = app.api.post(f"/teams/{found['id']}/invitations", {"login": login, "role": role})
-    if output == "table":
-        app.terminal.success(f"invited {login} to {found['name']} as {role} "
-                             f"(invitation {invitation.get('id')})")
-    else:
+    if output != "table":
         app.terminal.data(invitation, output)
+        return
+    app.terminal.success(f"invited {login} to {found['name']} as {role} "
+                         f"(invitation {invitation['id']})")
+    if invitation.get("token"):
+        app.terminal.info("No account uses that email yet. Send them this invitation token "
+                          "(shown only now) to use at sign-up with --invitation-token:")
+        app.terminal.print(invitation["token"])
 
 
 @team.command("invitations")
@@ -186,10 +190,6 @@ def delete(app: App, team_name: str, yes: bool) -> None:
 
 
 def joined_team(answer: object) -> str:
-    if isinstance(answer, dict):
-        team_ = answer.get("team")
-        if isinstance(team_, dict) and team_.get("name"):
-            return f"team {team_['name']} as {answer.get('role', 'member')}"
-        if answer.get("team_name"):
-            return f"team {answer['team_name']} as {answer.get('role', 'member')}"
+    if isinstance(answer, dict) and answer.get("name"):
+        return f"team {answer['name']} as {answer.get('role', 'member')}"
     return "the team"
