@@ -5,14 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 KIND_VERSION="${KIND_VERSION:-v0.30.0}"
 K3D_VERSION="${K3D_VERSION:-v5.8.3}"
-export GOBIN="$PWD/.tools/bin"
+K3S_VERSION="${K3S_VERSION:-v1.31.5-k3s1}"
+BIN="$PWD/.tools/bin"
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
-mkdir -p "$GOBIN"
-if [ ! -x "$GOBIN/kind" ]; then
-  go install "sigs.k8s.io/kind@${KIND_VERSION}"
+mkdir -p "$BIN"
+if [ ! -x "$BIN/kind" ]; then
+  GOBIN="$BIN" go install "sigs.k8s.io/kind@${KIND_VERSION}"
 fi
-if [ ! -x "$GOBIN/k3d" ]; then
-  go install "github.com/k3d-io/k3d/v5@${K3D_VERSION}"
+if [ ! -x "$BIN/k3d" ]; then
+  # `go install k3d@version` stops on the module proxy's refusal to list k3d's versions (it
+  # asks for them to check deprecation), so k3d is built from a throwaway module instead.
+  build=$(mktemp -d)
+  trap 'rm -rf "$build"' EXIT
+  (cd "$build" && printf 'module k3dbuild\n\ngo 1.24\n' > go.mod \
+    && go get "github.com/k3d-io/k3d/v5@${K3D_VERSION}" \
+    && go build -o "$BIN/k3d" -ldflags "-X github.com/k3d-io/k3d/v5/version.Version=${K3D_VERSION} -X github.com/k3d-io/k3d/v5/version.K3sVersion=${K3S_VERSION}" github.com/k3d-io/k3d/v5)
 fi
-"$GOBIN/kind" version
-"$GOBIN/k3d" version
+"$BIN/kind" version
+"$BIN/k3d" version

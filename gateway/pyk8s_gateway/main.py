@@ -12,6 +12,7 @@ from pyk8s_kit.logs import setup_logging
 from . import problems
 from .routers import auth, health, invitations, teams
 from .routers import terminal
+from .routers import clusters, events
 from .security import TokenVerifier
 from .settings import GatewaySettings
 from .web import mount_web
@@ -27,6 +28,8 @@ def api_router() -> APIRouter:
     api.include_router(terminal.router)
     api.include_router(teams.router)
     api.include_router(invitations.router)
+    api.include_router(clusters.router)
+    api.include_router(events.router)
     return api
 
 

@@ -1,0 +1,106 @@
+"""Clusters: create, list, read, delete, extend, kubeconfig. The gateway checks team roles
+first; the provisioner checks the acting user again."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+from nats.aio.client import Client as NATS
+from pydantic import BaseModel, ConfigDict
+
+from pyk8s_contracts import clusters as c
+from pyk8s_contracts import subjects
+from pyk8s_contracts.common import ByUser
+from pyk8s_contracts.teams import Role
+from pyk8s_kit.bus import request
+
+from ..deps import Bus, CurrentUser
+from ..rbac import require_team_role
+
+router = APIRouter(prefix="/clusters", tags=["clusters"])
+
+
+class _TeamRef(BaseModel):
+    id: UUID
+
+
+class _Teams(BaseModel):
+    teams: list[_TeamRef]
+
+
+async def member_team_ids(bus: NATS, user_id: UUID) -> list[UUID]:
+    """The caller's teams as the teams service knows them right now."""
+    reply = await request(bus, subjects.TEAMS_LIST, ByUser(actor_id=user_id), _Teams)
+    return [team.id for team in reply.teams]
+
+
+class ClusterCreateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: c.ClusterName
+    provider: c.Provider
+    team_id: UUID | None = None
+    kubernetes_version: c.KubernetesVersion | None = None
+    workers: c.Workers = 0
+    ttl_hours: c.Hours | None = None
+
+
+class ExtendBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hours: c.Hours
+
+
+@router.post("", status_code=202, response_model=c.Cluster)
+async def create_cluster(body: ClusterCreateBody, bus: Bus, user: CurrentUser,
+                         response: Response) -> c.Cluster:
+    """Queue a new cluster (personal, or for a team where the caller is member or above).
+    It starts `pending`; follow it on `GET /events/clusters` or by reading it."""
+    if body.team_id:
+        await require_team_role(bus, body.team_id, user.user_id, Role.MEMBER)
+    payload = c.ClusterCreateRequest(actor_id=user.user_id, **body.model_dump())
+    cluster = await request(bus, subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
+    response.headers["Location"] = f"/api/v1/clusters/{cluster.id}"
+    return cluster
+
+
+@router.get("", response_model=c.ClusterList)
+async def list_clusters(bus: Bus, user: CurrentUser,
+                        team_id: Annotated[UUID | None, Query()] = None) -> c.ClusterList:
+    """The caller's personal clusters and those of the caller's teams (or of one team)."""
+    if team_id:
+        await require_team_role(bus, team_id, user.user_id, Role.VIEWER)
+        team_ids = [team_id]
+    else:
+        team_ids = await member_team_ids(bus, user.user_id)
+    payload = c.ClusterListRequest(actor_id=user.user_id, team_ids=team_ids, team_id=team_id)
+    return await request(bus, subjects.PROVISIONER_CLUSTER_LIST, payload, c.ClusterList)
+
+
+@router.get("/{cluster_id}", response_model=c.Cluster)
+async def get_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Cluster:
+    """The owner of a personal cluster, or a viewer or above of the cluster's team."""
+    payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
+    return await request(bus, subjects.PROVISIONER_CLUSTER_GET, payload, c.Cluster)
+
+
+@router.delete("/{cluster_id}", status_code=202, response_model=c.Cluster)
+async def delete_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Cluster:
+    """Queue the deletion (idempotent). The creator (while member or above), or an admin or
+    owner of the team."""
+    payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
+    return await request(bus, subjects.PROVISIONER_CLUSTER_DELETE, payload, c.Cluster,
+                         timeout=10)
+
+
+@router.get("/{cluster_id}/kubeconfig", response_model=c.Kubeconfig)
+async def get_kubeconfig(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Kubeconfig:
+    """The cluster's kubeconfig (once ready). The creator, or a member or above of its team."""
+    payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
+    return await request(bus, subjects.PROVISIONER_CLUSTER_KUBECONFIG, payload, c.Kubeconfig)
+
+
+@router.post("/{cluster_id}/extend", response_model=c.Cluster)
+async def extend_cluster(cluster_id: UUID, body: ExtendBody, bus: Bus,
+                         user: CurrentUser) -> c.Cluster:
+    """Push the expiry back by `hours`, up to the maximum time-to-live from now."""
+    payload = c.ClusterExtendRequest(actor_id=user.user_id, cluster_id=cluster_id, hours=body.hours)
+    return await request(bus, subjects.PROVISIONER_CLUSTER_EXTEND, payload, c.Cluster)

@@ -1,0 +1,152 @@
+"""Live cluster changes for browsers and the CLI as Server-Sent Events.
+
+Each frame is one lifecycle CloudEvent (`id:` the event id, `data:` the CloudEvent JSON),
+sent only if the caller may see the cluster at that moment: its owner for a personal
+cluster, a viewer or above of its team otherwise (asked of the teams service, remembered
+for at most one second)."""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+from pyk8s_contracts import subjects
+from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.teams import Role
+from pyk8s_kit.bus import ServiceError
+
+from ..deps import Bus, bearer, get_verifier
+from ..problems import Problem
+from ..rbac import require_team_role, team_role
+from ..security import InvalidToken, Principal, TokenVerifier
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+KEEPALIVE_SECONDS = 15.0
+ROLE_CACHE_SECONDS = 1.0
+QUEUE_LIMIT = 1000
+
+
+async def stream_user(
+    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    access_token: Annotated[str | None, Query(
+        description="Only for this stream: browsers' EventSource cannot send an "
+                    "Authorization header. Prefer the header everywhere else.")] = None,
+) -> Principal:
+    token = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token = credentials.credentials
+    token = token or access_token
+    if not token:
+        raise Problem(401, ErrorCode.UNAUTHORIZED.value, "sign in first: no bearer token")
+    try:
+        return await verifier.verify(token)
+    except InvalidToken:
+        raise Problem(401, ErrorCode.INVALID_TOKEN.value, "the token is invalid or expired") from None
+
+
+StreamUser = Annotated[Principal, Depends(stream_user)]
+
+
+class Visibility:
+    """Whether one user may see a cluster's events, with team roles cached for at most
+    ROLE_CACHE_SECONDS so a removed member stops receiving within a second."""
+
+    def __init__(self, bus: NATS, user_id: UUID) -> None:
+        self._bus = bus
+        self._user_id = user_id
+        self._roles: dict[UUID, tuple[Role | None, float]] = {}
+
+    async def role(self, team_id: UUID) -> Role | None:
+        cached = self._roles.get(team_id)
+        now = time.monotonic()
+        if cached and now - cached[1] < ROLE_CACHE_SECONDS:
+            return cached[0]
+        try:
+            role = await team_role(self._bus, team_id, self._user_id)
+        except ServiceError:
+            role = None  # when in doubt, do not show
+        self._roles[team_id] = (role, now)
+        return role
+
+    async def can_see(self, data: dict[str, Any]) -> bool:
+        team = data.get("team_id")
+        if not team:
+            return data.get("owner") == str(self._user_id)
+        return await self.role(UUID(team)) is not None
+
+
+def frame(event: dict[str, Any], raw: str) -> str:
+    return f"id: {event.get('id', '')}\ndata: {raw}\n\n"
+
+
+@router.get("/clusters", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def cluster_events(request: Request, bus: Bus, user: StreamUser,
+                         team_id: Annotated[UUID | None, Query()] = None) -> StreamingResponse:
+    """Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
+    deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
+    the access token as `Authorization: Bearer ...`, or as `?access_token=` where the client
+    cannot set headers (EventSource)."""
+    if team_id:
+        await require_team_role(bus, team_id, user.user_id, Role.VIEWER)
+    queue: asyncio.Queue[Msg | None] = asyncio.Queue(QUEUE_LIMIT)
+
+    async def deliver(msg: Msg) -> None:
+        try:
+            queue.put_nowait(msg)
+        except asyncio.QueueFull:
+            # A reader that fell this far behind is closed; it reconnects and reads the
+            # current state.
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
+
+    subscription = await bus.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=deliver)
+    visibility = Visibility(bus, user.user_id)
+    return StreamingResponse(
+        _frames(queue, visibility, team_id, subscription),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _frames(queue: asyncio.Queue, visibility: Visibility, team_id: UUID | None,
+                  subscription) -> AsyncIterator[str]:
+    try:
+        yield "retry: 3000\n: connected\n\n"
+        while True:
+            try:
+                msg = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if msg is None:
+                return
+            raw = msg.data.decode()
+            try:
+                event = json.loads(raw)
+                data = event["data"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if team_id and data.get("team_id") != str(team_id):
+                continue
+            if await visibility.can_see(data):
+                yield frame(event, raw)
+    finally:
+        try:
+            await subscription.unsubscribe()
+        except Exception:
+            log.debug("unsubscribe after stream end failed", exc_info=True)

@@ -1,0 +1,52 @@
+"""Who may do what with a cluster. The gateway checks first; the provisioner checks the
+acting user again against the teams service (defence in depth)."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client as NATS
+
+from pyk8s_contracts import subjects
+from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
+from pyk8s_kit.bus import ServiceError, request
+
+from .models import Cluster
+
+RoleLookup = Callable[[uuid.UUID, uuid.UUID], Awaitable[Role | None]]
+
+READ = "read"          # viewer+
+USE = "use"            # member+: kubeconfig, extend, terminal
+DELETE = "delete"      # admin+, or the creator while member+
+MINIMUM = {READ: Role.VIEWER, USE: Role.MEMBER, DELETE: Role.ADMIN}
+
+
+def teams_lookup(nc: NATS) -> RoleLookup:
+    async def lookup(team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
+        reply = await request(nc, subjects.TEAMS_MEMBERSHIP,
+                              MembershipRequest(team_id=team_id, user_id=user_id), MembershipReply)
+        return reply.role
+
+    return lookup
+
+
+def not_found() -> ServiceError:
+    # The same answer whether the cluster does not exist or is not the caller's to see.
+    return ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
+
+
+async def require(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID, action: str) -> None:
+    if cluster.team_id is None:
+        if cluster.owner_id != actor_id:
+            raise not_found()
+        return
+    role = await roles(cluster.team_id, actor_id)
+    if role is None:
+        raise not_found()
+    if role.at_least(MINIMUM[action]):
+        return
+    if action == DELETE and cluster.owner_id == actor_id and role.at_least(Role.MEMBER):
+        return
+    raise ServiceError(ErrorCode.FORBIDDEN,
+                       f"this needs the {MINIMUM[action].value} role or higher in the team"
+                       + (" (or to be the cluster's creator)" if action == DELETE else ""))

@@ -1,0 +1,92 @@
+"""What every cluster driver does. Drivers run the provider's real CLI; each call has a
+deadline and a failure carries the CLI's own error text."""
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyk8s_contracts.clusters import Provider
+
+from .process import CliError, run_checked
+
+SERVER_LINE = re.compile(r"^\s*server:\s*(\S+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class CreateSpec:
+    runtime_name: str
+    kubernetes_version: str | None
+    workers: int
+    # Per-cluster scratch folder: the kubeconfig file and generated configs live here.
+    work_dir: Path
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    wait_seconds: int
+    grace_seconds: int
+    short_seconds: int
+
+    @property
+    def create_seconds(self) -> int:
+        return self.wait_seconds + self.grace_seconds
+
+
+def api_server_of(kubeconfig: str) -> str | None:
+    found = SERVER_LINE.search(kubeconfig)
+    return found.group(1) if found else None
+
+
+class Driver(ABC):
+    provider: Provider
+
+    def __init__(self, binary: str, timeouts: Timeouts, node_image: str | None = None) -> None:
+        self.binary = binary
+        self.timeouts = timeouts
+        self.node_image = node_image
+
+    @abstractmethod
+    def create_argv(self, spec: CreateSpec) -> list[str]: ...
+
+    @abstractmethod
+    def delete_argv(self, runtime_name: str, work_dir: Path) -> list[str]: ...
+
+    @abstractmethod
+    def list_argv(self) -> list[str]: ...
+
+    @abstractmethod
+    def kubeconfig_argv(self, runtime_name: str) -> list[str]: ...
+
+    @abstractmethod
+    def parse_list(self, stdout: str) -> set[str]: ...
+
+    @abstractmethod
+    def node_container(self, runtime_name: str) -> str:
+        """The Docker container of the first server node (where a terminal attaches)."""
+
+    def prepare(self, spec: CreateSpec) -> None:
+        spec.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    async def create(self, spec: CreateSpec) -> str:
+        """Create the cluster and return its kubeconfig."""
+        self.prepare(spec)
+        await run_checked(self.create_argv(spec), self.timeouts.create_seconds)
+        return await self.kubeconfig(spec.runtime_name)
+
+    async def delete(self, runtime_name: str, work_dir: Path) -> None:
+        work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        await run_checked(self.delete_argv(runtime_name, work_dir), self.timeouts.short_seconds)
+
+    async def list(self) -> set[str]:
+        result = await run_checked(self.list_argv(), self.timeouts.short_seconds)
+        return self.parse_list(result.stdout)
+
+    async def exists(self, runtime_name: str) -> bool:
+        return runtime_name in await self.list()
+
+    async def kubeconfig(self, runtime_name: str) -> str:
+        result = await run_checked(self.kubeconfig_argv(runtime_name), self.timeouts.short_seconds)
+        if "apiVersion" not in result.stdout:
+            raise CliError(f"{self.provider.value} returned no kubeconfig for {runtime_name}")
+        return result.stdout

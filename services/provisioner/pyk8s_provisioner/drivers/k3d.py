@@ -1,0 +1,46 @@
+import json
+from pathlib import Path
+
+from pyk8s_contracts.clusters import Provider
+
+from .base import CreateSpec, Driver
+from .process import CliError
+
+K3S_IMAGE = "rancher/k3s"
+
+
+class K3dDriver(Driver):
+    provider = Provider.K3D
+
+    def image(self, version: str | None) -> str | None:
+        return f"{K3S_IMAGE}:{version}-k3s1" if version else self.node_image
+
+    def create_argv(self, spec: CreateSpec) -> list[str]:
+        argv = [self.binary, "cluster", "create", spec.runtime_name,
+                # k3d keeps the host user's ~/.kube/config untouched.
+                "--kubeconfig-update-default=false", "--kubeconfig-switch-context=false",
+                "--timeout", f"{self.timeouts.wait_seconds}s",
+                "--agents", str(spec.workers)]
+        image = self.image(spec.kubernetes_version)
+        if image:
+            argv += ["--image", image]
+        return argv
+
+    def delete_argv(self, runtime_name: str, work_dir: Path) -> list[str]:
+        return [self.binary, "cluster", "delete", runtime_name]
+
+    def list_argv(self) -> list[str]:
+        return [self.binary, "cluster", "list", "-o", "json"]
+
+    def kubeconfig_argv(self, runtime_name: str) -> list[str]:
+        return [self.binary, "kubeconfig", "get", runtime_name]
+
+    def parse_list(self, stdout: str) -> set[str]:
+        try:
+            clusters = json.loads(stdout or "[]")
+        except json.JSONDecodeError:
+            raise CliError(f"k3d cluster list printed no JSON: {stdout[:200]}") from None
+        return {c["name"] for c in clusters or [] if isinstance(c, dict) and "name" in c}
+
+    def node_container(self, runtime_name: str) -> str:
+        return f"k3d-{runtime_name}-server-0"

@@ -1,0 +1,60 @@
+from pathlib import Path
+
+from pyk8s_contracts.clusters import Provider
+
+from .base import CreateSpec, Driver
+
+KIND_IMAGE = "kindest/node"
+
+
+def kind_config(workers: int) -> str:
+    nodes = ["- role: control-plane"] + ["- role: worker"] * workers
+    return "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n" + "\n".join(nodes) + "\n"
+
+
+class KindDriver(Driver):
+    provider = Provider.KIND
+
+    @staticmethod
+    def kubeconfig_path(work_dir: Path) -> Path:
+        # kind writes here instead of the host user's ~/.kube/config.
+        return work_dir / "kubeconfig"
+
+    @staticmethod
+    def config_path(work_dir: Path) -> Path:
+        return work_dir / "kind-config.yaml"
+
+    def image(self, version: str | None) -> str | None:
+        return f"{KIND_IMAGE}:{version}" if version else self.node_image
+
+    def prepare(self, spec: CreateSpec) -> None:
+        super().prepare(spec)
+        if spec.workers:
+            self.config_path(spec.work_dir).write_text(kind_config(spec.workers))
+
+    def create_argv(self, spec: CreateSpec) -> list[str]:
+        argv = [self.binary, "create", "cluster", "--name", spec.runtime_name,
+                "--kubeconfig", str(self.kubeconfig_path(spec.work_dir)),
+                "--wait", f"{self.timeouts.wait_seconds}s"]
+        image = self.image(spec.kubernetes_version)
+        if image:
+            argv += ["--image", image]
+        if spec.workers:
+            argv += ["--config", str(self.config_path(spec.work_dir))]
+        return argv
+
+    def delete_argv(self, runtime_name: str, work_dir: Path) -> list[str]:
+        return [self.binary, "delete", "cluster", "--name", runtime_name,
+                "--kubeconfig", str(self.kubeconfig_path(work_dir))]
+
+    def list_argv(self) -> list[str]:
+        return [self.binary, "get", "clusters"]
+
+    def kubeconfig_argv(self, runtime_name: str) -> list[str]:
+        return [self.binary, "get", "kubeconfig", "--name", runtime_name]
+
+    def parse_list(self, stdout: str) -> set[str]:
+        return {line.strip() for line in stdout.splitlines() if line.strip()}
+
+    def node_container(self, runtime_name: str) -> str:
+        return f"{runtime_name}-control-plane"

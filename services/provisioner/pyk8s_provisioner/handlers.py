@@ -1,0 +1,46 @@
+"""One function per NATS subject: decode contract -> call service -> reply."""
+
+from pyk8s_contracts import clusters as c
+from pyk8s_contracts import subjects
+from pyk8s_contracts.teams import TeamClusterCountReply, TeamClusterCountRequest
+from pyk8s_kit.bus import Router
+
+from .service import ClusterService
+
+
+def build_router(service: ClusterService) -> Router:
+    router = Router()
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_CREATE, c.ClusterCreateRequest)
+    async def create(req: c.ClusterCreateRequest) -> c.Cluster:
+        return await service.create(req)
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_LIST, c.ClusterListRequest)
+    async def list_clusters(req: c.ClusterListRequest) -> c.ClusterList:
+        return await service.list(req)
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_GET, c.ClusterRequest)
+    async def get(req: c.ClusterRequest) -> c.Cluster:
+        return await service.get(req)
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_DELETE, c.ClusterRequest)
+    async def delete(req: c.ClusterRequest) -> c.Cluster:
+        return await service.delete(req)
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_EXTEND, c.ClusterExtendRequest)
+    async def extend(req: c.ClusterExtendRequest) -> c.Cluster:
+        return await service.extend(req)
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_KUBECONFIG, c.ClusterRequest)
+    async def kubeconfig(req: c.ClusterRequest) -> c.Kubeconfig:
+        return await service.kubeconfig(req)
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_NODE, c.ClusterNodeRequest)
+    async def node(req: c.ClusterNodeRequest) -> c.ClusterNode:
+        return await service.node(req)
+
+    @router.endpoint(subjects.PROVISIONER_TEAM_COUNT, TeamClusterCountRequest)
+    async def team_count(req: TeamClusterCountRequest) -> TeamClusterCountReply:
+        return TeamClusterCountReply(count=await service.team_count(req.team_id))
+
+    return router

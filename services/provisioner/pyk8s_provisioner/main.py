@@ -1,0 +1,45 @@
+"""Provisioner process: `python -m pyk8s_provisioner` (settings from PROVISIONER_* variables)."""
+
+from pathlib import Path
+
+from pyk8s_contracts.subjects import SERVICE_PROVISIONER
+from pyk8s_kit.logs import setup_logging
+from pyk8s_kit.outbox import OutboxRelay
+from pyk8s_kit.runtime import Runtime, run
+
+from .access import teams_lookup
+from .drivers import build_drivers
+from .handlers import build_router
+from .models import OutboxEvent
+from .operations import Operations
+from .service import ClusterService
+from .settings import ProvisionerSettings
+from .worker import Worker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def start(settings: ProvisionerSettings | None = None) -> Runtime:
+    settings = settings or ProvisionerSettings()
+    settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runtime = Runtime(SERVICE_PROVISIONER, settings, MIGRATIONS)
+    await runtime.connect()
+    drivers = build_drivers(settings)
+    relay = OutboxRelay(runtime.db, OutboxEvent, runtime.js)
+    relay.start()
+    runtime.on_stop(relay.stop)
+    ops = Operations(runtime.db, settings, drivers)
+    worker = Worker(runtime.js, ops, settings)
+    await worker.ensure_consumer()
+    service = ClusterService(runtime.db, settings, teams_lookup(runtime.nc), drivers)
+    await runtime.serve([build_router(service)])
+    await ops.reconcile()
+    runtime.spawn(worker.run(), "provisioner-worker")
+    runtime.spawn(ops.sweep_forever(), "provisioner-expiry")
+    return runtime
+
+
+def main() -> None:
+    settings = ProvisionerSettings()
+    setup_logging(settings.log_level)
+    run(lambda: start(settings))

@@ -1,0 +1,4 @@
+from pyk8s_kit.migrations import run_env
+from pyk8s_provisioner.models import Base
+
+run_env(Base.metadata)

@@ -1,0 +1,49 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pyk8s_kit.db import make_metadata
+from pyk8s_kit.outbox import OutboxMixin
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata()
+
+
+class Cluster(Base):
+    __tablename__ = "clusters"
+    __table_args__ = (
+        # A name is unique among the live clusters of one scope: a team, or one person's
+        # personal clusters.
+        Index("uq_clusters_team_name", "team_id", "name", unique=True,
+              postgresql_where=text("team_id IS NOT NULL AND status <> 'deleted'")),
+        Index("uq_clusters_personal_name", "owner_id", "name", unique=True,
+              postgresql_where=text("team_id IS NULL AND status <> 'deleted'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(63))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    kubernetes_version: Mapped[str | None] = mapped_column(String(32))
+    workers: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    status_message: Mapped[str | None] = mapped_column(Text)
+    api_server: Mapped[str | None] = mapped_column(String(300))
+    # The name given to kind/k3d: unique across every scope, at most 32 characters.
+    runtime_name: Mapped[str] = mapped_column(String(32), unique=True)
+    kubeconfig_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxEvent(OutboxMixin, Base):
+    pass

@@ -1,0 +1,174 @@
+"""The provisioner's rules for requests: create, read, delete, extend, kubeconfig. The
+long-running work (running the CLIs) is queued and done by `operations.Operations`."""
+
+import hashlib
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from pyk8s_contracts import clusters as c
+from pyk8s_contracts.clusters import ClusterStatus as S
+from pyk8s_contracts.common import utcnow
+from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.teams import Role
+from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.db import Database
+
+from . import access, repository
+from .access import RoleLookup
+from .crypto import KubeconfigBox
+from .drivers import Driver
+from .events import emit, enqueue
+from .models import Cluster
+from .settings import ProvisionerSettings
+
+RUNTIME_NAME_MAX = 32  # k3d's limit; kind's node names stay well inside 63 with it
+HASH_LENGTH = 8
+
+
+def runtime_name(name: str, cluster_id: uuid.UUID) -> str:
+    """`<name prefix>-<hash>`: the hash of the cluster id keeps two scopes' clusters of the
+    same name apart, and the name keeps `docker ps` readable."""
+    digest = hashlib.sha256(cluster_id.bytes).hexdigest()[:HASH_LENGTH]
+    prefix = name[: RUNTIME_NAME_MAX - HASH_LENGTH - 1].rstrip("-")
+    return f"{prefix}-{digest}"
+
+
+def to_contract(cluster: Cluster) -> c.Cluster:
+    return c.Cluster.model_validate(cluster)
+
+
+class ClusterService:
+    def __init__(self, db: Database, settings: ProvisionerSettings, roles: RoleLookup,
+                 drivers: dict[c.Provider, Driver]) -> None:
+        self.db = db
+        self.settings = settings
+        self.roles = roles
+        self.drivers = drivers
+        self.box = KubeconfigBox(settings.kubeconfig_key)
+
+    async def create(self, req: c.ClusterCreateRequest) -> c.Cluster:
+        ttl = req.ttl_hours or self.settings.default_ttl_hours
+        if ttl > self.settings.max_ttl_hours:
+            raise ServiceError(ErrorCode.VALIDATION,
+                               f"ttl_hours may be at most {self.settings.max_ttl_hours}")
+        if req.team_id:
+            await self._require_team_role(req.team_id, req.actor_id, Role.MEMBER)
+        cluster_id = uuid.uuid4()
+        try:
+            async with self.db.session() as session:
+                await repository.lock_scope(session, req.team_id, req.actor_id)
+                await self._check_quota(session, req)
+                if await repository.name_taken(session, req.name, req.team_id, req.actor_id):
+                    raise self._name_conflict(req.name)
+                cluster = Cluster(
+                    id=cluster_id, name=req.name, team_id=req.team_id, owner_id=req.actor_id,
+                    provider=req.provider.value, kubernetes_version=req.kubernetes_version,
+                    workers=req.workers, status=S.PENDING.value,
+                    runtime_name=runtime_name(req.name, cluster_id),
+                    created_at=utcnow(), expires_at=utcnow() + timedelta(hours=ttl),
+                )
+                session.add(cluster)
+                await session.flush()
+                emit(session, cluster, "created")
+                enqueue(session, cluster.id, "create")
+                return to_contract(cluster)
+        except IntegrityError:
+            raise self._name_conflict(req.name) from None
+
+    @staticmethod
+    def _name_conflict(name: str) -> ServiceError:
+        return ServiceError(ErrorCode.CONFLICT, f"a cluster named {name!r} already exists here")
+
+    async def _check_quota(self, session, req: c.ClusterCreateRequest) -> None:
+        quota = self.settings.team_quota if req.team_id else self.settings.personal_quota
+        live = await repository.count_live(session, req.team_id, req.actor_id)
+        if live >= quota:
+            scope = "the team" if req.team_id else "your personal clusters"
+            raise ServiceError(ErrorCode.QUOTA_EXCEEDED,
+                               f"quota reached: {scope} may have {quota} live clusters",
+                               {"quota": quota, "live": live})
+
+    async def _require_team_role(self, team_id: uuid.UUID, user_id: uuid.UUID,
+                                 minimum: Role) -> Role:
+        role = await self.roles(team_id, user_id)
+        if role is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "team not found")
+        if not role.at_least(minimum):
+            raise ServiceError(ErrorCode.FORBIDDEN,
+                               f"this needs the {minimum.value} role or higher in the team")
+        return role
+
+    async def _authorized(self, req: c.ClusterRequest, action: str) -> Cluster:
+        async with self.db.session() as session:
+            cluster = await repository.get(session, req.cluster_id)
+        if cluster is None:
+            raise access.not_found()
+        await access.require(self.roles, cluster, req.actor_id, action)
+        return cluster
+
+    async def get(self, req: c.ClusterRequest) -> c.Cluster:
+        return to_contract(await self._authorized(req, access.READ))
+
+    async def list(self, req: c.ClusterListRequest) -> c.ClusterList:
+        team_ids = [t for t in dict.fromkeys(req.team_ids) if await self.roles(t, req.actor_id)]
+        if req.team_id and req.team_id not in team_ids:
+            if await self.roles(req.team_id, req.actor_id) is None:
+                raise ServiceError(ErrorCode.NOT_FOUND, "team not found")
+            team_ids.append(req.team_id)
+        async with self.db.session() as session:
+            rows = await repository.visible(session, req.actor_id, team_ids, req.team_id)
+        return c.ClusterList(clusters=[to_contract(row) for row in rows])
+
+    async def delete(self, req: c.ClusterRequest) -> c.Cluster:
+        """Idempotent: deleting a cluster that is already going or gone changes nothing."""
+        await self._authorized(req, access.DELETE)
+        async with self.db.session() as session:
+            cluster = await repository.get(session, req.cluster_id, lock=True)
+            if cluster.status not in (S.DELETING, S.DELETED):
+                cluster.status = S.DELETING.value
+                cluster.status_message = None
+                await session.flush()
+                emit(session, cluster, "deleting")
+                enqueue(session, cluster.id, "delete")
+            return to_contract(cluster)
+
+    async def kubeconfig(self, req: c.ClusterRequest) -> c.Kubeconfig:
+        cluster = await self._authorized(req, access.USE)
+        if cluster.status != S.READY or not cluster.kubeconfig_encrypted:
+            raise ServiceError(ErrorCode.CONFLICT,
+                               f"the cluster is {cluster.status}; a kubeconfig exists once it is ready")
+        return c.Kubeconfig(cluster_id=cluster.id,
+                            kubeconfig=self.box.open(cluster.kubeconfig_encrypted))
+
+    async def extend(self, req: c.ClusterExtendRequest) -> c.Cluster:
+        await self._authorized(req, access.USE)
+        async with self.db.session() as session:
+            cluster = await repository.get(session, req.cluster_id, lock=True)
+            if cluster.status not in (S.PENDING, S.PROVISIONING, S.READY):
+                raise ServiceError(ErrorCode.CONFLICT, f"a {cluster.status} cluster cannot be extended")
+            limit = utcnow() + timedelta(hours=self.settings.max_ttl_hours)
+            new_expiry = cluster.expires_at + timedelta(hours=req.hours)
+            if new_expiry > limit:
+                raise ServiceError(
+                    ErrorCode.VALIDATION,
+                    f"a cluster may live at most {self.settings.max_ttl_hours} hours from now; "
+                    f"it expires at {cluster.expires_at.isoformat()}",
+                    {"max_ttl_hours": self.settings.max_ttl_hours},
+                )
+            cluster.expires_at = new_expiry
+            return to_contract(cluster)
+
+    async def node(self, req: c.ClusterNodeRequest) -> c.ClusterNode:
+        async with self.db.session() as session:
+            cluster = await repository.get(session, req.cluster_id)
+        if cluster is None:
+            raise access.not_found()
+        driver = self.drivers[c.Provider(cluster.provider)]
+        return c.ClusterNode(cluster_id=cluster.id, status=cluster.status,
+                             container=driver.node_container(cluster.runtime_name))
+
+    async def team_count(self, team_id: uuid.UUID) -> int:
+        async with self.db.session() as session:
+            return await repository.count_team(session, team_id)

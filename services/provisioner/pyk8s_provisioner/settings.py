@@ -1,0 +1,58 @@
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from pydantic import model_validator
+from pydantic_settings import SettingsConfigDict
+
+from pyk8s_kit.settings import ServiceSettings
+
+# A well-known key, accepted only in development and tests.
+DEVELOPMENT_KUBECONFIG_KEY = "cHlrOHMtbGFiLWRldmVsb3BtZW50LWtleS0wMDAwMDA="
+
+
+class ProvisionerSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PROVISIONER_", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pyk8s_provisioner"
+    kind_bin: str = "kind"
+    k3d_bin: str = "k3d"
+    # Fernet key (urlsafe base64 of 32 bytes) that encrypts kubeconfigs at rest.
+    kubeconfig_key: str = DEVELOPMENT_KUBECONFIG_KEY
+    # Where the CLIs write a cluster's kubeconfig before it is encrypted into the database.
+    work_dir: Path = Path("/tmp/pyk8s-provisioner")
+    # What kind's --wait and k3d's --timeout are given; the process gets a grace on top.
+    cli_wait_seconds: int = 300
+    cli_grace_seconds: int = 60
+    # Short CLI calls (list, kubeconfig, delete).
+    cli_short_timeout_seconds: int = 120
+    max_concurrent_creates: int = 2
+    workers: int = 4
+    team_quota: int = 5
+    personal_quota: int = 3
+    default_ttl_hours: int = 8
+    max_ttl_hours: int = 72
+    sweep_interval_seconds: float = 30.0
+    # JetStream work consumer: unacknowledged work is redelivered after ack_wait (the worker
+    # heartbeats with in_progress() while a CLI runs), at most max_deliver times.
+    work_ack_wait_seconds: float = 30.0
+    work_max_deliver: int = 5
+    work_retry_delay_seconds: float = 5.0
+    # Default images when no version is asked for (None: the CLI's own default).
+    kind_node_image: str | None = None
+    k3d_node_image: str | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> "ProvisionerSettings":
+        if not self.is_development and self.kubeconfig_key == DEVELOPMENT_KUBECONFIG_KEY:
+            raise ValueError("set PROVISIONER_KUBECONFIG_KEY: the development key is refused "
+                             "outside development")
+        try:
+            Fernet(self.kubeconfig_key.encode())
+        except ValueError:
+            raise ValueError("PROVISIONER_KUBECONFIG_KEY is not a Fernet key (urlsafe base64 "
+                             "of 32 bytes)") from None
+        if self.default_ttl_hours > self.max_ttl_hours:
+            raise ValueError("PROVISIONER_DEFAULT_TTL_HOURS exceeds PROVISIONER_MAX_TTL_HOURS")
+        if self.max_concurrent_creates < 1 or self.workers < 1:
+            raise ValueError("PROVISIONER_MAX_CONCURRENT_CREATES and PROVISIONER_WORKERS must be >= 1")
+        return self
