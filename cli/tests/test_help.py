@@ -37,3 +37,13 @@ def test_lists_and_gets_take_an_output_format():
                  ["team", "invitations"], ["cluster", "list"], ["cluster", "get"]):
         text = runner.invoke(cli, [*path, "--help"]).stdout
         assert "--output" in text and "table|json|yaml" in text, path
+
+
+def test_shell_completion_script_and_words():
+    runner = CliRunner()
+    script = runner.invoke(cli, [], prog_name="pyk8s", env={"_PYK8S_COMPLETE": "bash_source"})
+    assert script.exit_code == 0 and "_pyk8s_completion" in script.stdout
+    words = runner.invoke(cli, [], prog_name="pyk8s",
+                          env={"_PYK8S_COMPLETE": "bash_complete", "COMP_WORDS": "pyk8s cluster cr",
+                               "COMP_CWORD": "2"})
+    assert words.exit_code == 0 and "create" in words.stdout.split()
