@@ -7,6 +7,8 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,9 @@ from pyk8s_gateway.main import create_app
 from pyk8s_gateway.settings import GatewaySettings
 from pyk8s_kit.embedded import free_port
 from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner.main import MIGRATIONS as PROVISIONER_MIGRATIONS
+from pyk8s_provisioner.main import start as start_provisioner
+from pyk8s_provisioner.settings import ProvisionerSettings
 from pyk8s_teams.main import MIGRATIONS as TEAMS_MIGRATIONS
 from pyk8s_teams.main import start as start_teams
 from pyk8s_teams.settings import TeamsSettings
@@ -33,9 +38,15 @@ class ServiceSpec:
     migrations: Any
 
 
+# The provisioner drives the kind/k3d test doubles (real Docker containers, no registry).
+PROVISIONER_DOUBLES = Path(__file__).parent / "services/provisioner/tests/doubles"
+ProvisionerTestSettings = partial(ProvisionerSettings, kind_bin=str(PROVISIONER_DOUBLES / "kind_double"),
+                                  k3d_bin=str(PROVISIONER_DOUBLES / "k3d_double"))
+
 SERVICES = [
     ServiceSpec("auth", start_auth, AuthSettings, AUTH_MIGRATIONS),
     ServiceSpec("teams", start_teams, TeamsSettings, TEAMS_MIGRATIONS),
+    ServiceSpec("provisioner", start_provisioner, ProvisionerTestSettings, PROVISIONER_MIGRATIONS),
 ]
 
 
