@@ -185,3 +185,75 @@ class Person:
 @pytest.fixture
 def person(api: httpx.Client) -> Callable[..., Person]:
     return lambda username=None: Person(api, username)
+
+
+# teams: helpers shared by the teams, invitations and RBAC tests
+def _make_team(owner: Person, name: str | None = None) -> str:
+    created = owner.post("/teams", json={"name": name or unique("team-")})
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def _join_team(inviter: Person, team_id: str, person: Person, role: str) -> str:
+    """`inviter` invites `person` by username and `person` accepts; returns the invitation id."""
+    invited = inviter.post(f"/teams/{team_id}/invitations",
+                           json={"login": person.username, "role": role})
+    assert invited.status_code == 201, invited.text
+    accepted = person.post(f"/invitations/{invited.json()['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    return invited.json()["id"]
+
+
+class ProvisionerDouble:
+    """Stands in for the provisioner on PROVISIONER_TEAM_COUNT: answers each team's cluster
+    count from `counts` (0 when absent), on the platform's NATS, as the provisioner would."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.counts: dict[str, int] = {}
+        self.asked: list[str] = []
+        self._nc = None
+
+    async def _start(self) -> None:
+        import nats
+
+        from pyk8s_contracts import subjects
+        from pyk8s_contracts.teams import TeamClusterCountReply, TeamClusterCountRequest
+
+        async def answer(msg) -> None:
+            team_id = str(TeamClusterCountRequest.model_validate_json(msg.data).team_id)
+            self.asked.append(team_id)
+            reply = TeamClusterCountReply(count=self.counts.get(team_id, 0))
+            await msg.respond(reply.model_dump_json().encode())
+
+        self._nc = await nats.connect(self.platform.nats_url, name="provisioner-double")
+        await self._nc.subscribe(subjects.PROVISIONER_TEAM_COUNT, queue="provisioner", cb=answer)
+        await self._nc.flush()
+
+    def start(self) -> "ProvisionerDouble":
+        self.platform.run(self._start())
+        return self
+
+    def stop(self) -> None:
+        if self._nc is not None:
+            self.platform.run(self._nc.close())
+            self._nc = None
+
+
+@pytest.fixture
+def make_team() -> Callable[..., str]:
+    """`make_team(owner, name=None)` creates a team owned by `owner`; returns its id."""
+    return _make_team
+
+
+@pytest.fixture
+def join_team() -> Callable[..., str]:
+    """`join_team(inviter, team_id, person, role)`: invited by username, accepted."""
+    return _join_team
+
+
+@pytest.fixture
+def provisioner_double(platform: Platform) -> Iterator[ProvisionerDouble]:
+    double = ProvisionerDouble(platform).start()
+    yield double
+    double.stop()
