@@ -1,0 +1,123 @@
+"""Drivers against the kind and k3d test doubles, which create real Docker containers."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from pyk8s_contracts.clusters import Provider
+from pyk8s_provisioner.drivers import (CliError, CreateSpec, K3dDriver, KindDriver, Timeouts,
+                                       api_server_of)
+from pyk8s_provisioner.drivers.process import CliResult, error_text
+
+from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers
+
+TIMEOUTS = Timeouts(wait_seconds=300, grace_seconds=60, short_seconds=60)
+
+
+def drivers(timeouts: Timeouts = TIMEOUTS) -> dict[Provider, object]:
+    return {Provider.KIND: KindDriver(KIND_DOUBLE, timeouts),
+            Provider.K3D: K3dDriver(K3D_DOUBLE, timeouts)}
+
+
+EXPECTED_NODES = {
+    Provider.KIND: lambda n: [f"{n}-control-plane", f"{n}-worker", f"{n}-worker2"],
+    Provider.K3D: lambda n: [f"k3d-{n}-agent-0", f"k3d-{n}-agent-1", f"k3d-{n}-server-0"],
+}
+
+
+@pytest.mark.parametrize("provider", [Provider.KIND, Provider.K3D])
+async def test_create_list_kubeconfig_delete(provider, runtime_name, tmp_path: Path):
+    driver = drivers()[provider]
+    name = runtime_name()
+    kubeconfig = await driver.create(CreateSpec(name, None, 2, tmp_path / name))
+
+    assert containers(provider.value, name) == sorted(EXPECTED_NODES[provider](name))
+    assert driver.node_container(name) in containers(provider.value, name)
+    assert api_server_of(kubeconfig).startswith("https://127.0.0.1:")
+    assert await driver.exists(name)
+    assert await driver.kubeconfig(name) == kubeconfig
+
+    await driver.delete(name, tmp_path / name)
+    assert containers(provider.value, name) == []
+    assert not await driver.exists(name)
+
+
+async def test_kind_writes_the_per_cluster_kubeconfig_file(runtime_name, tmp_path: Path):
+    driver = drivers()[Provider.KIND]
+    name = runtime_name()
+    kubeconfig = await driver.create(CreateSpec(name, None, 0, tmp_path / name))
+    assert (tmp_path / name / "kubeconfig").read_text() == kubeconfig
+    assert "--kubeconfig" in driver.create_argv(CreateSpec(name, None, 0, tmp_path / name))
+
+
+@pytest.mark.parametrize("provider, text", [
+    (Provider.KIND, r'node\(s\) already exist for a cluster with the name'),
+    (Provider.K3D, "already exists"),
+])
+async def test_second_create_of_a_name_fails_with_the_cli_message(provider, text, runtime_name,
+                                                                  tmp_path: Path):
+    driver = drivers()[provider]
+    name = runtime_name()
+    await driver.create(CreateSpec(name, None, 0, tmp_path / name))
+    with pytest.raises(CliError, match=text):
+        await driver.create(CreateSpec(name, None, 0, tmp_path / name))
+    assert len(containers(provider.value, name)) == 1
+
+
+@pytest.mark.parametrize("provider, image", [
+    (Provider.KIND, "kindest/node:v1.99.0"),
+    (Provider.K3D, "rancher/k3s:v1.99.0-k3s1"),
+])
+async def test_an_image_that_cannot_be_pulled_fails_with_the_cli_message(provider, image,
+                                                                        runtime_name, tmp_path):
+    driver = drivers()[provider]
+    name = runtime_name()
+    with pytest.raises(CliError) as failure:
+        await driver.create(CreateSpec(name, "v1.99.0", 0, tmp_path / name))
+    assert image in str(failure.value)
+    assert containers(provider.value, name) == []
+
+
+@pytest.mark.parametrize("provider", [Provider.KIND, Provider.K3D])
+async def test_a_cli_that_overruns_its_deadline_is_killed(provider, runtime_name, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.setenv("PYK8S_DOUBLE_CREATE_DELAY", "30")
+    driver = drivers(Timeouts(wait_seconds=1, grace_seconds=1, short_seconds=30))[provider]
+    name = runtime_name()
+    started = time.monotonic()
+    with pytest.raises(CliError, match="did not finish within 2s"):
+        await driver.create(CreateSpec(name, None, 0, tmp_path / name))
+    assert time.monotonic() - started < 10
+
+
+async def test_a_missing_binary_is_a_cli_error(tmp_path):
+    driver = KindDriver(str(tmp_path / "no-such-kind"), TIMEOUTS)
+    with pytest.raises(CliError, match="command not found"):
+        await driver.list()
+
+
+def test_argv_of_kind_create():
+    spec = CreateSpec("demo-1a2b3c4d", "v1.31.0", 2, Path("/w/demo"))
+    assert KindDriver("kind", TIMEOUTS).create_argv(spec) == [
+        "kind", "create", "cluster", "--name", "demo-1a2b3c4d", "--kubeconfig",
+        "/w/demo/kubeconfig", "--wait", "300s", "--image", "kindest/node:v1.31.0",
+        "--config", "/w/demo/kind-config.yaml"]
+
+
+def test_argv_of_k3d_create():
+    spec = CreateSpec("demo-1a2b3c4d", "v1.31.0", 2, Path("/w/demo"))
+    assert K3dDriver("k3d", TIMEOUTS).create_argv(spec) == [
+        "k3d", "cluster", "create", "demo-1a2b3c4d", "--kubeconfig-update-default=false",
+        "--kubeconfig-switch-context=false", "--timeout", "300s", "--agents", "2",
+        "--image", "rancher/k3s:v1.31.0-k3s1"]
+
+
+def test_error_text_keeps_the_cli_error_lines():
+    result = CliResult(1, "", "Creating cluster ...\n\x1b[31mERROR\x1b[0m: failed to create "
+                              "cluster: boom\n")
+    assert error_text(result) == "ERROR: failed to create cluster: boom"
+    k3d = CliResult(1, "", "INFO[0000] Prep\nERRO[0001] Failed to pull image 'x'\nFATA[0001] "
+                           "Cluster creation FAILED\n")
+    assert error_text(k3d) == "ERRO[0001] Failed to pull image 'x'\nFATA[0001] Cluster creation FAILED"
+    assert error_text(CliResult(2, "", "")) == "exited with status 2"
