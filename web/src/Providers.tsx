@@ -7,10 +7,17 @@ import type { AppStore } from "./store";
 
 export const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
 
-export function Providers({ store, children }: { store: AppStore; children: ReactNode }) {
+interface Props {
+  store: AppStore;
+  children: ReactNode;
+  /** "test" turns off transitions and portals, as Mantine recommends under jsdom. */
+  env?: "default" | "test";
+}
+
+export function Providers({ store, children, env = "default" }: Props) {
   return (
     <Provider store={store}>
-      <MantineProvider theme={theme}>
+      <MantineProvider theme={theme} env={env}>
         <ModalsProvider>
           <Notifications position="top-right" />
           {children}

@@ -17,7 +17,7 @@ export type ClusterStatus = "pending" | "provisioning" | "ready" | "failed" | "d
 export interface Team {
   id: string;
   name: string;
-  display_name: string | null;
+  display_name: string;
   role: Role;
   created_at: string;
 }
@@ -29,30 +29,51 @@ export interface TeamCreate {
 
 export interface Member {
   user_id: string;
-  username: string;
+  username: string | null;
   display_name: string | null;
   role: Role;
   joined_at: string;
 }
 
-export interface TeamInvitation {
-  id: string;
-  team_id: string;
-  login: string;
-  role: Role;
-  invited_by: string;
-  created_at: string;
-  expires_at: string;
-}
+export type InvitationStatus = "pending" | "accepted" | "declined" | "revoked" | "expired";
 
-export interface MyInvitation {
+export interface Invitation {
   id: string;
   team_id: string;
   team_name: string;
   role: Role;
+  invitee_id: string | null;
+  invitee_username?: string | null;
+  email: string | null;
   invited_by: string;
+  status: InvitationStatus;
   created_at: string;
   expires_at: string;
+}
+
+export interface InvitationCreated extends Invitation {
+  token?: string | null;
+}
+
+export interface TeamList {
+  teams: Team[];
+}
+
+export interface MemberList {
+  members: Member[];
+}
+
+export interface InvitationList {
+  invitations: Invitation[];
+}
+
+export interface ClusterList {
+  clusters: Cluster[];
+}
+
+export interface Kubeconfig {
+  cluster_id: string;
+  kubeconfig: string;
 }
 
 export interface InvitationCreate {

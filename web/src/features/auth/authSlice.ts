@@ -5,7 +5,8 @@ export interface AuthState {
   session: Session | null;
 }
 
-const initialState: AuthState = { session: loadSession() };
+// Read lazily so every new store (a reload) picks up the saved session.
+const initialState = (): AuthState => ({ session: loadSession() });
 
 export const authSlice = createSlice({
   name: "auth",

@@ -145,8 +145,8 @@ function ClusterActions({ cluster, access }: { cluster: Cluster; access: Cluster
 
   const saveKubeconfig = async () => {
     const result = await download(cluster.id);
-    if (!("data" in result) || typeof result.data !== "string") return;
-    const url = URL.createObjectURL(new Blob([result.data], { type: "application/yaml" }));
+    if (!("data" in result) || !result.data) return;
+    const url = URL.createObjectURL(new Blob([result.data.kubeconfig], { type: "application/yaml" }));
     const link = document.createElement("a");
     link.href = url;
     link.download = `${cluster.name}.kubeconfig.yaml`;

@@ -36,8 +36,8 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
     validateInputOnChange: true,
     initialValues: { name: "", provider: "kind", kubernetes_version: "", workers: 0, ttl_hours: 4, team_id: PERSONAL },
     validate: {
-      name: (v) => dnsLabelError(v),
-      kubernetes_version: (v) => (!v || /^v?\d+\.\d+(\.\d+)?$/.test(v.trim()) ? null : "A version like v1.31.0"),
+      name: (v) => dnsLabelError(v, 40),
+      kubernetes_version: (v) => (!v.trim() || /^v?1\.\d{1,2}\.\d{1,2}$/.test(v.trim()) ? null : "A version like v1.31.0"),
       workers: (v) => (Number.isInteger(Number(v)) && Number(v) >= 0 && Number(v) <= 5 ? null : "0 to 5 workers"),
       ttl_hours: (v) => (Number.isInteger(Number(v)) && Number(v) >= 1 ? null : "At least 1 hour"),
     },

@@ -1,10 +1,11 @@
 import { baseApi } from "../../api/baseApi";
-import type { Cluster, ClusterCreate, TerminalTicket } from "../../api/types";
+import type { Cluster, ClusterCreate, ClusterList, Kubeconfig, TerminalTicket } from "../../api/types";
 
 export const clustersApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
     listClusters: build.query<Cluster[], void>({
       query: () => "/clusters",
+      transformResponse: (body: ClusterList) => body.clusters,
       providesTags: (clusters = []) => [
         { type: "Cluster" as const, id: "LIST" },
         ...clusters.map((c) => ({ type: "Cluster" as const, id: c.id })),
@@ -26,11 +27,8 @@ export const clustersApi = baseApi.injectEndpoints({
       query: ({ id, hours }) => ({ url: `/clusters/${id}/extend`, method: "POST", body: { hours } }),
       invalidatesTags: (_r, _e, { id }) => [{ type: "Cluster", id }],
     }),
-    kubeconfig: build.mutation<string, string>({
-      query: (id) => ({
-        url: `/clusters/${id}/kubeconfig`,
-        responseHandler: (response) => (response.ok ? response.text() : response.json()),
-      }),
+    kubeconfig: build.mutation<Kubeconfig, string>({
+      query: (id) => `/clusters/${id}/kubeconfig`,
     }),
     terminalTicket: build.mutation<TerminalTicket, string>({
       query: (id) => ({ url: `/clusters/${id}/terminal`, method: "POST" }),

@@ -14,13 +14,16 @@ export interface ClusterEvent {
     cluster_id?: string;
     status?: ClusterStatus;
     status_message?: string | null;
+    expires_at?: string | null;
     [key: string]: unknown;
   };
 }
 
 const STATUS_BY_VERB: Record<string, ClusterStatus> = {
   created: "pending",
+  provisioning: "provisioning",
   ready: "ready",
+  deleting: "deleting",
   failed: "failed",
   deleted: "deleted",
   expired: "deleted",
@@ -44,12 +47,12 @@ export function applyClusterEvent(dispatch: AppDispatch, event: ClusterEvent): v
       const cluster = clusters.find((c) => c.id === clusterId);
       if (!cluster) return;
       known = true;
-      Object.assign(cluster, patchFor(status, message, event.time));
+      Object.assign(cluster, patchFor(status, message, event));
     }),
   );
   dispatch(
     clustersApi.util.updateQueryData("getCluster", clusterId, (cluster) => {
-      Object.assign(cluster, patchFor(status, message, event.time));
+      Object.assign(cluster, patchFor(status, message, event));
     }),
   );
   if (!known && status !== "deleted") {
@@ -58,11 +61,12 @@ export function applyClusterEvent(dispatch: AppDispatch, event: ClusterEvent): v
   }
 }
 
-function patchFor(status: ClusterStatus, message: string | null, time: string) {
-  const patch: { status: ClusterStatus; status_message: string | null; ready_at?: string } = {
+function patchFor(status: ClusterStatus, message: string | null, event: ClusterEvent) {
+  const patch: { status: ClusterStatus; status_message: string | null; ready_at?: string; expires_at?: string } = {
     status,
     status_message: message,
   };
-  if (status === "ready") patch.ready_at = time;
+  if (status === "ready") patch.ready_at = event.time;
+  if (event.data.expires_at) patch.expires_at = event.data.expires_at;
   return patch;
 }

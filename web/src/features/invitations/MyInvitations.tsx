@@ -1,5 +1,5 @@
 import { Alert, Button, Group, Stack, Text } from "@mantine/core";
-import type { MyInvitation } from "../../api/types";
+import type { Invitation } from "../../api/types";
 import { RoleBadge } from "../../components/RoleBadge";
 import { notifySuccess } from "../../components/notify";
 import { useAcceptInvitationMutation, useDeclineInvitationMutation, useMyInvitationsQuery } from "./invitationsApi";
@@ -19,7 +19,7 @@ export function MyInvitations() {
   );
 }
 
-function InvitationRow({ invitation }: { invitation: MyInvitation }) {
+function InvitationRow({ invitation }: { invitation: Invitation }) {
   const [accept, acceptState] = useAcceptInvitationMutation();
   const [decline, declineState] = useDeclineInvitationMutation();
   const busy = acceptState.isLoading || declineState.isLoading;

@@ -1,10 +1,11 @@
 import { baseApi } from "../../api/baseApi";
-import type { MyInvitation } from "../../api/types";
+import type { Invitation, InvitationList } from "../../api/types";
 
 export const invitationsApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
-    myInvitations: build.query<MyInvitation[], void>({
+    myInvitations: build.query<Invitation[], void>({
       query: () => "/invitations",
+      transformResponse: (body: InvitationList) => body.invitations,
       providesTags: ["MyInvitation"],
     }),
     acceptInvitation: build.mutation<void, string>({

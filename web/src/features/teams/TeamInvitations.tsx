@@ -1,10 +1,10 @@
 import { ActionIcon, Table, Text, Tooltip } from "@mantine/core";
-import type { TeamInvitation } from "../../api/types";
+import type { Invitation } from "../../api/types";
 import { RoleBadge } from "../../components/RoleBadge";
 import { timeLeft } from "../../time";
 import { useRevokeInvitationMutation } from "./teamsApi";
 
-export function TeamInvitations({ teamId, invitations }: { teamId: string; invitations: TeamInvitation[] }) {
+export function TeamInvitations({ teamId, invitations }: { teamId: string; invitations: Invitation[] }) {
   const [revoke, { isLoading, originalArgs }] = useRevokeInvitationMutation();
   if (invitations.length === 0) {
     return (
@@ -27,7 +27,7 @@ export function TeamInvitations({ teamId, invitations }: { teamId: string; invit
         <Table.Tbody>
           {invitations.map((inv) => (
             <Table.Tr key={inv.id}>
-              <Table.Td>{inv.login}</Table.Td>
+              <Table.Td>{invitee(inv)}</Table.Td>
               <Table.Td>
                 <RoleBadge role={inv.role} />
               </Table.Td>
@@ -37,7 +37,7 @@ export function TeamInvitations({ teamId, invitations }: { teamId: string; invit
                   <ActionIcon
                     variant="subtle"
                     color="red"
-                    aria-label={`Revoke invitation for ${inv.login}`}
+                    aria-label={`Revoke invitation for ${invitee(inv)}`}
                     loading={isLoading && originalArgs?.invitationId === inv.id}
                     onClick={() => void revoke({ teamId, invitationId: inv.id })}
                   >
@@ -51,4 +51,8 @@ export function TeamInvitations({ teamId, invitations }: { teamId: string; invit
       </Table>
     </Table.ScrollContainer>
   );
+}
+
+function invitee(inv: Invitation): string {
+  return inv.invitee_username ?? inv.email ?? "unknown";
 }

@@ -1,10 +1,22 @@
 import { baseApi } from "../../api/baseApi";
-import type { InvitationCreate, Member, Role, Team, TeamCreate, TeamInvitation } from "../../api/types";
+import type {
+  Invitation,
+  InvitationCreate,
+  InvitationCreated,
+  InvitationList,
+  Member,
+  MemberList,
+  Role,
+  Team,
+  TeamCreate,
+  TeamList,
+} from "../../api/types";
 
 export const teamsApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
     listTeams: build.query<Team[], void>({
       query: () => "/teams",
+      transformResponse: (body: TeamList) => body.teams,
       providesTags: (teams = []) => [
         { type: "Team" as const, id: "LIST" },
         ...teams.map((t) => ({ type: "Team" as const, id: t.id })),
@@ -24,6 +36,7 @@ export const teamsApi = baseApi.injectEndpoints({
     }),
     listMembers: build.query<Member[], string>({
       query: (teamId) => `/teams/${teamId}/members`,
+      transformResponse: (body: MemberList) => body.members,
       providesTags: (_r, _e, teamId) => [{ type: "Member", id: teamId }],
     }),
     setMemberRole: build.mutation<Member, { teamId: string; userId: string; role: Role }>({
@@ -42,11 +55,12 @@ export const teamsApi = baseApi.injectEndpoints({
         { type: "Team", id: "LIST" },
       ],
     }),
-    listTeamInvitations: build.query<TeamInvitation[], string>({
+    listTeamInvitations: build.query<Invitation[], string>({
       query: (teamId) => `/teams/${teamId}/invitations`,
+      transformResponse: (body: InvitationList) => body.invitations,
       providesTags: (_r, _e, teamId) => [{ type: "TeamInvitation", id: teamId }],
     }),
-    invite: build.mutation<TeamInvitation, { teamId: string } & InvitationCreate>({
+    invite: build.mutation<InvitationCreated, { teamId: string } & InvitationCreate>({
       query: ({ teamId, ...body }) => ({ url: `/teams/${teamId}/invitations`, method: "POST", body }),
       invalidatesTags: (_r, _e, { teamId }) => [{ type: "TeamInvitation", id: teamId }],
     }),

@@ -1,0 +1,88 @@
+import { screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { renderApp, signedInStore, useGateway } from "./render";
+
+function setup() {
+  const gateway = useGateway();
+  const me = gateway.addUser("mia");
+  const other = gateway.addUser("olga");
+  const teams = {
+    owned: gateway.addTeam("owned", [[me, "owner"]]),
+    admin: gateway.addTeam("admined", [[other, "owner"], [me, "admin"]]),
+    member: gateway.addTeam("membered", [[other, "owner"], [me, "member"]]),
+    viewer: gateway.addTeam("viewed", [[other, "owner"], [me, "viewer"]]),
+  };
+  return { gateway, me, teams };
+}
+
+async function openDialog(user: ReturnType<typeof renderApp>["user"]) {
+  await user.click(await screen.findByRole("button", { name: "New cluster" }));
+  return screen.findByRole("form", { name: "Create cluster" });
+}
+
+describe("create-cluster dialog", () => {
+  it("offers only teams where I am member or above", async () => {
+    const { gateway, me } = setup();
+    const { user } = renderApp("/", signedInStore(gateway, me));
+    await screen.findByText("No clusters yet");
+    const form = await openDialog(user);
+
+    await user.click(within(form).getByRole("combobox", { name: "Team" }));
+    const options = await screen.findAllByRole("option");
+    expect(options.map((o) => o.textContent)).toEqual(["Personal (only me)", "owned", "admined", "membered"]);
+  });
+
+  it("validates the name as I type", async () => {
+    const { gateway, me } = setup();
+    const { user } = renderApp("/", signedInStore(gateway, me));
+    const form = await openDialog(user);
+    const name = within(form).getByLabelText("Name");
+
+    await user.type(name, "Dev");
+    expect(within(form).getByText("Use lowercase letters only")).toBeInTheDocument();
+    await user.clear(name);
+    await user.type(name, "dev-");
+    expect(within(form).getByText("Must start and end with a letter or digit")).toBeInTheDocument();
+    await user.type(name, "1");
+    expect(within(form).queryByText(/must start/i)).not.toBeInTheDocument();
+    await user.type(name, "_x");
+    expect(within(form).getByText("Only lowercase letters, digits and '-'")).toBeInTheDocument();
+  });
+
+  it("keeps workers between 0 and 5", async () => {
+    const { gateway, me } = setup();
+    const { user } = renderApp("/", signedInStore(gateway, me));
+    const form = await openDialog(user);
+    const workers = within(form).getByLabelText("Workers");
+    await user.clear(workers);
+    await user.type(workers, "9");
+    await user.type(within(form).getByLabelText("Name"), "dev");
+    expect(workers).toHaveValue("5");
+    await user.click(within(form).getByRole("button", { name: "Create" }));
+    await screen.findByRole("heading", { name: "dev" });
+    expect(gateway.requests.find((r) => r.method === "POST")?.body).toMatchObject({ workers: 5 });
+  });
+
+  it("creates a team cluster and opens its page", async () => {
+    const { gateway, me, teams } = setup();
+    const { user } = renderApp("/", signedInStore(gateway, me));
+    const form = await openDialog(user);
+
+    await user.type(within(form).getByLabelText("Name"), "dev");
+    await user.click(within(form).getByText("k3d"));
+    await user.type(within(form).getByLabelText("Kubernetes version"), "1.31.0");
+    await user.click(within(form).getByRole("combobox", { name: "Team" }));
+    await user.click(await screen.findByRole("option", { name: "membered" }));
+    await user.click(within(form).getByRole("button", { name: "Create" }));
+
+    expect(await screen.findByRole("heading", { name: "dev" })).toBeInTheDocument();
+    expect(gateway.requests.find((r) => r.method === "POST" && r.path === "/api/v1/clusters")?.body).toEqual({
+      name: "dev",
+      provider: "k3d",
+      team_id: teams.member.id,
+      kubernetes_version: "v1.31.0",
+      workers: 0,
+      ttl_hours: 4,
+    });
+  });
+});

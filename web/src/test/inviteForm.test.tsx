@@ -1,0 +1,73 @@
+import { screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { renderApp, signedInStore, useGateway } from "./render";
+
+function setup() {
+  const gateway = useGateway();
+  const admin = gateway.addUser("ada");
+  gateway.addUser("ben");
+  const team = gateway.addTeam("platform", [[admin, "admin"]]);
+  return { gateway, admin, team };
+}
+
+describe("invite form", () => {
+  it("refuses an empty or malformed login without calling the API", async () => {
+    const { gateway, admin, team } = setup();
+    const { user } = renderApp(`/teams/${team.id}`, signedInStore(gateway, admin));
+    const form = await screen.findByRole("form", { name: "Invite member" });
+
+    await user.click(within(form).getByRole("button", { name: "Invite member" }));
+    expect(within(form).getByText("Enter a username or an email address")).toBeInTheDocument();
+
+    await user.type(within(form).getByLabelText("Username or email"), "Not Valid");
+    await user.click(within(form).getByRole("button", { name: "Invite member" }));
+    expect(within(form).getByText("Not a valid username")).toBeInTheDocument();
+
+    await user.clear(within(form).getByLabelText("Username or email"));
+    await user.type(within(form).getByLabelText("Username or email"), "someone@nowhere");
+    await user.click(within(form).getByRole("button", { name: "Invite member" }));
+    expect(within(form).getByText("Not a valid email address")).toBeInTheDocument();
+
+    expect(gateway.requests.filter((r) => r.method === "POST")).toEqual([]);
+  });
+
+  it("offers an admin the roles up to admin, not owner", async () => {
+    const { gateway, admin, team } = setup();
+    const { user } = renderApp(`/teams/${team.id}`, signedInStore(gateway, admin));
+    const form = await screen.findByRole("form", { name: "Invite member" });
+    await user.click(within(form).getByRole("combobox", { name: "Role" }));
+    const options = await screen.findAllByRole("option");
+    expect(options.map((o) => o.textContent)).toEqual(["viewer", "member", "admin"]);
+  });
+
+  it("sends login and role, then shows the pending invitation", async () => {
+    const { gateway, admin, team } = setup();
+    const { user } = renderApp(`/teams/${team.id}`, signedInStore(gateway, admin));
+    const form = await screen.findByRole("form", { name: "Invite member" });
+
+    await user.type(within(form).getByLabelText("Username or email"), "ben");
+    await user.click(within(form).getByRole("combobox", { name: "Role" }));
+    await user.click(await screen.findByRole("option", { name: "viewer" }));
+    await user.click(within(form).getByRole("button", { name: "Invite member" }));
+
+    const pending = await screen.findByRole("table", { name: "Pending invitations" });
+    expect(within(pending).getByText("ben")).toBeInTheDocument();
+    expect(within(pending).getByText("viewer")).toBeInTheDocument();
+    expect(gateway.requests.find((r) => r.method === "POST")).toEqual({
+      method: "POST",
+      path: `/api/v1/teams/${team.id}/invitations`,
+      body: { login: "ben", role: "viewer" },
+    });
+    expect(within(form).getByLabelText("Username or email")).toHaveValue("");
+  });
+
+  it("shows the gateway's refusal as a notification", async () => {
+    const { gateway, admin, team } = setup();
+    const { user } = renderApp(`/teams/${team.id}`, signedInStore(gateway, admin));
+    const form = await screen.findByRole("form", { name: "Invite member" });
+
+    await user.type(within(form).getByLabelText("Username or email"), "nobody");
+    await user.click(within(form).getByRole("button", { name: "Invite member" }));
+    expect(await screen.findByText("No user nobody")).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,45 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { renderApp, signedInStore, useGateway } from "./render";
+
+describe("live cluster status", () => {
+  it("updates a row from the event stream without refetching", async () => {
+    const gateway = useGateway();
+    const me = gateway.addUser("mia");
+    const team = gateway.addTeam("platform", [[me, "member"]]);
+    const cluster = gateway.addCluster("dev", me, team, "provisioning");
+    renderApp("/", signedInStore(gateway, me));
+
+    const row = await screen.findByTestId("cluster-row-dev");
+    expect(within(row).getByTestId("cluster-status")).toHaveTextContent("provisioning");
+    expect(within(row).getByText("platform")).toBeInTheDocument();
+    expect(within(row).getByText("kind")).toBeInTheDocument();
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    await screen.findByText("live");
+    const listCalls = () => gateway.requests.filter((r) => r.path === "/api/v1/clusters").length;
+    const before = listCalls();
+
+    gateway.publishStatus(cluster, "ready");
+
+    await waitFor(() => expect(within(row).getByTestId("cluster-status")).toHaveTextContent("ready"));
+    expect(listCalls()).toBe(before);
+  });
+
+  it("shows the failure and adds it to the cluster's history", async () => {
+    const gateway = useGateway();
+    const me = gateway.addUser("mia");
+    const cluster = gateway.addCluster("dev", me, null, "provisioning");
+    renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+
+    await screen.findByRole("heading", { name: "dev" });
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    await screen.findByText("provisioning");
+
+    gateway.publishStatus(cluster, "failed", "kind: timed out waiting for the control plane");
+
+    expect(await screen.findByText("Provisioning failed")).toBeInTheDocument();
+    const history = screen.getByLabelText("Status history");
+    expect(within(history).getByText("failed")).toBeInTheDocument();
+    expect(within(history).getByText(/timed out waiting/)).toBeInTheDocument();
+  });
+});
