@@ -253,7 +253,17 @@ def join_team() -> Callable[..., str]:
 
 
 @pytest.fixture
-def provisioner_double(platform: Platform) -> Iterator[ProvisionerDouble]:
-    double = ProvisionerDouble(platform).start()
+def without_provisioner(platform: Platform) -> Platform:
+    """Stops the platform's real provisioner, so nothing answers its subjects."""
+    real = platform.runtimes.pop("provisioner", None)
+    if real is not None:
+        platform.run(real.stop())
+    return platform
+
+
+@pytest.fixture
+def provisioner_double(without_provisioner: Platform) -> Iterator[ProvisionerDouble]:
+    """The double alone answers PROVISIONER_TEAM_COUNT, with the counts a test chooses."""
+    double = ProvisionerDouble(without_provisioner).start()
     yield double
     double.stop()

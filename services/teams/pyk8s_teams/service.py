@@ -135,9 +135,9 @@ class TeamsService:
                 team = Team(name=req.name, display_name=req.display_name or req.name)
                 await repo.add(team)
                 await repo.add(Membership(team_id=team.id, user_id=req.actor_id, role=Role.OWNER))
+                # One event per transaction keeps the outbox order; team.created names the
+                # first owner instead of a separate member.added.
                 _emit(session, "team", "created", team.id, name=team.name, owner_id=req.actor_id)
-                _emit(session, "team.member", "added", team.id, user_id=req.actor_id,
-                      role=Role.OWNER.value, by=req.actor_id)
                 return _team(team, Role.OWNER)
         except IntegrityError:
             # Two creations raced for the same name; the loser lands here.
