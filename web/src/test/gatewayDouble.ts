@@ -153,7 +153,7 @@ export class GatewayDouble {
         expires_at: cluster.expires_at,
       },
     };
-    const frame = new TextEncoder().encode(`id: ${event.id}\nevent: cluster\ndata: ${JSON.stringify(event)}\n\n`);
+    const frame = new TextEncoder().encode(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
     for (const controller of this.streams) controller.enqueue(frame);
   }
 
@@ -217,7 +217,7 @@ export class GatewayDouble {
         const result = await handle({ request, url, params: params as Record<string, string>, body });
         if (result instanceof Response) return result;
         if (result === undefined) return new HttpResponse(null, { status: 204 });
-        return HttpResponse.json(result as JsonBodyType, { status: method === "post" && path.endsWith("s") ? 201 : 200 });
+        return HttpResponse.json(result as JsonBodyType);
       } catch (error) {
         if (error instanceof ProblemError) return problem(error.status, error.code, error.message, url.pathname);
         throw error;
@@ -345,10 +345,10 @@ export class GatewayDouble {
         if (!invitation || invitation.invitee_id !== user.id) throw new ProblemError(404, "not_found", "invitation not found");
         if (invitation.status !== "pending") throw new ProblemError(410, "invitation_invalid", "the invitation was already used");
         invitation.status = params.answer === "accept" ? "accepted" : "declined";
-        if (params.answer === "accept") {
-          this.teams.get(invitation.team_id)?.members.set(user.id, { role: invitation.role, joined_at: now() });
-        }
-        return HttpResponse.json({ ok: true });
+        if (params.answer !== "accept") return undefined;
+        const team = this.teams.get(invitation.team_id)!;
+        team.members.set(user.id, { role: invitation.role, joined_at: now() });
+        return this.teamWithRole(team, user);
       }),
 
       // clusters
@@ -405,7 +405,7 @@ export class GatewayDouble {
           start: (controller) => {
             mine = controller;
             this.streams.add(controller);
-            controller.enqueue(new TextEncoder().encode(": connected\n\n"));
+            controller.enqueue(new TextEncoder().encode("retry: 3000\n: connected\n\n"));
           },
           cancel: () => {
             this.streams.delete(mine);

@@ -41,10 +41,6 @@ export function useClusterStream(): void {
       dispatch(clustersApi.util.invalidateTags([{ type: "Cluster", id: "LIST" }]));
     };
     source.onmessage = onEvent;
-    for (const type of ["cluster", "io.pyk8s.cluster.created", "io.pyk8s.cluster.ready",
-      "io.pyk8s.cluster.failed", "io.pyk8s.cluster.deleted", "io.pyk8s.cluster.expired"]) {
-      source.addEventListener(type, onEvent as EventListener);
-    }
     source.onerror = () => {
       dispatch(streamChanged(source.readyState === EventSource.CLOSED ? "offline" : "connecting"));
       if (source.readyState !== EventSource.CLOSED) return;

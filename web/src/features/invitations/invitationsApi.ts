@@ -1,5 +1,5 @@
 import { baseApi } from "../../api/baseApi";
-import type { Invitation, InvitationList } from "../../api/types";
+import type { Invitation, InvitationList, Team } from "../../api/types";
 
 export const invitationsApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
@@ -8,7 +8,7 @@ export const invitationsApi = baseApi.injectEndpoints({
       transformResponse: (body: InvitationList) => body.invitations,
       providesTags: ["MyInvitation"],
     }),
-    acceptInvitation: build.mutation<void, string>({
+    acceptInvitation: build.mutation<Team, string>({
       query: (id) => ({ url: `/invitations/${id}/accept`, method: "POST" }),
       invalidatesTags: ["MyInvitation", { type: "Team", id: "LIST" }, { type: "Cluster", id: "LIST" }],
     }),

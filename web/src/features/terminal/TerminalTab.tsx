@@ -5,7 +5,7 @@ import { Terminal } from "@xterm/xterm";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { problemMessage } from "../../api/problem";
 import { useTerminalTicketMutation } from "../clusters/clustersApi";
-import { closeReason, inputFrame, parseControl, resizeFrame, socketUrl, ticketFrame } from "./protocol";
+import { ackFrame, closeReason, helloFrame, inputFrame, parseControl, pingFrame, resizeFrame, socketUrl } from "./protocol";
 
 type Phase = { state: "connecting" } | { state: "open" } | { state: "ended"; why: string };
 
@@ -53,23 +53,27 @@ export default function TerminalTab({ clusterId }: { clusterId: string }) {
       socket = new WebSocket(socketUrl(result.data.ws_url));
       socket.binaryType = "arraybuffer";
       socket.onopen = () => {
-        socket?.send(ticketFrame(result.data.ticket));
-        sendResize();
-        setPhase({ state: "open" });
-        term.focus();
-        ping = setInterval(() => socket?.send(JSON.stringify({ type: "ping" })), PING_MS);
+        fit.fit();
+        socket?.send(helloFrame(result.data.ticket, term.cols, term.rows));
+        ping = setInterval(() => socket?.readyState === WebSocket.OPEN && socket.send(pingFrame()), PING_MS);
       };
       socket.onmessage = (message) => {
         if (message.data instanceof ArrayBuffer) {
-          term.write(new Uint8Array(message.data));
+          const bytes = new Uint8Array(message.data);
+          // Acknowledge once drawn, so a flood is paced by how fast this tab renders.
+          term.write(bytes, () => {
+            if (socket?.readyState === WebSocket.OPEN) socket.send(ackFrame(bytes.length));
+          });
           return;
         }
         const frame = parseControl(message.data as string);
-        if (!frame) return;
-        if (frame.type === "data") term.write(frame.data);
-        else if (frame.type === "exit") end(`The shell exited with code ${frame.code ?? "unknown"}.`);
-        else if (frame.type === "error") end(frame.message);
-        else if (frame.type === "ping") socket?.send(JSON.stringify({ type: "pong" }));
+        if (frame?.type === "ready") {
+          setPhase({ state: "open" });
+          sendResize();
+          term.focus();
+        } else if (frame?.type === "exit") {
+          end(`The shell exited with code ${frame.code ?? "unknown"}.`);
+        }
       };
       socket.onclose = (event) => {
         clearInterval(ping);

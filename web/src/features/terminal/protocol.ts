@@ -1,17 +1,23 @@
 // Frames between the browser and the gateway's terminal WebSocket (docs/terminal.md):
-// the first message is the ticket; keystrokes and output travel as binary frames;
-// control messages are JSON text frames.
+// the first message is a hello carrying the ticket and the size; keystrokes and output
+// travel as binary frames; control messages are JSON text frames. Output is credit-based:
+// the browser acknowledges the bytes it has drawn, and the terminal sends more.
 
 export type ControlFrame =
-  | { type: "data"; data: string }
-  | { type: "resize"; cols: number; rows: number }
-  | { type: "ping" }
-  | { type: "pong" }
-  | { type: "exit"; code: number | null }
-  | { type: "error"; message: string };
+  | { type: "ready"; session_id: string }
+  | { type: "pong"; t?: number }
+  | { type: "exit"; code: number | null };
 
-export function ticketFrame(ticket: string): string {
-  return JSON.stringify({ type: "auth", ticket });
+export function helloFrame(ticket: string, cols: number, rows: number): string {
+  return JSON.stringify({ type: "hello", ticket, cols, rows });
+}
+
+export function ackFrame(bytes: number): string {
+  return JSON.stringify({ type: "ack", bytes });
+}
+
+export function pingFrame(): string {
+  return JSON.stringify({ type: "ping", t: Date.now() });
 }
 
 export function resizeFrame(cols: number, rows: number): string {
@@ -46,6 +52,7 @@ const CLOSE_REASONS: Record<number, string> = {
   1001: "The server is going away.",
   1006: "The connection was lost.",
   1008: "The server refused the session (ticket, origin or rights).",
+  1009: "A message was too large.",
   1011: "The server hit an error.",
   1013: "Too many sessions; try again later.",
 };
