@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 OUTPUT_FORMATS = ("table", "json", "yaml")
+PIPE_WIDTH = 1000
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class Terminal:
     def __init__(self, out: Console | None = None, err: Console | None = None) -> None:
         self.out = out or Console(soft_wrap=True)
         self.err = err or Console(stderr=True, soft_wrap=True)
+        if not self.out.is_terminal:
+            # Piped tables keep one row per line, like kubectl's, so grep and awk work.
+            self.out.width = PIPE_WIDTH
 
     @property
     def interactive(self) -> bool:

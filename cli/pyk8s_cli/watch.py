@@ -13,7 +13,7 @@ from .client import ApiClient
 from .errors import ApiError
 
 # The gateway's Server-Sent Events stream of the caller's visible cluster changes.
-EVENTS_PATH = "/events"
+EVENTS_PATH = "/events/clusters"
 # Without news from the stream for this long, ask for the cluster's state directly.
 QUIET_SECONDS = 15.0
 POLL_SECONDS = 1.0

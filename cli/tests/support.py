@@ -67,12 +67,13 @@ def fails(result: Result, exit_code: int, *words: str) -> str:
     """The one error line of a failed command, checked for its exit code and words."""
     assert result.exit_code == exit_code, (result.exit_code, result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error:"), lines[0]
+    errors = [line for line in lines if line.startswith("Error:")]
+    # Progress lines may come first; the error is one line, and the last.
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
     assert "Traceback" not in result.stderr
     for word in words:
-        assert word.lower() in lines[0].lower(), (word, lines[0])
-    return lines[0]
+        assert word.lower() in errors[0].lower(), (word, errors[0])
+    return errors[0]
 
 
 @cache

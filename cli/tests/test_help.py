@@ -46,4 +46,4 @@ def test_shell_completion_script_and_words():
     words = runner.invoke(cli, [], prog_name="pyk8s",
                           env={"_PYK8S_COMPLETE": "bash_complete", "COMP_WORDS": "pyk8s cluster cr",
                                "COMP_CWORD": "2"})
-    assert words.exit_code == 0 and "create" in words.stdout.split()
+    assert words.exit_code == 0 and "plain,create" in words.stdout.split()

@@ -26,11 +26,18 @@ def cluster_columns(team_names: dict[str, str]) -> list[Column]:
         Column("Provider", "provider"),
         Column("Version", "kubernetes_version"),
         Column("Workers", "workers"),
-        Column("Status", "status", None),
-        Column("Message", "status_message"),
+        Column("Status", "status"),
         Column("Expires", "expires_at"),
-        Column("ID", "id"),
+        Column("Message", "status_message"),
     ]
+
+
+DETAIL_COLUMNS = [
+    Column("ID", "id"),
+    Column("API server", "api_server"),
+    Column("Created", "created_at"),
+    Column("Ready", "ready_at"),
+]
 
 
 def team_names(app: App) -> dict[str, str]:
@@ -39,7 +46,10 @@ def team_names(app: App) -> dict[str, str]:
 
 def show(app: App, value: Any, output: str) -> None:
     names = team_names(app) if output == "table" else {}
-    app.terminal.render(value, output, cluster_columns(names))
+    columns = cluster_columns(names)
+    if isinstance(value, dict):
+        columns = [*columns[:1], *DETAIL_COLUMNS[:1], *columns[1:], *DETAIL_COLUMNS[1:]]
+    app.terminal.render(value, output, columns)
 
 
 team_option = click.option("--team", "-t", "team_name", metavar="TEAM",

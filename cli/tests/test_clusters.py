@@ -1,0 +1,132 @@
+"""The whole team workflow from the CLI alone, against the real platform (provisioner on
+the kind/k3d test doubles, which start real Docker containers): A signs up, creates a team,
+invites B; B accepts and creates a cluster for the team with --wait; A lists it and deletes
+it. Plus kubeconfig, failures and denials with their exit codes."""
+
+import json
+import stat
+
+import pytest
+import yaml
+from pyk8s_cli.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
+
+from cli.tests.support import Users, fails, has_routes
+
+pytestmark = pytest.mark.skipif(
+    not has_routes("POST /teams", "POST /teams/{team_id}/invitations",
+                   "POST /invitations/{invitation_id}/accept", "POST /clusters", "GET /clusters",
+                   "GET /clusters/{cluster_id}", "DELETE /clusters/{cluster_id}",
+                   "GET /clusters/{cluster_id}/kubeconfig", "POST /clusters/{cluster_id}/extend"),
+    reason="the gateway has no cluster routes yet")
+
+
+@pytest.fixture
+def users(platform, tmp_path) -> Users:
+    return Users(platform.url, tmp_path)
+
+
+def team_with(users: Users, *, bob_role: str = "member"):
+    ada, bob = users.signed_up("ada"), users.signed_up("bob")
+    ada.ok("team", "create", "platform")
+    ada.ok("team", "invite", "platform", "bob", "--role", bob_role)
+    [invitation] = bob.json("team", "invitations")
+    bob.ok("team", "accept", invitation["id"])
+    return ada, bob
+
+
+def test_team_workflow_create_wait_list_delete(users):
+    ada, bob = team_with(users)
+
+    created = bob.ok("cluster", "create", "demo", "--team", "platform", "--provider", "k3d",
+                     "--workers", "1", "--ttl", "2", "--wait", "--timeout", "240")
+    assert "cluster demo is ready" in created.stderr
+    # Progress came from the live stream (or polling): each status on its own line off a TTY.
+    assert "cluster demo: ready" in created.stderr
+
+    [listed] = ada.json("cluster", "list")
+    assert (listed["name"], listed["status"], listed["provider"], listed["workers"]) == (
+        "demo", "ready", "k3d", 1)
+    [team] = ada.json("team", "list")
+    assert listed["team_id"] == team["id"]
+    assert ada.json("cluster", "list", "--team", "platform") == [listed]
+    table = ada.ok("cluster", "list").stdout
+    assert "demo" in table and "platform" in table and "ready" in table
+    assert yaml.safe_load(ada.ok("cluster", "get", "demo", "-o", "yaml").stdout)["id"] == \
+        listed["id"]
+
+    extended = json.loads(bob.ok("cluster", "extend", "demo", "--hours", "1", "-o", "json").stdout)
+    assert extended["expires_at"] > listed["expires_at"]
+
+    deleted = ada.ok("cluster", "delete", "demo", "--yes", "--wait", "--timeout", "240")
+    assert "cluster demo deleted" in deleted.stderr
+    assert [c for c in ada.json("cluster", "list") if c["status"] != "deleted"] == []
+    fails(ada.run("cluster", "get", "demo"), EXIT_NOT_FOUND, "no cluster named 'demo'")
+
+
+def test_kubeconfig_stdout_file_and_merge(users):
+    ada, bob = team_with(users, bob_role="viewer")
+    ada.ok("cluster", "create", "demo", "--team", "platform", "--wait", "--timeout", "240")
+
+    printed = yaml.safe_load(ada.ok("cluster", "kubeconfig", "demo").stdout)
+    assert printed["kind"] == "Config" and printed["clusters"]
+
+    target = ada.home / "demo.yaml"
+    ada.ok("cluster", "kubeconfig", "demo", "--file", str(target))
+    assert yaml.safe_load(target.read_text()) == printed
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+    kube = ada.home / ".kube" / "config"
+    kube.parent.mkdir()
+    kube.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config",
+                                    "current-context": "work",
+                                    "clusters": [{"name": "work", "cluster": {"server": "x"}}],
+                                    "users": [{"name": "work", "user": {"token": "t"}}],
+                                    "contexts": [{"name": "work", "context": {
+                                        "cluster": "work", "user": "work"}}]}))
+    for _ in range(2):
+        ada.ok("cluster", "kubeconfig", "demo", "--merge")
+    merged = yaml.safe_load(kube.read_text())
+    assert [c["name"] for c in merged["contexts"]] == ["work", "pyk8s-demo"]
+    assert merged["current-context"] == "pyk8s-demo"
+    assert merged["clusters"][1]["cluster"] == printed["clusters"][0]["cluster"]
+
+    # A viewer sees the cluster but may not download its kubeconfig (403: exit 4).
+    assert bob.json("cluster", "get", "demo")["name"] == "demo"
+    fails(bob.run("cluster", "kubeconfig", "demo"), EXIT_NOT_FOUND)
+    # ... nor delete it.
+    fails(bob.run("cluster", "delete", "demo", "--yes"), EXIT_NOT_FOUND)
+
+
+def test_failed_cluster_exits_5_with_the_reason(users):
+    ada = users.signed_up("ada")
+    result = ada.run("cluster", "create", "old", "--provider", "kind", "--version", "v1.0.99",
+                     "--wait", "--timeout", "240")
+    line = fails(result, EXIT_FAILED, "cluster old failed")
+    assert "pull image" in line
+    [cluster] = ada.json("cluster", "list")
+    assert cluster["status"] == "failed" and "pull image" in cluster["status_message"]
+
+
+def test_no_wait_returns_at_once_with_json(users):
+    ada = users.signed_up("ada")
+    created = json.loads(ada.ok("cluster", "create", "quick", "--no-wait", "-o", "json").stdout)
+    assert created["name"] == "quick" and created["status"] in ("pending", "provisioning")
+    assert created["team_id"] is None
+    ada.ok("cluster", "delete", created["id"], "--yes", "--wait", "--timeout", "240")
+
+
+def test_unknown_team_outsider_and_bad_input(users):
+    ada, eve = users.signed_up("ada"), users.signed_up("eve")
+    ada.ok("team", "create", "platform")
+    fails(ada.run("cluster", "create", "demo", "--team", "nope", "--no-wait"), EXIT_NOT_FOUND,
+          "no team named 'nope'")
+    fails(eve.run("cluster", "create", "demo", "--team", "platform", "--no-wait"),
+          EXIT_NOT_FOUND)
+    fails(ada.run("cluster", "get", "missing"), EXIT_NOT_FOUND)
+    fails(ada.run("cluster", "create", "Bad_Name", "--no-wait"), 1, "name")
+    assert ada.run("cluster", "create", "x", "--provider", "minikube").exit_code == EXIT_USAGE
+    created = ada.json("cluster", "create", "mine", "--no-wait")
+    # Someone else's cluster, even by id: not found.
+    fails(eve.run("cluster", "get", created["id"]), EXIT_NOT_FOUND)
+    fails(eve.run("cluster", "delete", created["id"], "--yes"), EXIT_NOT_FOUND)
+    ada.ok("cluster", "delete", "mine", "--yes", "--wait", "--timeout", "240")
