@@ -34,11 +34,15 @@ def tail(app: App, team_name: str | None, output: str, count: int | None) -> Non
     resuming after the last event seen."""
     team_id = resolve.team_id(app.api, team_name)
     params = {"team_id": team_id} if team_id else None
-    last_id, seen = None, 0
+    last_id, seen, opened = None, 0, False
     while True:
         try:
             for change, event_id in watch.stream_changes(app.api, params, last_id):
                 if change is None:
+                    if not opened:
+                        app.terminal.info(f"watching cluster events on {app.server} "
+                                          "(Ctrl-C to stop)")
+                        opened = True
                     continue
                 last_id = event_id or last_id
                 if team_id and not of_team(change, team_id):
