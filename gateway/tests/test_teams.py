@@ -194,6 +194,14 @@ def test_team_with_clusters_cannot_be_deleted(person, make_team, provisioner_dou
     assert alice.get("/teams").json()["teams"] == []
 
 
+def test_the_real_provisioner_lets_an_empty_team_go(person, make_team):
+    alice = person()
+    team_id = make_team(alice)
+    assert alice.get(f"/clusters?team_id={team_id}").json()["clusters"] == []
+    assert alice.delete(f"/teams/{team_id}").status_code == 204
+    assert alice.get(f"/teams/{team_id}").status_code == 404
+
+
 def test_team_deletion_refused_when_no_provisioner_answers(without_provisioner, person, make_team):
     alice = person()
     team_id = make_team(alice)
