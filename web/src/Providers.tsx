@@ -19,7 +19,7 @@ export function Providers({ store, children, env = "default" }: Props) {
     <Provider store={store}>
       <MantineProvider theme={theme} env={env}>
         <ModalsProvider>
-          <Notifications position="top-right" />
+          <Notifications position="bottom-right" />
           {children}
         </ModalsProvider>
       </MantineProvider>

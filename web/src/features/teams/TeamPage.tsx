@@ -34,7 +34,7 @@ export function TeamPage() {
               <Title order={2}>{team.data.display_name || team.data.name}</Title>
               <Group gap="xs">
                 <Text c="dimmed" size="sm">
-                  {team.data.name} · my role
+                  {team.data.display_name && team.data.display_name !== team.data.name ? `${team.data.name} · ` : ""}my role
                 </Text>
                 <RoleBadge role={myRole} />
               </Group>

@@ -109,11 +109,9 @@ export default function TerminalTab({ clusterId }: { clusterId: string }) {
           {phase.why}
         </Alert>
       )}
-      <Box
-        ref={host}
-        data-testid="terminal"
-        style={{ height: "60vh", minHeight: 240, background: "#000", padding: 4, borderRadius: 4 }}
-      />
+      <Box style={{ height: "60vh", minHeight: 240, background: "#000", padding: 6, borderRadius: 4 }}>
+        <div ref={host} data-testid="terminal" style={{ height: "100%", width: "100%", overflow: "hidden" }} />
+      </Box>
     </Box>
   );
 }
