@@ -50,6 +50,8 @@ export class GatewayDouble {
   private accessTokens = new Map<string, string>();
   private refreshTokens = new Map<string, string>();
   private streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Terminal tickets handed out, in order. */
+  tickets: string[] = [];
   /** Every request seen, as "METHOD /path", for assertions on what was sent. */
   requests: { method: string; path: string; body: unknown }[] = [];
 
@@ -389,6 +391,23 @@ export class GatewayDouble {
           throw new ProblemError(403, "forbidden", "viewers may not download the kubeconfig");
         }
         return { cluster_id: cluster.id, kubeconfig: `apiVersion: v1\nkind: Config\nclusters: []\n` };
+      }),
+
+      this.route("post", "/clusters/:clusterId/terminal", ({ request, url, params }) => {
+        const user = this.caller(request, url);
+        const cluster = this.visibleCluster(params.clusterId, user);
+        if (cluster.owner_id !== user.id && RANK[this.roleIn(cluster.team_id, user) ?? "viewer"] < RANK.member) {
+          throw new ProblemError(403, "forbidden", "a terminal needs the member role or higher in the team");
+        }
+        if (cluster.status !== "ready") {
+          throw new ProblemError(409, "conflict", `cluster is ${cluster.status}, not ready`);
+        }
+        const ticket = `ticket-${newId()}`;
+        this.tickets.push(ticket);
+        return HttpResponse.json(
+          { ticket, cluster_id: cluster.id, expires_at: new Date(Date.now() + 30000).toISOString(), ws_url: `/ws/terminal/${cluster.id}` },
+          { status: 201 },
+        );
       }),
 
       // the event stream

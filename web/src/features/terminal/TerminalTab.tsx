@@ -58,8 +58,8 @@ export default function TerminalTab({ clusterId }: { clusterId: string }) {
         ping = setInterval(() => socket?.readyState === WebSocket.OPEN && socket.send(pingFrame()), PING_MS);
       };
       socket.onmessage = (message) => {
-        if (message.data instanceof ArrayBuffer) {
-          const bytes = new Uint8Array(message.data);
+        if (typeof message.data !== "string") {
+          const bytes = new Uint8Array(message.data as ArrayBuffer);
           // Acknowledge once drawn, so a flood is paced by how fast this tab renders.
           term.write(bytes, () => {
             if (socket?.readyState === WebSocket.OPEN) socket.send(ackFrame(bytes.length));
