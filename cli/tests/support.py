@@ -26,7 +26,7 @@ class CliUser:
         environment = {"HOME": str(self.home), "XDG_CONFIG_HOME": str(self.home / ".config"),
                        "PYK8S_SERVER": self.server, "PYK8S_TOKEN": None, "PYK8S_OUTPUT": None,
                        "PYK8S_PASSWORD": None, "KUBECONFIG": None, **(env or {})}
-        return CliRunner().invoke(cli, list(args), input=input, env=environment,
+        return CliRunner().invoke(cli, list(args), input=input, env=environment, prog_name="pyk8s",
                                   catch_exceptions=False)
 
     def ok(self, *args: str, **kw: Any) -> Result:
@@ -53,11 +53,25 @@ class Users:
 
     def __init__(self, server: str, root: Path) -> None:
         self.server, self.root = server, root
+        self.made: list[CliUser] = []
 
     def new(self, name: str) -> CliUser:
         home = self.root / name
         home.mkdir()
-        return CliUser(home, self.server)
+        self.made.append(CliUser(home, self.server))
+        return self.made[-1]
+
+    def delete_clusters(self) -> None:
+        """Delete, through the CLI, every cluster the test left, so that no node container
+        outlives the test."""
+        for user in self.made:
+            listed = user.run("cluster", "list", "-o", "json")
+            if listed.exit_code != 0:
+                continue
+            for cluster in json.loads(listed.stdout):
+                if cluster["status"] not in ("deleted", "deleting"):
+                    user.run("cluster", "delete", cluster["id"], "--yes", "--wait",
+                             "--timeout", "120")
 
     def signed_up(self, name: str) -> CliUser:
         return self.new(name).signup(name)

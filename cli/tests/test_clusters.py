@@ -5,6 +5,7 @@ it. Plus kubeconfig, failures and denials with their exit codes."""
 
 import json
 import stat
+from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -21,8 +22,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def users(platform, tmp_path) -> Users:
-    return Users(platform.url, tmp_path)
+def users(platform, tmp_path) -> Iterator[Users]:
+    made = Users(platform.url, tmp_path)
+    yield made
+    made.delete_clusters()
 
 
 def team_with(users: Users, *, bob_role: str = "member"):
@@ -130,3 +133,23 @@ def test_unknown_team_outsider_and_bad_input(users):
     fails(eve.run("cluster", "get", created["id"]), EXIT_NOT_FOUND)
     fails(eve.run("cluster", "delete", created["id"], "--yes"), EXIT_NOT_FOUND)
     ada.ok("cluster", "delete", "mine", "--yes", "--wait", "--timeout", "240")
+
+
+def complete(user, words: str) -> list[str]:
+    env = {"_PYK8S_COMPLETE": "bash_complete", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}
+    result = user.ok(env=env)
+    return [item.split(",", 1)[1] for item in result.stdout.split()]
+
+
+def test_shell_completion_of_team_and_cluster_names(users):
+    ada = users.signed_up("ada")
+    ada.ok("team", "create", "platform")
+    ada.ok("team", "create", "data")
+    ada.ok("cluster", "create", "demo", "--team", "platform", "--no-wait")
+    assert complete(ada, "pyk8s team members pl") == ["platform"]
+    assert sorted(complete(ada, "pyk8s team members ")) == ["data", "platform"]
+    assert complete(ada, "pyk8s cluster get --team platform d") == ["demo"]
+    assert complete(ada, "pyk8s cluster get --team data d") == []
+    # Without a login, completion offers nothing and prints no error into the shell.
+    assert complete(users.new("nobody"), "pyk8s team members ") == []

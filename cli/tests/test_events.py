@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from pyk8s_cli import watch
@@ -19,8 +20,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def users(platform, tmp_path) -> Users:
-    return Users(platform.url, tmp_path)
+def users(platform, tmp_path) -> Iterator[Users]:
+    made = Users(platform.url, tmp_path)
+    yield made
+    made.delete_clusters()
 
 
 def tail_process(user, *args: str) -> subprocess.Popen:

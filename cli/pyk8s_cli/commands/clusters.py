@@ -10,6 +10,7 @@ import click
 
 from .. import kubeconfig, resolve, watch
 from ..app import App, examples, output_option, pass_app
+from ..completion import complete_cluster, complete_team
 from ..config import write_private
 from ..errors import EXIT_FAILED, CliError
 from ..terminal import Column
@@ -53,6 +54,7 @@ def show(app: App, value: Any, output: str) -> None:
 
 
 team_option = click.option("--team", "-t", "team_name", metavar="TEAM",
+                           shell_complete=complete_team,
                            help="Team name (default: a personal cluster / all visible).")
 timeout_option = click.option("--timeout", type=click.IntRange(1), default=900,
                               show_default=True, help="Seconds to wait with --wait.")
@@ -114,7 +116,7 @@ def list_(app: App, team_name: str | None, output: str) -> None:
 
 
 @cluster.command("get")
-@click.argument("name", metavar="NAME|ID")
+@click.argument("name", metavar="NAME|ID", shell_complete=complete_cluster)
 @team_option
 @output_option
 @examples("pyk8s cluster get demo", "pyk8s cluster get demo --team platform -o yaml")
@@ -125,7 +127,7 @@ def get(app: App, name: str, team_name: str | None, output: str) -> None:
 
 
 @cluster.command("delete")
-@click.argument("name", metavar="NAME|ID")
+@click.argument("name", metavar="NAME|ID", shell_complete=complete_cluster)
 @team_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--wait/--no-wait", default=False, show_default=True,
@@ -148,7 +150,7 @@ def delete(app: App, name: str, team_name: str | None, yes: bool, wait: bool,
 
 
 @cluster.command("extend")
-@click.argument("name", metavar="NAME|ID")
+@click.argument("name", metavar="NAME|ID", shell_complete=complete_cluster)
 @team_option
 @click.option("--hours", type=click.IntRange(1), required=True, help="Hours to add.")
 @output_option
@@ -163,7 +165,7 @@ def extend(app: App, name: str, team_name: str | None, hours: int, output: str) 
 
 
 @cluster.command("kubeconfig")
-@click.argument("name", metavar="NAME|ID")
+@click.argument("name", metavar="NAME|ID", shell_complete=complete_cluster)
 @team_option
 @click.option("--merge", is_flag=True,
               help="Add the context pyk8s-NAME to ~/.kube/config (or the first $KUBECONFIG).")
@@ -193,7 +195,7 @@ def kubeconfig_(app: App, name: str, team_name: str | None, merge: bool,
 
 
 @cluster.command("shell")
-@click.argument("name", metavar="NAME|ID")
+@click.argument("name", metavar="NAME|ID", shell_complete=complete_cluster)
 @team_option
 @examples("pyk8s cluster shell demo   # then: kubectl get nodes; exit to leave")
 @pass_app

@@ -9,6 +9,7 @@ import yaml
 
 from .. import resolve, watch
 from ..app import App, examples, pass_app
+from ..completion import complete_team
 from ..errors import CliError
 from ..terminal import display
 
@@ -22,7 +23,8 @@ def events() -> None:
 
 
 @events.command("tail")
-@click.option("--team", "-t", "team_name", metavar="TEAM", help="Only this team's clusters.")
+@click.option("--team", "-t", "team_name", metavar="TEAM", shell_complete=complete_team,
+              help="Only this team's clusters.")
 @click.option("--output", "-o", type=click.Choice(("text", "json", "yaml")), default="text",
               show_default=True, envvar="PYK8S_OUTPUT", show_envvar=True,
               help="One line per event, or one JSON object per line, or YAML documents.")

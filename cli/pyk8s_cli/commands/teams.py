@@ -4,6 +4,7 @@ import click
 
 from .. import resolve
 from ..app import App, examples, output_option, pass_app
+from ..completion import complete_team
 from ..terminal import Column
 
 ROLES = ("owner", "admin", "member", "viewer")
@@ -56,7 +57,7 @@ def list_(app: App, output: str) -> None:
 
 
 @team.command("get")
-@click.argument("team_name", metavar="TEAM")
+@click.argument("team_name", metavar="TEAM", shell_complete=complete_team)
 @output_option
 @examples("pyk8s team get platform")
 @pass_app
@@ -67,7 +68,7 @@ def get(app: App, team_name: str, output: str) -> None:
 
 
 @team.command("members")
-@click.argument("team_name", metavar="TEAM")
+@click.argument("team_name", metavar="TEAM", shell_complete=complete_team)
 @output_option
 @examples("pyk8s team members platform", "pyk8s team members platform -o yaml")
 @pass_app
@@ -78,7 +79,7 @@ def members(app: App, team_name: str, output: str) -> None:
 
 
 @team.command("invite")
-@click.argument("team_name", metavar="TEAM")
+@click.argument("team_name", metavar="TEAM", shell_complete=complete_team)
 @click.argument("login")
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
 @output_option
@@ -101,7 +102,7 @@ def invite(app: App, team_name: str, login: str, role: str, output: str) -> None
 
 
 @team.command("invitations")
-@click.argument("team_name", metavar="[TEAM]", required=False)
+@click.argument("team_name", metavar="[TEAM]", required=False, shell_complete=complete_team)
 @output_option
 @examples("pyk8s team invitations            # invitations waiting for you",
           "pyk8s team invitations platform   # a team's pending invitations (admin)")
@@ -137,7 +138,7 @@ def decline(app: App, invitation_id: str) -> None:
 
 
 @team.command("revoke")
-@click.argument("team_name", metavar="TEAM")
+@click.argument("team_name", metavar="TEAM", shell_complete=complete_team)
 @click.argument("invitation_id", metavar="ID")
 @examples("pyk8s team revoke platform 4f0c...")
 @pass_app
@@ -149,7 +150,7 @@ def revoke(app: App, team_name: str, invitation_id: str) -> None:
 
 
 @team.command("role")
-@click.argument("team_name", metavar="TEAM")
+@click.argument("team_name", metavar="TEAM", shell_complete=complete_team)
 @click.argument("user")
 @click.argument("role", type=click.Choice(ROLES))
 @examples("pyk8s team role platform bob admin")
@@ -163,7 +164,7 @@ def role(app: App, team_name: str, user: str, role: str) -> None:
 
 
 @team.command("remove")
-@click.argument("team_name", metavar="TEAM")
+@click.argument("team_name", metavar="TEAM", shell_complete=complete_team)
 @click.argument("user")
 @examples("pyk8s team remove platform bob", "pyk8s team remove platform alice   # alice leaves")
 @pass_app
@@ -176,7 +177,7 @@ def remove(app: App, team_name: str, user: str) -> None:
 
 
 @team.command("delete")
-@click.argument("team_name", metavar="TEAM")
+@click.argument("team_name", metavar="TEAM", shell_complete=complete_team)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @examples("pyk8s team delete platform", "pyk8s team delete platform --yes")
 @pass_app
