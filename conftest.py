@@ -28,6 +28,9 @@ from pyk8s_provisioner.settings import ProvisionerSettings
 from pyk8s_teams.main import MIGRATIONS as TEAMS_MIGRATIONS
 from pyk8s_teams.main import start as start_teams
 from pyk8s_teams.settings import TeamsSettings
+from pyk8s_terminal.main import MIGRATIONS as TERMINAL_MIGRATIONS
+from pyk8s_terminal.main import start as start_terminal
+from pyk8s_terminal.settings import TerminalSettings
 
 
 @dataclass
@@ -47,6 +50,7 @@ SERVICES = [
     ServiceSpec("auth", start_auth, AuthSettings, AUTH_MIGRATIONS),
     ServiceSpec("teams", start_teams, TeamsSettings, TEAMS_MIGRATIONS),
     ServiceSpec("provisioner", start_provisioner, ProvisionerTestSettings, PROVISIONER_MIGRATIONS),
+    ServiceSpec("terminal", start_terminal, TerminalSettings, TERMINAL_MIGRATIONS),
 ]
 
 

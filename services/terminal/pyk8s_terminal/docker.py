@@ -1,0 +1,131 @@
+"""Docker Engine API over its unix socket: interactive exec with a TTY (the start call is
+hijacked into a raw byte stream), resize, inspect, and a helper to run a short command."""
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+SHELL = "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"
+
+# Kills every process in the container that carries the session's marker in its environment
+# (the shell and everything it started); prints how many it found.
+SWEEP = (
+    'n=0; for f in /proc/[0-9]*/environ; do '
+    'if grep -q "$1" "$f" 2>/dev/null; then p=${f#/proc/}; kill -9 "${p%/environ}" 2>/dev/null '
+    '&& n=$((n+1)); fi; done; echo $n'
+)
+
+
+class DockerError(Exception):
+    pass
+
+
+@dataclass
+class ExecStream:
+    exec_id: str
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Docker:
+    def __init__(self, socket_path: str, api_version: str) -> None:
+        self._socket = socket_path
+        self._prefix = f"/v{api_version}"
+        self._http = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=socket_path),
+            base_url=f"http://docker{self._prefix}",
+            timeout=30,
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kw) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kw)
+        except httpx.HTTPError as error:
+            raise DockerError(f"docker engine unreachable: {error}") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message", response.text)
+            except ValueError:
+                message = response.text
+            raise DockerError(message.strip())
+        return response
+
+    async def create_exec(self, container: str, cmd: list[str], env: list[str],
+                          tty: bool) -> str:
+        body = {"AttachStdin": tty, "AttachStdout": True, "AttachStderr": True, "Tty": tty,
+                "Cmd": cmd, "Env": env}
+        response = await self._call("POST", f"/containers/{container}/exec", json=body)
+        return response.json()["Id"]
+
+    async def start_shell(self, container: str, env: list[str]) -> ExecStream:
+        exec_id = await self.create_exec(container, ["sh", "-c", SHELL], env, tty=True)
+        reader, writer = await self._hijack(exec_id)
+        return ExecStream(exec_id, reader, writer)
+
+    async def _hijack(self, exec_id: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """POST /exec/{id}/start upgraded to a raw TCP-like stream (Engine API "hijacking")."""
+        body = json.dumps({"Detach": False, "Tty": True}).encode()
+        reader, writer = await asyncio.open_unix_connection(self._socket, limit=1 << 16)
+        writer.write(
+            f"POST {self._prefix}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode() + body
+        )
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        status = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
+        if status not in (b"101", b"200"):
+            writer.close()
+            raise DockerError(f"exec start failed: {head.decode(errors='replace').strip()}")
+        return reader, writer
+
+    async def resize(self, exec_id: str, cols: int, rows: int) -> None:
+        await self._call("POST", f"/exec/{exec_id}/resize", params={"h": rows, "w": cols})
+
+    async def inspect_exec(self, exec_id: str) -> dict[str, Any]:
+        return (await self._call("GET", f"/exec/{exec_id}/json")).json()
+
+    async def exit_code(self, exec_id: str, deadline_s: float = 5.0) -> int | None:
+        """The exec's exit code, once the engine has noticed the process ended."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        while True:
+            state = await self.inspect_exec(exec_id)
+            if not state.get("Running"):
+                return state.get("ExitCode")
+            if loop.time() > deadline:
+                return None
+            await asyncio.sleep(0.05)
+
+    async def run(self, container: str, cmd: list[str]) -> str:
+        """Run a short command to completion and return its output (stdout and stderr)."""
+        exec_id = await self.create_exec(container, cmd, [], tty=False)
+        response = await self._call("POST", f"/exec/{exec_id}/start",
+                                    json={"Detach": False, "Tty": False})
+        return _demultiplex(response.content)
+
+    async def kill_marked(self, container: str, marker: str, attempts: int = 5) -> None:
+        """Kill every process carrying `marker` in its environment, until none is left."""
+        for _ in range(attempts):
+            found = (await self.run(container, ["sh", "-c", SWEEP, "sweep", marker])).strip()
+            if found in ("0", ""):
+                return
+
+
+def _demultiplex(raw: bytes) -> str:
+    """Non-TTY exec output arrives in frames: 1 byte stream, 3 zero bytes, 4 bytes size."""
+    out = bytearray()
+    while len(raw) >= 8:
+        size = int.from_bytes(raw[4:8], "big")
+        out += raw[8:8 + size]
+        raw = raw[8 + size:]
+    return out.decode(errors="replace")
