@@ -5,7 +5,7 @@ commit and publish neither loses nor duplicates an event (JetStream drops the re
 import asyncio
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from nats.js import JetStreamContext
 from sqlalchemy import DateTime, String, Text, delete, func, select
@@ -30,8 +30,20 @@ class OutboxMixin:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+_last_stamp = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _next_stamp() -> datetime:
+    """Strictly increasing within the process, so events of one transaction (which share the
+    database's now()) are published in the order they were added."""
+    global _last_stamp
+    _last_stamp = max(datetime.now(timezone.utc), _last_stamp + timedelta(microseconds=1))
+    return _last_stamp
+
+
 def add_event(session: AsyncSession, model: type[OutboxMixin], subject: str, event: CloudEvent) -> None:
-    session.add(model(id=uuid.UUID(event.id), subject=subject, payload=event.model_dump_json()))
+    session.add(model(id=uuid.UUID(event.id), subject=subject, payload=event.model_dump_json(),
+                      created_at=_next_stamp()))
     session.info["wrote_events"] = True
 
 

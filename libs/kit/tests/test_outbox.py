@@ -76,3 +76,15 @@ async def test_republishing_after_a_crash_does_not_duplicate(setup):
     relay = OutboxRelay(db, OutboxEvent, js)
     assert await relay.publish_batch() == 1
     assert await stream_count(js) == 1
+
+
+async def test_events_of_one_transaction_keep_their_order(setup):
+    db, js = setup
+    async with db.session() as session:
+        for n in range(20):
+            add_event(session, OutboxEvent, "pyk8s.events.test.happened", event(n))
+    assert await OutboxRelay(db, OutboxEvent, js).publish_batch() == 20
+    sub = await js.subscribe("pyk8s.events.test.happened", ordered_consumer=True)
+    seen = [CloudEvent.model_validate_json((await sub.next_msg(2)).data).data["n"]
+            for _ in range(20)]
+    assert seen == list(range(20))
