@@ -1,0 +1,270 @@
+"""Cluster lifecycle events: CloudEvents on JetStream for outside subscribers, and the
+gateway's Server-Sent Events stream filtered by what the caller may see."""
+
+import json
+import subprocess
+import threading
+from uuid import UUID, uuid4
+
+import httpx
+import nats
+import pytest
+from sqlalchemy import select
+
+from conftest import unique
+from pyk8s_contracts import subjects
+from pyk8s_contracts.teams import Role
+from pyk8s_gateway.routers import events as events_router
+from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner.models import Cluster
+
+LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
+
+
+@pytest.fixture(autouse=True)
+def remove_runtime_clusters(platform):
+    yield
+
+    async def load():
+        async with platform.runtimes["provisioner"].db.session() as session:
+            return list((await session.scalars(select(Cluster))).all())
+
+    for cluster in platform.run(load()):
+        found = subprocess.run(["docker", "ps", "-aq", "--filter",
+                                f"label={LABELS[cluster.provider]}={cluster.runtime_name}"],
+                               capture_output=True, text=True).stdout.split()
+        if found:
+            subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
+
+
+class JetStreamSubscriber:
+    """Another program subscribed to pyk8s.events.cluster.> on the EVENTS stream."""
+
+    def __init__(self, platform) -> None:
+        self.platform = platform
+        self.messages: list[tuple[dict, dict]] = []
+
+    async def _start(self) -> None:
+        self.nc = await nats.connect(self.platform.nats_url)
+        js = self.nc.jetstream()
+
+        async def received(msg) -> None:
+            self.messages.append((json.loads(msg.data), dict(msg.headers or {})))
+            await msg.ack()
+
+        await js.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=received, ordered_consumer=True)
+
+    def start(self) -> "JetStreamSubscriber":
+        self.platform.run(self._start())
+        return self
+
+    def stop(self) -> None:
+        self.platform.run(self.nc.close())
+
+    def types_for(self, cluster_id: str) -> list[str]:
+        return [event["type"] for event, _ in self.messages if event["subject"] == cluster_id]
+
+
+class EventStream:
+    """Reads the gateway's SSE stream in a thread, collecting each frame."""
+
+    def __init__(self, base_url: str, token: str | None, params: dict | None = None,
+                 in_query: bool = False) -> None:
+        self.frames: list[dict] = []
+        self.comments: list[str] = []
+        self.status: int | None = None
+        self.stopped = False
+        self.client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(10, read=60))
+        params = dict(params or {})
+        headers = {}
+        if token and in_query:
+            params["access_token"] = token
+        elif token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._request = (params, headers)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+        wait_until(lambda: self.status is not None and (self.status != 200 or self.comments),
+                   timeout=15)
+
+    def _read(self) -> None:
+        params, headers = self._request
+        try:
+            with self.client.stream("GET", "/events/clusters", params=params,
+                                    headers=headers) as response:
+                self.status = response.status_code
+                self.content_type = response.headers.get("content-type", "")
+                frame: dict = {}
+                for line in response.iter_lines():
+                    if self.stopped:
+                        return
+                    if line.startswith(":"):
+                        self.comments.append(line)
+                    elif line.startswith("id: "):
+                        frame["id"] = line[4:]
+                    elif line.startswith("data: "):
+                        frame["data"] = json.loads(line[6:])
+                    elif line == "" and frame:
+                        self.frames.append(frame)
+                        frame = {}
+        except (httpx.HTTPError, RuntimeError):
+            pass
+
+    def events_for(self, cluster_id: str) -> list[str]:
+        return [f["data"]["type"].rsplit(".", 1)[-1] for f in self.frames
+                if f["data"]["subject"] == cluster_id]
+
+    def close(self) -> None:
+        # The reader leaves at the next frame (keep-alives come often in these tests), which
+        # closes the connection so the gateway ends the stream.
+        self.stopped = True
+        self._thread.join(10)
+        self.client.close()
+
+
+@pytest.fixture
+def streams(platform, monkeypatch):
+    monkeypatch.setattr(events_router, "KEEPALIVE_SECONDS", 0.2)
+    opened: list[EventStream] = []
+
+    def open_stream(token, params=None, in_query=False) -> EventStream:
+        stream = EventStream(f"{platform.url}/api/v1", token, params, in_query)
+        opened.append(stream)
+        return stream
+
+    yield open_stream
+    for stream in opened:
+        stream.close()
+
+
+def token_of(person) -> str:
+    return person.tokens["access_token"]
+
+
+def wait_status(person, cluster_id: str, status: str) -> None:
+    wait_until(lambda: person.get(f"/clusters/{cluster_id}").json()["status"] == status,
+               timeout=60, interval=0.1)
+
+
+def test_a_subscriber_gets_created_ready_and_deleted_once_each(platform, person):
+    subscriber = JetStreamSubscriber(platform).start()
+    try:
+        ada = person()
+        team = ada.post("/teams", json={"name": unique("team-")}).json()["id"]
+        cluster = ada.post("/clusters", json={"name": "evt", "provider": "k3d",
+                                              "team_id": team}).json()
+        wait_status(ada, cluster["id"], "ready")
+        ada.delete(f"/clusters/{cluster['id']}")
+        wait_until(lambda: "io.pyk8s.cluster.deleted" in subscriber.types_for(cluster["id"]),
+                   timeout=60)
+        assert subscriber.types_for(cluster["id"]) == [
+            "io.pyk8s.cluster.created", "io.pyk8s.cluster.provisioning",
+            "io.pyk8s.cluster.ready", "io.pyk8s.cluster.deleting", "io.pyk8s.cluster.deleted"]
+        ids = [event["id"] for event, _ in subscriber.messages]
+        assert len(ids) == len(set(ids))
+        for event, headers in subscriber.messages:
+            assert headers["Nats-Msg-Id"] == event["id"]
+            assert event["specversion"] == "1.0" and event["source"] == "/pyk8s/provisioner"
+            assert event["time"] and event["datacontenttype"] == "application/json"
+            data = event["data"]
+            assert data["cluster_id"] == cluster["id"] == event["subject"]
+            assert (data["name"], data["team_id"], data["owner"], data["provider"]) == (
+                "evt", team, ada.id, "k3d")
+            assert data["status"] == event["type"].rsplit(".", 1)[-1].replace(
+                "created", "pending")
+    finally:
+        subscriber.stop()
+
+
+def test_the_stream_shows_the_callers_cluster_live(person, streams):
+    ada = person()
+    stream = streams(token_of(ada))
+    assert stream.status == 200 and stream.content_type.startswith("text/event-stream")
+    cluster = ada.post("/clusters", json={"name": "live", "provider": "kind"}).json()
+    wait_until(lambda: "ready" in stream.events_for(cluster["id"]), timeout=60)
+    assert stream.events_for(cluster["id"]) == ["created", "provisioning", "ready"]
+    frame = stream.frames[-1]
+    assert frame["id"] == frame["data"]["id"] and frame["data"]["data"]["status"] == "ready"
+
+
+def test_the_stream_accepts_the_token_in_the_query_for_eventsource(person, streams):
+    ada = person()
+    stream = streams(token_of(ada), in_query=True)
+    assert stream.status == 200
+    cluster = ada.post("/clusters", json={"name": "q", "provider": "kind"}).json()
+    wait_until(lambda: "ready" in stream.events_for(cluster["id"]), timeout=60)
+
+
+def test_the_query_token_is_accepted_on_the_stream_only(api, person):
+    ada = person()
+    answer = api.get("/clusters", params={"access_token": token_of(ada)})
+    assert answer.status_code == 401
+
+
+def test_the_stream_needs_a_valid_token(streams):
+    assert streams(None).status == 401
+    assert streams("not-a-token").status == 401
+    assert streams("not-a-token", in_query=True).status == 401
+
+
+def test_the_stream_hides_what_the_caller_may_not_see(person, streams):
+    ada, bob, vic = person(), person(), person()
+    team = ada.post("/teams", json={"name": unique("team-")}).json()["id"]
+    invited = ada.post(f"/teams/{team}/invitations", json={"login": vic.username, "role": "viewer"})
+    assert vic.post(f"/invitations/{invited.json()['id']}/accept").status_code == 200
+    bob_stream, vic_stream = streams(token_of(bob)), streams(token_of(vic))
+    team_only = streams(token_of(vic), {"team_id": team})
+
+    personal = ada.post("/clusters", json={"name": "mine", "provider": "kind"}).json()
+    shared = ada.post("/clusters", json={"name": "ours", "provider": "kind",
+                                         "team_id": team}).json()
+    wait_status(ada, personal["id"], "ready")
+    wait_status(ada, shared["id"], "ready")
+    # Events are published in order: once each reader has its own marker cluster's
+    # events, it has been offered every earlier event too.
+    bob_marker = bob.post("/clusters", json={"name": "marker", "provider": "kind"}).json()
+    vic_marker = vic.post("/clusters", json={"name": "marker", "provider": "kind"}).json()
+    wait_until(lambda: "ready" in bob_stream.events_for(bob_marker["id"]), timeout=60)
+    wait_until(lambda: "ready" in vic_stream.events_for(vic_marker["id"]), timeout=60)
+    wait_until(lambda: "ready" in team_only.events_for(shared["id"]), timeout=60)
+
+    assert bob_stream.events_for(personal["id"]) == bob_stream.events_for(shared["id"]) == []
+    assert vic_stream.events_for(personal["id"]) == []
+    assert vic_stream.events_for(shared["id"]) == ["created", "provisioning", "ready"]
+    assert team_only.events_for(vic_marker["id"]) == []
+
+
+def test_a_team_stream_is_404_for_outsiders(person, streams):
+    ada, bob = person(), person()
+    team = ada.post("/teams", json={"name": unique("team-")}).json()["id"]
+    assert streams(token_of(bob), {"team_id": team}).status == 404
+    assert streams(token_of(ada), {"team_id": team}).status == 200
+
+
+async def test_team_roles_are_remembered_for_at_most_a_second(monkeypatch):
+    answers = {"role": Role.VIEWER}
+    asked: list[float] = []
+    now = [1000.0]
+
+    async def team_role(bus, team_id, user_id):
+        asked.append(now[0])
+        return answers["role"]
+
+    monkeypatch.setattr(events_router, "team_role", team_role)
+    monkeypatch.setattr(events_router.time, "monotonic", lambda: now[0])
+    visibility = events_router.Visibility(bus=None, user_id=uuid4())
+    event = {"team_id": str(uuid4()), "owner": str(uuid4())}
+    assert await visibility.can_see(event)
+    answers["role"] = None  # removed from the team
+    now[0] += 0.5
+    assert await visibility.can_see(event)  # still within the second
+    now[0] += 0.6
+    assert not await visibility.can_see(event)
+    assert len(asked) == 2
+
+
+async def test_personal_clusters_are_visible_to_their_owner_only():
+    me = uuid4()
+    visibility = events_router.Visibility(bus=None, user_id=me)
+    assert await visibility.can_see({"team_id": None, "owner": str(me)})
+    assert not await visibility.can_see({"team_id": None, "owner": str(UUID(int=1))})
