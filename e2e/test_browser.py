@@ -49,6 +49,7 @@ def run_script(name: str, base_url: str) -> str:
     run = subprocess.run(["node", str(E2E / name)], env=env, capture_output=True, text=True,
                          timeout=270, cwd=ROOT)
     output = run.stdout + run.stderr
+    print(output)  # the steps and their timings, shown with -rP or on failure
     assert run.returncode == 0, output
     assert "PASS" in run.stdout, output
     return output

@@ -62,6 +62,21 @@ await run(async (open) => {
     await ownerPage.screenshot({ path: artifact("e2e-workflow-dashboard.png"), fullPage: true });
   });
 
+  await step("the member downloads the kubeconfig and extends the cluster", async () => {
+    const [download] = await Promise.all([
+      memberPage.waitForEvent("download"),
+      memberPage.getByRole("button", { name: "Download kubeconfig" }).click(),
+    ]);
+    const path = await download.path();
+    const text = (await import("node:fs")).readFileSync(path, "utf8");
+    if (!text.includes("apiVersion") || download.suggestedFilename() !== `${clusterName}.kubeconfig.yaml`) {
+      throw new Error(`unexpected kubeconfig ${download.suggestedFilename()}: ${text.slice(0, 80)}`);
+    }
+    await memberPage.getByRole("button", { name: "Extend" }).click();
+    await memberPage.getByRole("dialog").getByRole("button", { name: "Extend" }).click();
+    await memberPage.getByText(`${clusterName} extended by 4h`).waitFor();
+  });
+
   await step("the member opens the terminal and runs a command", async () => {
     await memberPage.getByRole("tab", { name: "Terminal" }).click();
     await memberPage.getByText("Connected", { exact: true }).waitFor({ timeout: 30000 });
@@ -70,6 +85,23 @@ await run(async (open) => {
     await memberPage.keyboard.type("echo hello-$((6*7))\n");
     await screen.getByText("hello-42").waitFor();
     await memberPage.screenshot({ path: artifact("e2e-terminal.png") });
+  });
+
+  await step("the terminal follows the window's size", async () => {
+    const screen = memberPage.locator(".xterm-rows");
+    const sizes = async () => [...(await screen.innerText()).matchAll(/^(\d+) (\d+)\s*$/gm)].map((m) => `${m[1]}x${m[2]}`);
+    await memberPage.keyboard.type("clear; stty size\n");
+    await memberPage.waitForFunction(() => /^\d+ \d+\s*$/m.test(document.querySelector(".xterm-rows")?.innerText ?? ""));
+    const [wide] = await sizes();
+    await memberPage.setViewportSize({ width: 900, height: 700 });
+    await memberPage.keyboard.type("clear; stty size\n");
+    await memberPage.waitForFunction(
+      (before) => [...document.querySelector(".xterm-rows").innerText.matchAll(/^(\d+) (\d+)\s*$/gm)].some((m) => `${m[1]}x${m[2]}` !== before),
+      wide,
+    );
+    const [narrow] = (await sizes()).filter((size) => size !== wide);
+    console.log(`     stty size ${wide} -> ${narrow}`);
+    await memberPage.setViewportSize({ width: 1280, height: 800 });
   });
 
   await step("exiting the shell says why the session ended", async () => {
