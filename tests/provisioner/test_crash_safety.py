@@ -1,0 +1,195 @@
+"""Crash safety: the provisioner runs as its own process (`python -m pyk8s_provisioner`)
+and is killed with SIGKILL in the middle of a create and of a delete. After a restart the
+cluster ends ready / deleted, exactly one runtime cluster exists (or none), and an outside
+JetStream subscriber sees each lifecycle event exactly once."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import nats
+import pytest
+
+from pyk8s_contracts import clusters as c
+from pyk8s_contracts import subjects
+from pyk8s_kit.bus import ServiceError, request
+from pyk8s_kit.streams import ensure_streams
+from pyk8s_kit.testing import wait_until_async
+from pyk8s_provisioner.main import MIGRATIONS
+from pyk8s_provisioner.service import runtime_name
+
+ROOT = Path(__file__).resolve().parents[2]
+DOUBLES = ROOT / "services" / "provisioner" / "tests" / "doubles"
+LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
+
+
+def docker_nodes(provider: str, runtime: str) -> list[str]:
+    out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={LABELS[provider]}={runtime}",
+                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def children(pid: int) -> list[str]:
+    """Command lines of the processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                found.append((entry / "cmdline").read_text().replace("\0", " "))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+class ProvisionerProcess:
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, **extra_env: str) -> None:
+        self.starts += 1
+        log = open(self.log_dir / f"provisioner-{self.starts}.log", "wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "pyk8s_provisioner"],
+                                        env={**self.env, **extra_env}, stdout=log, stderr=log)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:]
+                         for p in sorted(self.log_dir.glob("provisioner-*.log")))
+
+
+@pytest.fixture
+def provisioner(make_database, nats_server, tmp_path):
+    env = {**os.environ,
+           "PROVISIONER_ENVIRONMENT": "test",
+           "PROVISIONER_DATABASE_URL": make_database("provisioner", MIGRATIONS),
+           "PROVISIONER_NATS_URL": nats_server.url,
+           "PROVISIONER_KIND_BIN": str(DOUBLES / "kind_double"),
+           "PROVISIONER_K3D_BIN": str(DOUBLES / "k3d_double"),
+           "PROVISIONER_WORK_DIR": str(tmp_path / "work"),
+           "PROVISIONER_WORK_ACK_WAIT_SECONDS": "3",
+           "PROVISIONER_WORK_RETRY_DELAY_SECONDS": "0.5",
+           "PROVISIONER_LOG_LEVEL": "INFO"}
+    process = ProvisionerProcess(env, tmp_path)
+    yield process
+    process.stop()
+    if os.environ.get("PYK8S_SHOW_LOGS"):
+        print(process.logs())
+
+
+class Events:
+    def __init__(self) -> None:
+        self.seen: list[dict] = []
+        self.nc = None
+
+    async def start(self, url: str) -> None:
+        self.nc = await nats.connect(url)
+        js = self.nc.jetstream()
+        await ensure_streams(js)  # the subscriber may well start before the provisioner
+
+        async def received(msg) -> None:
+            self.seen.append(json.loads(msg.data))
+
+        await js.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=received, ordered_consumer=True)
+
+    def verbs(self, cluster_id: uuid.UUID) -> list[str]:
+        return [e["type"].rsplit(".", 1)[-1] for e in self.seen if e["subject"] == str(cluster_id)]
+
+
+async def get(nc, actor: uuid.UUID, cluster_id: uuid.UUID) -> c.Cluster | None:
+    try:
+        return await request(nc, subjects.PROVISIONER_CLUSTER_GET,
+                             c.ClusterRequest(actor_id=actor, cluster_id=cluster_id), c.Cluster)
+    except ServiceError:
+        return None
+
+
+async def status_is(nc, actor, cluster_id, *statuses) -> bool:
+    cluster = await get(nc, actor, cluster_id)
+    return cluster is not None and cluster.status in statuses
+
+
+@pytest.mark.parametrize("provider", ["kind", "k3d"])
+async def test_killed_mid_create_and_mid_delete_loses_nothing(provisioner, nats_server, provider):
+    events = Events()
+    provisioner.start(PYK8S_DOUBLE_CREATE_DELAY="30")
+    nc = await nats.connect(nats_server.url)
+    runtime = None
+    try:
+        await events.start(nats_server.url)
+        actor = uuid.uuid4()
+        create = c.ClusterCreateRequest(actor_id=actor, name="crash", provider=provider, workers=1)
+
+        async def created():
+            try:
+                return await request(nc, subjects.PROVISIONER_CLUSTER_CREATE, create, c.Cluster)
+            except ServiceError:
+                return None  # not serving yet
+
+        cluster = await wait_until_async(created, timeout=60, interval=0.2)
+        runtime = runtime_name("crash", cluster.id)
+
+        # The CLI has made the nodes and is still "starting" them: kill the provisioner.
+        await wait_until_async(lambda: len(docker_nodes(provider, runtime)) == 2, timeout=30)
+        assert await status_is(nc, actor, cluster.id, "provisioning")
+        cli = [cmd for cmd in children(provisioner.process.pid) if "create" in cmd]
+        assert cli, "the create CLI should be running"
+        provisioner.kill()
+
+        provisioner.start()
+        await wait_until_async(lambda: status_is(nc, actor, cluster.id, "ready", "failed"),
+                               timeout=60, interval=0.2)
+        ready = await get(nc, actor, cluster.id)
+        assert ready.status == "ready", (ready.status_message, provisioner.logs())
+        assert len(docker_nodes(provider, runtime)) == 2  # adopted, not made twice
+        await wait_until_async(lambda: "ready" in events.verbs(cluster.id), timeout=30)
+
+        # Now kill it while the CLI deletes.
+        provisioner.kill()
+        provisioner.start(PYK8S_DOUBLE_DELETE_DELAY="30")
+        delete = c.ClusterRequest(actor_id=actor, cluster_id=cluster.id)
+        await wait_until_async(lambda: status_is(nc, actor, cluster.id, "ready"), timeout=60)
+        await request(nc, subjects.PROVISIONER_CLUSTER_DELETE, delete, c.Cluster)
+        await wait_until_async(
+            lambda: any("delete" in cmd for cmd in children(provisioner.process.pid)), timeout=30)
+        provisioner.kill()
+        assert await status_is(nc, actor, cluster.id, "deleting") is False  # nobody answers
+        provisioner.start()
+        await wait_until_async(lambda: status_is(nc, actor, cluster.id, "deleted"), timeout=60,
+                               interval=0.2)
+        assert docker_nodes(provider, runtime) == []
+        await wait_until_async(lambda: "deleted" in events.verbs(cluster.id), timeout=30)
+
+        assert events.verbs(cluster.id) == ["created", "provisioning", "ready", "deleting",
+                                             "deleted"]
+        ids = [e["id"] for e in events.seen]
+        assert len(ids) == len(set(ids))
+    finally:
+        await nc.close()
+        if events.nc:
+            await events.nc.close()
+        if runtime:
+            names = docker_nodes(provider, runtime)
+            if names:
+                subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
