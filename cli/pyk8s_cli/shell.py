@@ -47,7 +47,22 @@ def run_shell(app: App, cluster_id: str) -> int:
         raise CliError(f"cannot open the terminal: {error}") from None
     with ws:
         ws.send(json.dumps({"type": "hello", "ticket": answer["ticket"], **size()}))
+        wait_until_ready(ws)
         return bridge(ws)
+
+
+def wait_until_ready(ws: ClientConnection) -> None:
+    """Keystrokes are forwarded only once the gateway says the session is open."""
+    try:
+        while True:
+            message = ws.recv(timeout=30)
+            if isinstance(message, str) and parse(message).get("type") == "ready":
+                return
+    except TimeoutError:
+        raise CliError("the terminal did not open within 30s") from None
+    except ConnectionClosed:
+        raise CliError(f"the terminal was refused: {ws.close_reason or 'connection closed'}") \
+            from None
 
 
 def bridge(ws: ClientConnection) -> int:
@@ -57,7 +72,7 @@ def bridge(ws: ClientConnection) -> int:
                              lambda *_: send(ws, json.dumps({"type": "resize", **size()})))
     stop = threading.Event()
     reader = threading.Thread(target=pump_input, args=(ws, fd, stop), daemon=True)
-    tty.setraw(fd)
+    tty.setraw(fd, termios.TCSANOW)  # TCSANOW: keep what was typed ahead
     try:
         reader.start()
         code = pump_output(ws)
