@@ -1,7 +1,17 @@
 """Run the `pyk8s` CLI in-process (click's CliRunner) against the real running platform,
 each person with their own HOME and config directory."""
 
+import fcntl
 import json
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -103,3 +113,48 @@ def has_routes(*routes: str) -> bool:
     paths = api_paths()
     return all(method in paths.get(path, set())
                for method, path in (route.split(" ", 1) for route in routes))
+
+
+def set_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+class Pty:
+    """`pyk8s` as a real process on a pseudo-terminal, as a person runs it."""
+
+    def __init__(self, user, *args: str, rows: int, cols: int) -> None:
+        self.master, slave = pty.openpty()
+        set_size(slave, rows, cols)
+        env = {**os.environ, "HOME": str(user.home), "PYK8S_SERVER": user.server,
+               "XDG_CONFIG_HOME": str(user.home / ".config")}
+        env.pop("PYK8S_TOKEN", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "pyk8s_cli", *args], stdin=slave,
+                                     stdout=slave, stderr=slave, env=env, start_new_session=True)
+        os.close(slave)
+        self.seen = b""
+
+    def expect(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.seen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{text!r} not seen; output so far: {self.seen!r}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 4096)
+                except OSError:  # the process ended and closed the terminal
+                    assert text.encode() in self.seen, self.seen
+                    return
+
+    def send(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def resize(self, rows: int, cols: int) -> None:
+        set_size(self.master, rows, cols)
+        self.proc.send_signal(signal.SIGWINCH)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        os.close(self.master)

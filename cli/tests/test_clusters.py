@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pyk8s_cli.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
 
-from cli.tests.support import Users, fails, has_routes
+from cli.tests.support import Pty, Users, fails, has_routes
 
 pytestmark = pytest.mark.skipif(
     not has_routes("POST /teams", "POST /teams/{team_id}/invitations",
@@ -153,3 +153,14 @@ def test_shell_completion_of_team_and_cluster_names(users):
     assert complete(ada, "pyk8s cluster get --team data d") == []
     # Without a login, completion offers nothing and prints no error into the shell.
     assert complete(users.new("nobody"), "pyk8s team members ") == []
+
+
+def test_create_on_a_terminal_waits_by_default_with_live_status(users):
+    ada = users.signed_up("ada")
+    terminal = Pty(ada, "cluster", "create", "demo", rows=30, cols=100)
+    try:
+        terminal.expect("cluster demo is ready", timeout=120)
+        assert terminal.proc.wait(30) == 0
+    finally:
+        terminal.close()
+    assert ada.json("cluster", "get", "demo")["status"] == "ready"
