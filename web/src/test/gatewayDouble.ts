@@ -50,6 +50,7 @@ export class GatewayDouble {
   private accessTokens = new Map<string, string>();
   private refreshTokens = new Map<string, string>();
   private streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  private invitationTokens = new Map<string, string>();
   /** Terminal tickets handed out, in order. */
   tickets: string[] = [];
   /** Every request seen, as "METHOD /path", for assertions on what was sent. */
@@ -231,7 +232,11 @@ export class GatewayDouble {
     return [
       // auth
       this.route("post", "/auth/signup", ({ body }) => {
-        const b = body as { username: string; email: string; password: string; display_name?: string | null };
+        const b = body as { username: string; email: string; password: string; display_name?: string | null; invitation_token?: string | null };
+        const invited = b.invitation_token ? this.invitations.get(this.invitationTokens.get(b.invitation_token) ?? "") : undefined;
+        if (b.invitation_token && (!invited || invited.email !== b.email || invited.status !== "pending")) {
+          throw new ProblemError(410, "invitation_invalid", "the invitation token is invalid, used or expired");
+        }
         if (!DNS_LABEL.test(b.username) || b.username.length < 2) {
           throw new ProblemError(422, "validation_error", "request validation failed");
         }
@@ -240,6 +245,10 @@ export class GatewayDouble {
         }
         const user = this.addUser(b.username, b.password);
         user.email = b.email;
+        if (invited) {
+          invited.status = "accepted";
+          this.teams.get(invited.team_id)?.members.set(user.id, { role: invited.role, joined_at: now() });
+        }
         const { password: _password, ...publicUser } = user;
         return HttpResponse.json(publicUser, { status: 201 });
       }),
@@ -327,9 +336,15 @@ export class GatewayDouble {
         const team = this.teamFor(params.teamId, user, "admin");
         const b = body as { login: string; role: Role };
         const invitee = [...this.users.values()].find((u) => u.username === b.login || u.email === b.login);
-        if (!invitee) throw new ProblemError(404, "not_found", `no user ${b.login}`);
-        if (team.members.has(invitee.id)) throw new ProblemError(409, "conflict", `${b.login} is already a member`);
-        return HttpResponse.json(this.addInvitation(team, invitee, b.role, user), { status: 201 });
+        if (!invitee && !b.login.includes("@")) throw new ProblemError(404, "not_found", `no user ${b.login}`);
+        if (invitee && team.members.has(invitee.id)) throw new ProblemError(409, "conflict", `${b.login} is already a member`);
+        if (invitee) return HttpResponse.json(this.addInvitation(team, invitee, b.role, user), { status: 201 });
+        // An email without an account: the token is in this answer only.
+        const invitation = { ...this.addInvitation(team, { id: "", username: "" } as User, b.role, user), invitee_id: null, invitee_username: null, email: b.login };
+        this.invitations.set(invitation.id, invitation);
+        const token = `pyk8s_inv_${newId()}`;
+        this.invitationTokens.set(token, invitation.id);
+        return HttpResponse.json({ ...invitation, token }, { status: 201 });
       }),
       this.route("delete", "/teams/:teamId/invitations/:invitationId", ({ request, url, params }) => {
         this.teamFor(params.teamId, this.caller(request, url), "admin");

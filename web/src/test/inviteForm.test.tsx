@@ -71,3 +71,30 @@ describe("invite form", () => {
     expect(await screen.findByText("No user nobody")).toBeInTheDocument();
   });
 });
+
+describe("invitation to an email without an account", () => {
+  it("shows a one-time sign-up link that lets the invitee join on sign-up", async () => {
+    const { gateway, admin, team } = setup();
+    const first = renderApp(`/teams/${team.id}`, signedInStore(gateway, admin));
+    const form = await screen.findByRole("form", { name: "Invite member" });
+    await first.user.type(within(form).getByLabelText("Username or email"), "new@example.com");
+    await first.user.click(within(form).getByRole("button", { name: "Invite member" }));
+
+    const link = new URL((await screen.findByTestId("invitation-link")).textContent!);
+    expect(link.pathname).toBe("/signup");
+    expect(link.searchParams.get("email")).toBe("new@example.com");
+    expect(link.searchParams.get("invitation")).toMatch(/^pyk8s_inv_/);
+    first.unmount();
+    localStorage.clear();
+
+    const second = renderApp(`/signup${link.search}`);
+    expect(screen.getByLabelText("Email")).toHaveValue("new@example.com");
+    await second.user.type(screen.getByLabelText("Username"), "newbie");
+    await second.user.type(screen.getByLabelText("Password"), "correct horse battery");
+    await second.user.click(screen.getByRole("button", { name: "Sign up" }));
+
+    expect(await screen.findByRole("heading", { name: "Clusters" })).toBeInTheDocument();
+    const newbie = [...gateway.users.values()].find((u) => u.username === "newbie")!;
+    expect(team.members.get(newbie.id)?.role).toBe("member");
+  });
+});

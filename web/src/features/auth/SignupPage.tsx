@@ -1,6 +1,6 @@
 import { Alert, Anchor, Button, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { Link, Navigate, useNavigate } from "react-router";
+import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { problemMessage } from "../../api/problem";
 import { sessionFrom } from "../../api/session";
 import { useAppDispatch, useAppSelector } from "../../hooks";
@@ -13,12 +13,14 @@ export function SignupPage() {
   const session = useAppSelector(selectSession);
   const dispatch = useAppDispatch();
   const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const invitation = params.get("invitation");
   const [signup, signupState] = useSignupMutation();
   const [login, loginState] = useLoginMutation();
   const form = useForm({
     mode: "controlled",
     validateInputOnChange: true,
-    initialValues: { username: "", email: "", password: "", display_name: "" },
+    initialValues: { username: "", email: params.get("email") ?? "", password: "", display_name: "" },
     validate: {
       username: (v) => (v.length < 2 ? "At least 2 characters" : v.length > 39 ? "At most 39 characters" : dnsLabelError(v)),
       email: (v) => (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? null : "Enter a valid email address"),
@@ -33,6 +35,7 @@ export function SignupPage() {
       email: values.email,
       password: values.password,
       display_name: values.display_name.trim() || null,
+      invitation_token: invitation,
     });
     if (!("data" in created)) return;
     const tokens = await login({ login: values.username, password: values.password });
@@ -46,6 +49,11 @@ export function SignupPage() {
   return (
     <CenteredCard>
       <Title order={2}>Create your account</Title>
+      {invitation && (
+        <Text c="dimmed" size="sm">
+          You were invited to a team: sign up with the invited email to join it.
+        </Text>
+      )}
       <form onSubmit={submit} noValidate>
         <Stack mt="md">
           {error && (

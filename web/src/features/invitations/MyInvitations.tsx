@@ -6,7 +6,8 @@ import { useAcceptInvitationMutation, useDeclineInvitationMutation, useMyInvitat
 
 /** Invitations addressed to me, with accept and decline; nothing when there are none. */
 export function MyInvitations() {
-  const { data: invitations = [] } = useMyInvitationsQuery();
+  // Invitations are not on the event stream; look again whenever the tab regains focus.
+  const { data: invitations = [] } = useMyInvitationsQuery(undefined, { refetchOnFocus: true });
   if (invitations.length === 0) return null;
   return (
     <Alert color="blue" title="Invitations for you" aria-label="Invitations for you">

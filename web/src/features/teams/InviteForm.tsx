@@ -1,8 +1,10 @@
 import { Button, Group, Select, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
+import { modals } from "@mantine/modals";
 import type { Role } from "../../api/types";
 import { notifySuccess } from "../../components/notify";
 import { team as can } from "../../permissions";
+import { InvitationLink, invitationLink } from "./InvitationLink";
 import { useInviteMutation } from "./teamsApi";
 
 interface Props {
@@ -28,10 +30,14 @@ export function InviteForm({ teamId, myRole }: Props) {
   });
   const submit = form.onSubmit(async (values) => {
     const result = await invite({ teamId, login: values.login.trim(), role: values.role });
-    if ("data" in result) {
+    if (!("data" in result) || !result.data) return;
+    const { token, email } = result.data;
+    if (token && email) {
+      modals.open({ title: "Invitation link", children: <InvitationLink link={invitationLink(token, email)} email={email} /> });
+    } else {
       notifySuccess(`Invitation sent to ${values.login.trim()}`);
-      form.reset();
     }
+    form.reset();
   });
   return (
     <form onSubmit={submit} noValidate aria-label="Invite member">
