@@ -125,3 +125,20 @@ describe("terminal tab", () => {
     expect(screen.getByText("Disconnected")).toBeInTheDocument();
   });
 });
+
+describe("terminal tab and the cluster's status", () => {
+  it("goes away, back to the overview, when the cluster starts deleting", async () => {
+    const { gateway, me, cluster } = readyCluster();
+    server.use(socket.addEventListener("connection", () => {}));
+    const { user } = renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    await user.click(await screen.findByRole("tab", { name: "Terminal" }));
+    await screen.findByRole("button", { name: "Reconnect" });
+
+    act(() => gateway.publishStatus(cluster, "deleting"));
+
+    await waitFor(() => expect(screen.queryByRole("tab", { name: "Terminal" })).not.toBeInTheDocument());
+    expect(screen.getByRole("tab", { name: "Overview", selected: true })).toBeInTheDocument();
+    expect(screen.getByLabelText("Status history")).toHaveTextContent("deleting");
+  });
+});

@@ -45,6 +45,8 @@ interface ViewProps {
 export function ClusterView({ cluster, access, teamName }: ViewProps) {
   const [tab, setTab] = useState<string | null>("overview");
   const terminalAllowed = can.terminal(access) && cluster.status === "ready";
+  // The Terminal tab goes away when the cluster stops being ready; fall back to the overview.
+  const current = tab === "terminal" && !terminalAllowed ? "overview" : tab;
   return (
     <Stack>
       <Group justify="space-between" wrap="wrap">
@@ -61,7 +63,7 @@ export function ClusterView({ cluster, access, teamName }: ViewProps) {
           </Text>
         </Alert>
       )}
-      <Tabs value={tab} onChange={setTab} keepMounted={false}>
+      <Tabs value={current} onChange={setTab} keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="overview">Overview</Tabs.Tab>
           {terminalAllowed && <Tabs.Tab value="terminal">Terminal</Tabs.Tab>}
