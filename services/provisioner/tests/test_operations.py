@@ -1,0 +1,219 @@
+"""Provisioner rules and long-running work against a real PostgreSQL and the kind/k3d test
+doubles (without NATS: events and queued work are read back from the outbox table)."""
+
+import asyncio
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from pyk8s_contracts import clusters as c
+from pyk8s_contracts.common import utcnow
+from pyk8s_contracts.teams import Role
+from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.db import Database
+from pyk8s_provisioner.drivers import build_drivers
+from pyk8s_provisioner.main import MIGRATIONS
+from pyk8s_provisioner.models import Cluster, OutboxEvent
+from pyk8s_provisioner.operations import Operations
+from pyk8s_provisioner.service import ClusterService, runtime_name
+from pyk8s_provisioner.settings import ProvisionerSettings
+
+from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers, remove_runtime
+
+TEAM = uuid.uuid4()
+
+
+class Teams:
+    """Test double of the teams service's membership answer."""
+
+    def __init__(self) -> None:
+        self.roles: dict[tuple[uuid.UUID, uuid.UUID], Role] = {}
+
+    async def __call__(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
+        return self.roles.get((team_id, user_id))
+
+
+@pytest.fixture
+async def world(make_database, tmp_path):
+    url = make_database("provisioner", MIGRATIONS)
+    settings = ProvisionerSettings(environment="test", database_url=url, kind_bin=KIND_DOUBLE,
+                                   k3d_bin=K3D_DOUBLE, work_dir=tmp_path / "work",
+                                   max_concurrent_creates=1, team_quota=2)
+    db = Database(url)
+    drivers = build_drivers(settings)
+    teams = Teams()
+    service = ClusterService(db, settings, teams, drivers)
+    ops = Operations(db, settings, drivers)
+    yield service, ops, teams, db
+    async with db.session() as session:
+        for cluster in (await session.scalars(select(Cluster))).all():
+            remove_runtime(cluster.provider, cluster.runtime_name)
+    await db.dispose()
+
+
+async def outbox(db: Database) -> list[tuple[str, dict]]:
+    async with db.session() as session:
+        rows = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
+        return [(row.subject, json.loads(row.payload)) for row in rows]
+
+
+async def verbs(db: Database, cluster_id) -> list[str]:
+    return [subject.rsplit(".", 1)[-1] for subject, event in await outbox(db)
+            if subject.startswith("pyk8s.events.") and event["subject"] == str(cluster_id)]
+
+
+async def work(db: Database, cluster_id) -> list[str]:
+    return [subject.rsplit(".", 1)[-1] for subject, event in await outbox(db)
+            if subject.startswith("pyk8s.work.") and event["subject"] == str(cluster_id)]
+
+
+def create_request(actor, name="demo", provider="kind", **extra) -> c.ClusterCreateRequest:
+    return c.ClusterCreateRequest(actor_id=actor, name=name, provider=provider, **extra)
+
+
+async def test_create_to_ready_to_deleted(world):
+    service, ops, _, db = world
+    actor = uuid.uuid4()
+    cluster = await service.create(create_request(actor))
+    assert await work(db, cluster.id) == ["create"]
+    await ops.create(cluster.id)
+    ready = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert ready.status == "ready"
+    await ops.create(cluster.id)  # a redelivered create changes nothing
+    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    await ops.delete(cluster.id)
+    await ops.delete(cluster.id)
+    assert await verbs(db, cluster.id) == ["created", "provisioning", "ready", "deleting",
+                                           "deleted"]
+    assert containers("kind", runtime_name("demo", cluster.id)) == []
+
+
+async def test_a_delete_asked_during_the_create_wins(world, monkeypatch):
+    service, ops, _, db = world
+    monkeypatch.setenv("PYK8S_DOUBLE_CREATE_DELAY", "1")
+    actor = uuid.uuid4()
+    cluster = await service.create(create_request(actor, provider="k3d"))
+    creating = asyncio.create_task(ops.create(cluster.id))
+
+    async def provisioning():
+        return (await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))).status \
+            == "provisioning"
+
+    while not await provisioning():
+        await asyncio.sleep(0.05)
+    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    deleting = asyncio.create_task(ops.delete(cluster.id))
+    await asyncio.gather(creating, deleting)
+    final = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert final.status == "deleted"
+    assert "ready" not in await verbs(db, cluster.id)
+    assert containers("k3d", runtime_name("demo", cluster.id)) == []
+
+
+async def test_creations_are_bounded(world, monkeypatch):
+    service, ops, _, _ = world
+    monkeypatch.setenv("PYK8S_DOUBLE_CREATE_DELAY", "0.5")
+    running, most = 0, 0
+    driver = ops.drivers[c.Provider.KIND]
+    original = driver.create
+
+    async def counting(spec):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await original(spec)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(driver, "create", counting)
+    actor = uuid.uuid4()
+    first = await service.create(create_request(actor, "one"))
+    second = await service.create(create_request(actor, "two"))
+    await asyncio.gather(ops.create(first.id), ops.create(second.id))
+    assert most == 1  # max_concurrent_creates=1
+
+
+async def test_reconcile_resumes_work_and_removes_deleted_runtimes(world):
+    service, ops, _, db = world
+    actor = uuid.uuid4()
+    pending = await service.create(create_request(actor, "pending"))
+    gone = await service.create(create_request(actor, "gone"))
+    await ops.create(gone.id)
+    runtime = runtime_name("gone", gone.id)
+    async with db.session() as session:  # a crash left the runtime cluster behind
+        row = await session.get(Cluster, gone.id)
+        row.status = "deleted"
+    assert containers("kind", runtime)
+    await ops.reconcile()
+    assert containers("kind", runtime) == []
+    assert await work(db, pending.id) == ["create", "create"]
+
+
+async def test_giving_up_says_why(world):
+    service, ops, _, db = world
+    actor = uuid.uuid4()
+    cluster = await service.create(create_request(actor))
+    await ops.give_up(cluster.id, "create", "database unavailable")
+    failed = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert failed.status == "failed" and failed.status_message == "create failed: database unavailable"
+    assert await verbs(db, cluster.id) == ["created", "failed"]
+
+
+async def test_team_rules_and_count(world):
+    service, _, teams, _ = world
+    member, viewer, outsider = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    teams.roles[(TEAM, member)] = Role.MEMBER
+    teams.roles[(TEAM, viewer)] = Role.VIEWER
+    with pytest.raises(ServiceError) as denied:
+        await service.create(create_request(viewer, team_id=TEAM))
+    assert denied.value.code == "forbidden"
+    with pytest.raises(ServiceError) as hidden:
+        await service.create(create_request(outsider, team_id=TEAM))
+    assert hidden.value.code == "not_found"
+    cluster = await service.create(create_request(member, team_id=TEAM))
+    await service.create(create_request(member, "other", team_id=TEAM))
+    with pytest.raises(ServiceError) as quota:
+        await service.create(create_request(member, "third", team_id=TEAM))
+    assert quota.value.code == "quota_exceeded"
+    assert await service.team_count(TEAM) == 2
+    with pytest.raises(ServiceError) as no_kubeconfig:
+        await service.kubeconfig(c.ClusterRequest(actor_id=viewer, cluster_id=cluster.id))
+    assert no_kubeconfig.value.code == "forbidden"
+    listed = await service.list(c.ClusterListRequest(actor_id=outsider, team_ids=[TEAM]))
+    assert listed.clusters == []  # team ids the teams service does not confirm are ignored
+
+
+async def test_expire_moves_expired_clusters_to_deleting(world):
+    service, ops, _, db = world
+    actor = uuid.uuid4()
+    cluster = await service.create(create_request(actor))
+    async with db.session() as session:
+        (await session.get(Cluster, cluster.id)).expires_at = utcnow() - timedelta(minutes=1)
+    assert await ops.expire() == 1
+    assert await ops.expire() == 0
+    assert await verbs(db, cluster.id) == ["created", "expired"]
+    assert await work(db, cluster.id) == ["create", "delete"]
+
+
+def test_runtime_names_fit_k3d_and_never_collide():
+    ids = [uuid.uuid4() for _ in range(50)]
+    names = {runtime_name("a" * 40, i) for i in ids}
+    assert len(names) == 50
+    assert all(len(n) <= 32 and n.startswith("a" * 23 + "-") for n in names)
+    assert runtime_name("x" * 22 + "-" + "y" * 10, ids[0]).count("--") == 0
+
+
+def test_the_development_key_is_refused_outside_development():
+    with pytest.raises(ValueError, match="KUBECONFIG_KEY"):
+        ProvisionerSettings(environment="production")
+    with pytest.raises(ValueError, match="not a Fernet key"):
+        ProvisionerSettings(environment="production", kubeconfig_key="short")
+    key = Fernet.generate_key().decode()
+    assert ProvisionerSettings(environment="production", kubeconfig_key=key).kubeconfig_key == key
+    with pytest.raises(ValueError, match="DEFAULT_TTL"):
+        ProvisionerSettings(default_ttl_hours=100, max_ttl_hours=10)
