@@ -54,24 +54,24 @@ export const baseQueryWithRefresh: BaseQueryFn<string | FetchArgs, unknown, Fetc
   api,
   extraOptions,
 ) => {
-  let result = await rawBaseQuery(args, api, extraOptions);
+  const sessionOf = () => (api.getState() as StateWithSession).auth.session;
+  const usedToken = sessionOf()?.accessToken;
+  const result = await rawBaseQuery(args, api, extraOptions);
   const url = typeof args === "string" ? args : args.url;
   if (result.error?.status !== 401 || AUTH_FREE.includes(url)) return result;
 
-  const session = (api.getState() as StateWithSession).auth.session;
+  const session = sessionOf();
   if (!session) return result;
-  refreshing ??= refreshSession(session.refreshToken, api, extraOptions).finally(() => {
+  // Renewed by another request while this one was on its way: just try again.
+  if (session.accessToken !== usedToken) return rawBaseQuery(args, api, extraOptions);
+  refreshing ??= refreshSession(session.refreshToken, api, extraOptions).then((renewed) => {
+    api.dispatch(renewed ? signedIn(renewed) : signedOut());
+    return renewed;
+  }).finally(() => {
     refreshing = null;
   });
   const renewed = await refreshing;
-  if (!renewed) {
-    api.dispatch(signedOut());
-    return result;
-  }
-  // Another request may have already stored the renewed pair; storing it again is harmless.
-  api.dispatch(signedIn(renewed));
-  result = await rawBaseQuery(args, api, extraOptions);
-  return result;
+  return renewed ? rawBaseQuery(args, api, extraOptions) : result;
 };
 
 export const baseApi = createApi({
