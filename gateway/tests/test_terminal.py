@@ -265,7 +265,10 @@ def open_shell(platform, person, cluster_id: uuid.UUID, ack: bool = True) -> She
 
 def refused(ws: ClientConnection, first_message: str | bytes | None) -> Closed:
     if first_message is not None:
-        ws.send(first_message)
+        try:
+            ws.send(first_message)
+        except ConnectionClosed:
+            pass  # refused before the first message could even be sent
     return Shell(ws).wait_closed()
 
 

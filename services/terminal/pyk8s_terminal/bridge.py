@@ -15,7 +15,7 @@ from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
 from pyk8s_contracts.terminal import (
-    CLOSE_ERROR, CONTROL_HEADER, Ack, Close, Ended, Resize, control_adapter, session_subject,
+    CLOSE_ERROR, CLOSE_POLICY, CONTROL_HEADER, Ack, Close, Ended, Resize, control_adapter, session_subject,
 )
 
 from .docker import Docker, DockerError, ExecStream
@@ -53,7 +53,8 @@ class Counters:
 class SessionBridge:
     def __init__(self, info: SessionInfo, stream: ExecStream, nc: NATS, docker: Docker,
                  settings: TerminalSettings,
-                 finished: Callable[["SessionBridge", Ended], Awaitable[None]]) -> None:
+                 finished: Callable[["SessionBridge", Ended], Awaitable[None]],
+                 explain: Callable[[SessionInfo], Awaitable[str | None]]) -> None:
         self.info = info
         self.stream = stream
         self.counters = Counters()
@@ -61,6 +62,7 @@ class SessionBridge:
         self._docker = docker
         self._settings = settings
         self._finished = finished
+        self._explain = explain
         self._out = session_subject(info.id, "out")
         self._credit = asyncio.Event()
         self._credit.set()
@@ -85,8 +87,17 @@ class SessionBridge:
     async def _run(self) -> None:
         try:
             await self._pump_output()
-            code = await self._docker.exit_code(self.stream.exec_id)
-            ended = Ended(exit_code=code, reason="exited" if code is None else f"exited with {code}")
+            try:
+                code = await self._docker.exit_code(self.stream.exec_id)
+            except DockerError:
+                code = None  # the container itself is gone
+            # A shell also ends because its node went away: say so when that is the cause.
+            denial = await self._explain(self.info)
+            if denial:
+                ended = Ended(exit_code=code, close_code=CLOSE_POLICY, reason=denial)
+            else:
+                ended = Ended(exit_code=code,
+                              reason="exited" if code is None else f"exited with {code}")
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -109,7 +109,8 @@ class TerminalService:
             await self._record_end(info.id, Ended(close_code=CLOSE_ERROR,
                                                   reason="could not start a shell"), None, 0, 0)
             raise ServiceError(ErrorCode.UNAVAILABLE, "could not start a shell on the node") from None
-        bridge = SessionBridge(info, stream, self.nc, self.docker, self.settings, self._finished)
+        bridge = SessionBridge(info, stream, self.nc, self.docker, self.settings, self._finished,
+                               self.denial)
         self.live[info.id] = bridge
         await bridge.start()
         return SessionOpened(session_id=info.id, cluster_id=info.cluster_id, user_id=user_id,
@@ -171,18 +172,24 @@ class TerminalService:
         self.end_where(lambda b: b.idle_for() > idle, "idle timeout")
         self.end_where(lambda b: b.age() > longest, "maximum session length reached")
 
+    async def denial(self, info: SessionInfo) -> str | None:
+        """Why the session's user may no longer use its cluster, or None while they may."""
+        try:
+            await check_access(self.nc, info.cluster_id, info.user_id)
+        except Denied as denied:
+            return ("cluster deleted" if denied.reason == "cluster deleted"
+                    else "access to the cluster was withdrawn")
+        except ServiceError as error:
+            # A service that cannot answer right now is not a reason to cut a session.
+            log.info("access recheck of %s skipped: %s", info.id, error.message)
+        return None
+
     async def recheck(self, bridges: list[SessionBridge] | None = None) -> None:
         """Ask again whether each session's user still has the right to its cluster."""
         for bridge in bridges if bridges is not None else list(self.live.values()):
-            try:
-                await check_access(self.nc, bridge.info.cluster_id, bridge.info.user_id)
-            except Denied as denied:
-                reason = ("cluster deleted" if denied.reason == "cluster deleted"
-                          else "access to the cluster was withdrawn")
+            reason = await self.denial(bridge.info)
+            if reason:
                 bridge.end(Ended(close_code=CLOSE_POLICY, reason=reason))
-            except ServiceError as error:
-                # A service that cannot answer right now is not a reason to cut a session.
-                log.info("access recheck of %s skipped: %s", bridge.info.id, error.message)
 
     async def heartbeat(self) -> None:
         now = _now()
