@@ -54,19 +54,30 @@ class Worker:
 
     async def _loop(self) -> None:
         sub = await self.js.pull_subscribe_bind(DURABLE, stream=subjects.WORK_STREAM)
-        while True:
-            try:
-                messages = await sub.fetch(1, timeout=FETCH_WAIT_SECONDS)
-            except (NatsTimeout, asyncio.TimeoutError):
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("fetching work failed")
-                await asyncio.sleep(1)
-                continue
-            for msg in messages:
-                await self.handle(msg)
+        try:
+            while True:
+                try:
+                    messages = await sub.fetch(1, timeout=FETCH_WAIT_SECONDS)
+                except (NatsTimeout, asyncio.TimeoutError):
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("fetching work failed")
+                    await asyncio.sleep(1)
+                    continue
+                for msg in messages:
+                    await self.handle(msg)
+        finally:
+            # Unacknowledged work goes back to the stream for another replica.
+            await asyncio.shield(self._unsubscribe(sub))
+
+    @staticmethod
+    async def _unsubscribe(sub) -> None:
+        try:
+            await sub.unsubscribe()
+        except Exception:
+            log.debug("unsubscribing the work consumer failed", exc_info=True)
 
     async def handle(self, msg: Msg) -> None:
         action = msg.subject.rsplit(".", 1)[-1]

@@ -1,0 +1,112 @@
+"""The provisioner end to end on real PostgreSQL, NATS and Docker, with the kind/k3d test
+doubles as CLIs (their nodes are real containers): time from the create request to the
+`ready` event and from the delete request to `deleted`, with N clusters at once, and the
+request rate of `provisioner.cluster.get`.
+
+    uv run python bench/provisioner_lifecycle.py [clusters] [max_concurrent_creates]
+"""
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nats
+
+from pyk8s_contracts import clusters as c
+from pyk8s_contracts import subjects
+from pyk8s_kit.bus import request
+from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres
+from pyk8s_kit.streams import ensure_streams
+from pyk8s_provisioner.main import start
+from pyk8s_provisioner.settings import ProvisionerSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOUBLES = ROOT / "services" / "provisioner" / "tests" / "doubles"
+GETS = 2_000
+
+
+def summary(label: str, seconds: list[float]) -> str:
+    seconds = sorted(seconds)
+    return (f"{label}: n={len(seconds)} p50 {statistics.median(seconds):.2f}s "
+            f"max {seconds[-1]:.2f}s")
+
+
+async def main(count: int, concurrency: int) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    pg = EmbeddedPostgres(tmp / "pg", durable=False).start()
+    server = EmbeddedNats(tmp / "nats").start()
+    runtime = None
+    try:
+        pg.ensure_database("bench")
+        settings = ProvisionerSettings(
+            environment="test", database_url=pg.url("bench"), nats_url=server.url,
+            kind_bin=str(DOUBLES / "kind_double"), k3d_bin=str(DOUBLES / "k3d_double"),
+            work_dir=tmp / "work", max_concurrent_creates=concurrency,
+            workers=concurrency + 1, team_quota=count, personal_quota=count)
+        runtime = await start(settings)
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        seen: dict[tuple[str, str], float] = {}
+
+        async def on_event(msg) -> None:
+            event = json.loads(msg.data)
+            seen[(event["subject"], event["type"].rsplit(".", 1)[-1])] = time.perf_counter()
+
+        await js.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=on_event, ordered_consumer=True)
+        actor = uuid.uuid4()
+        asked: dict[str, float] = {}
+        providers = ["kind", "k3d"]
+        for index in range(count):
+            payload = c.ClusterCreateRequest(actor_id=actor, name=f"bench-{index}",
+                                             provider=providers[index % 2])
+            asked_at = time.perf_counter()
+            cluster = await request(nc, subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
+            asked[str(cluster.id)] = asked_at
+        started = time.perf_counter()
+        while not all((cid, "ready") in seen for cid in asked):
+            await asyncio.sleep(0.05)
+        all_ready = time.perf_counter() - started
+        ready = [seen[(cid, "ready")] - at for cid, at in asked.items()]
+
+        some_id = next(iter(asked))
+        get = c.ClusterRequest(actor_id=actor, cluster_id=uuid.UUID(some_id))
+        began = time.perf_counter()
+        for _ in range(GETS):
+            await request(nc, subjects.PROVISIONER_CLUSTER_GET, get, c.Cluster)
+        get_rate = GETS / (time.perf_counter() - began)
+
+        deleting: dict[str, float] = {}
+        for cid in asked:
+            deleting[cid] = time.perf_counter()
+            await request(nc, subjects.PROVISIONER_CLUSTER_DELETE,
+                          c.ClusterRequest(actor_id=actor, cluster_id=uuid.UUID(cid)), c.Cluster)
+        while not all((cid, "deleted") in seen for cid in asked):
+            await asyncio.sleep(0.05)
+        deleted = [seen[(cid, "deleted")] - at for cid, at in deleting.items()]
+
+        print(f"{count} clusters (kind and k3d doubles), max_concurrent_creates={concurrency}")
+        print(summary("create -> ready", ready) + f"; all ready after {all_ready:.2f}s")
+        print(summary("delete -> deleted", deleted))
+        print(f"provisioner.cluster.get sequential: {get_rate:,.0f} req/s")
+        await nc.close()
+    finally:
+        if runtime is not None:
+            await runtime.stop()
+        server.stop()
+        pg.stop()
+        leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "name=bench-"],
+                                   capture_output=True, text=True).stdout.split()
+        if leftovers:
+            subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+
+
+if __name__ == "__main__":
+    arguments = [int(a) for a in sys.argv[1:3]]
+    asyncio.run(main(*(arguments + [6, 2][len(arguments):])))
