@@ -550,6 +550,32 @@ def test_session_ends_when_the_user_loses_the_right(platform, world, person, nod
     wait_until(lambda: not marked_processes(node_container, shell.session_id), timeout=10)
 
 
+@pytest.mark.parametrize("platform_overrides", [{"terminal": {"recheck_interval_seconds": 300}}])
+def test_team_member_event_triggers_an_immediate_recheck(platform, world, person, node_container):
+    owner, member = person(), person()
+    team = uuid.uuid4()
+    world.grant(team, member.id, Role.MEMBER)
+    cluster = world.cluster(owner.id, team_id=team)
+    shell = open_shell(platform, member, cluster.id)
+    shell.type("echo in\r")
+    shell.read_until(rb"\r\nin\r\n")
+    world.grant(team, member.id, Role.VIEWER)
+    event = CloudEvent(source="pyk8s-teams", type=event_type("team.member", "role_changed"),
+                       subject=str(team),
+                       data={"team_id": str(team), "user_id": member.id, "role": "viewer"})
+
+    async def publish():
+        nc = await nats.connect(platform.nats_url)
+        await nc.jetstream().publish(subjects.event_subject("team.member", "role_changed"),
+                                     event.model_dump_json().encode())
+        await nc.close()
+
+    # Periodic rechecks are 5 minutes apart here: only the event can end the session now.
+    platform.run(publish())
+    closed = shell.wait_closed(timeout=5)
+    assert (closed.code, closed.reason) == (1008, "access to the cluster was withdrawn")
+
+
 def test_session_ends_when_the_cluster_is_deleted(platform, world, person, node_container):
     alice = person()
     cluster = world.cluster(alice.id)
