@@ -60,6 +60,8 @@ await run(async (open) => {
     await row.getByTestId("cluster-status").getByText("ready").waitFor({ timeout: READY_TIMEOUT });
     await row.getByText(teamName).waitFor();
     await ownerPage.screenshot({ path: artifact("e2e-workflow-dashboard.png"), fullPage: true });
+    await memberPage.getByLabel("Status history").getByText("ready").waitFor();
+    await memberPage.screenshot({ path: artifact("e2e-cluster.png"), fullPage: true });
   });
 
   await step("the member downloads the kubeconfig and extends the cluster", async () => {

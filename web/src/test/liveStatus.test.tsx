@@ -43,3 +43,22 @@ describe("live cluster status", () => {
     expect(within(history).getByText(/timed out waiting/)).toBeInTheDocument();
   });
 });
+
+describe("a cluster becoming ready", () => {
+  it("reads the cluster again for its API server", async () => {
+    const gateway = useGateway();
+    const me = gateway.addUser("mia");
+    const cluster = gateway.addCluster("dev", me, null, "provisioning");
+    renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+    await screen.findByRole("heading", { name: "dev" });
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    const reads = () => gateway.requests.filter((r) => r.path === `/api/v1/clusters/${cluster.id}`).length;
+    expect(reads()).toBe(1);
+
+    gateway.clusters.get(cluster.id)!.api_server = "https://127.0.0.1:40123";
+    gateway.publishStatus(cluster, "ready");
+
+    expect(await screen.findByText("https://127.0.0.1:40123")).toBeInTheDocument();
+    expect(reads()).toBe(2);
+  });
+});

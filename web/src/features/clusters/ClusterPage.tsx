@@ -1,6 +1,6 @@
 import { Alert, Button, Group, NumberInput, Paper, SimpleGrid, Stack, Tabs, Text, Timeline, Title } from "@mantine/core";
 import { modals } from "@mantine/modals";
-import { lazy, Suspense, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { useNavigate, useParams } from "react-router";
 import type { Cluster } from "../../api/types";
 import { notifySuccess } from "../../components/notify";
@@ -22,6 +22,15 @@ export function ClusterPage() {
   const cluster = useGetClusterQuery(clusterId);
   const me = useCurrentUser();
   const { roles, names } = useTeamRoles();
+  const status = cluster.data?.status;
+  const { refetch } = cluster;
+  // Events carry the status only; read the cluster again for what becoming ready filled in
+  // (API server endpoint, ready time).
+  const previous = useRef(status);
+  useEffect(() => {
+    if (status === "ready" && previous.current && previous.current !== "ready") void refetch();
+    previous.current = status;
+  }, [status, refetch]);
 
   return (
     <QueryState isLoading={cluster.isLoading} error={cluster.error} refetch={cluster.refetch}>
