@@ -16,20 +16,24 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import nats
-from websockets.asyncio.client import connect
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import (
-    Cluster, ClusterNode, ClusterNodeRequest, ClusterRequest, ClusterStatus, Provider,
+    Cluster,
+    ClusterNode,
+    ClusterNodeRequest,
+    ClusterRequest,
+    ClusterStatus,
+    Provider,
 )
 from pyk8s_kit.db import migrate
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from pyk8s_terminal.docker import Docker
+from websockets.asyncio.client import connect
 
 KEYSTROKES = 1_000
 FLOOD_MB = 100
@@ -56,7 +60,6 @@ def serve_platform(nats_url: str, urls: dict[str, str], port: int, container: st
 
 async def _serve_platform(nats_url, urls, port, container, cluster_id) -> None:
     import uvicorn
-
     from pyk8s_auth.main import start as start_auth
     from pyk8s_auth.settings import AuthSettings
     from pyk8s_gateway.main import create_app
@@ -77,7 +80,7 @@ async def _serve_platform(nats_url, urls, port, container, cluster_id) -> None:
 async def provisioner_stand_in(nats_url: str, container: str, cluster_id: uuid.UUID) -> None:
     """Answers PROVISIONER_CLUSTER_GET / _NODE for the one benchmark cluster, a personal
     cluster of whoever asks."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cluster = Cluster(id=cluster_id, name="bench", team_id=None, owner_id=uuid.uuid4(),
                       provider=Provider.KIND, kubernetes_version=None, workers=0,
                       status=ClusterStatus.READY, status_message=None, api_server=None,
@@ -252,7 +255,7 @@ def main() -> None:
             child.join(10)
         server.stop()
         pg.stop()
-        subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", container], check=False, capture_output=True)
 
 
 def sign_up(base: str) -> dict[str, str]:

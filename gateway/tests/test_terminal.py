@@ -3,7 +3,6 @@ and a real node container. The provisioner and the teams service are replaced by
 that answer their subjects with the real contracts, so each test sets up exactly the clusters
 and roles it needs."""
 
-import asyncio
 import hashlib
 import json
 import re
@@ -12,24 +11,28 @@ import time
 import tracemalloc
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
 import pytest
-from sqlalchemy import text
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import (
-    Cluster, ClusterNode, ClusterNodeRequest, ClusterRequest, ClusterStatus, Provider,
+    Cluster,
+    ClusterNode,
+    ClusterNodeRequest,
+    ClusterRequest,
+    ClusterStatus,
+    Provider,
 )
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
 from pyk8s_kit.bus import Router, ServiceError, serve
 from pyk8s_kit.testing import wait_until
+from sqlalchemy import text
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 
 NODE_IMAGE = "pyk8s-lab/node:test"
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +42,8 @@ REPLACED = ("teams", "provisioner")
 # --- a real node container --------------------------------------------------------------------
 
 def docker(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(["docker", *args], check=False, capture_output=True, text=True,
+                          timeout=60)
     if check and done.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout
@@ -83,7 +87,7 @@ class World:
 
     def cluster(self, owner_id: str, team_id: uuid.UUID | None = None,
                 status: ClusterStatus = ClusterStatus.READY) -> Cluster:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         cluster = Cluster(
             id=uuid.uuid4(), name=f"c{uuid.uuid4().hex[:6]}", team_id=team_id,
             owner_id=uuid.UUID(owner_id), provider=Provider.KIND, kubernetes_version=None,
@@ -113,9 +117,10 @@ def provisioner_test_double(world: World) -> Router:
         cluster = world.clusters.get(cluster_id)
         if cluster is None:
             raise ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
-        if actor_id is not None and cluster.owner_id != actor_id:
-            if cluster.team_id is None or (cluster.team_id, actor_id) not in world.roles:
-                raise ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
+        outsider = actor_id is not None and cluster.owner_id != actor_id and (
+            cluster.team_id is None or (cluster.team_id, actor_id) not in world.roles)
+        if outsider:
+            raise ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
         return cluster
 
     @router.endpoint(subjects.PROVISIONER_CLUSTER_GET, ClusterRequest)
@@ -361,6 +366,19 @@ def test_closing_the_socket_ends_the_exec_process(platform, world, person, node_
                                                "WHERE ended_at IS NOT NULL"), timeout=10)
 
 
+def test_background_jobs_do_not_outlive_a_shell_that_exits(platform, world, person,
+                                                           node_container):
+    alice = person()
+    shell = open_shell(platform, alice, world.cluster(alice.id).id)
+    shell.type("sleep 8765 & echo started\r")
+    shell.read_until(rb"\r\nstarted\r\n")
+    shell.type("exit 0\r")
+    closed = shell.wait_closed()
+    assert (closed.code, shell.exit_code) == (1000, 0)
+    assert marked_processes(node_container, shell.session_id) == []
+    assert shells_in(node_container) == []
+
+
 # --- tickets ----------------------------------------------------------------------------------
 
 def test_ticket_is_random_short_lived_and_stored_hashed(platform, world, person):
@@ -371,7 +389,7 @@ def test_ticket_is_random_short_lived_and_stored_hashed(platform, world, person)
     assert len(first["ticket"]) >= 22  # 43 url-safe characters: 256 random bits
     assert first["ws_url"] == f"/ws/terminal/{cluster.id}"
     expires = datetime.fromisoformat(first["expires_at"])
-    assert timedelta(seconds=25) < expires - datetime.now(timezone.utc) <= timedelta(seconds=30)
+    assert timedelta(seconds=25) < expires - datetime.now(UTC) <= timedelta(seconds=30)
     stored = terminal_rows(platform, "SELECT token_hash FROM tickets")
     digests = {hashlib.sha256(t["ticket"].encode()).hexdigest() for t in (first, second)}
     assert {row[0] for row in stored} == digests

@@ -7,13 +7,13 @@ import re
 import subprocess
 import time
 
+from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner.models import Cluster as ClusterRow
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from conftest import unique
-from pyk8s_kit.testing import wait_until
-from pyk8s_provisioner.models import Cluster as ClusterRow
 
 
 def wait_status(person, cluster_id: str, status: str, timeout: float = 60) -> dict:
@@ -96,7 +96,7 @@ def test_member_shell_on_a_real_team_cluster_until_it_is_deleted(platform, perso
     finally:
         leftover = node_containers(platform)
         if leftover:
-            subprocess.run(["docker", "rm", "-f", *leftover], capture_output=True)
+            subprocess.run(["docker", "rm", "-f", *leftover], check=False, capture_output=True)
 
 
 async def _sessions(platform):

@@ -13,18 +13,28 @@ from fastapi import APIRouter, WebSocket
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from pydantic import BaseModel, ValidationError
-from starlette.websockets import WebSocketDisconnect, WebSocketState
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import Cluster, ClusterRequest, ClusterStatus
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import Role
 from pyk8s_contracts.terminal import (
-    CLOSE_ERROR, CLOSE_POLICY, CLOSE_TOO_BIG, CONTROL_HEADER, Ack, Close, Ended, Resize,
-    SessionOpened, SessionOpenRequest, Ticket, TicketCreateRequest, TicketText,
+    CLOSE_ERROR,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    CONTROL_HEADER,
+    Ack,
+    Close,
+    Ended,
+    Resize,
+    SessionOpened,
+    SessionOpenRequest,
+    Ticket,
+    TicketCreateRequest,
+    TicketText,
     session_subject,
 )
 from pyk8s_kit.bus import ServiceError, request
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ..deps import Bus, CurrentUser
 from ..problems import Problem

@@ -4,7 +4,6 @@ the provisioner and the teams service at opening and again while the session liv
 import uuid
 
 from nats.aio.client import Client as NATS
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import Cluster, ClusterRequest, ClusterStatus
 from pyk8s_contracts.errors import ErrorCode

@@ -13,9 +13,16 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from pydantic import ValidationError
-
 from pyk8s_contracts.terminal import (
-    CLOSE_ERROR, CLOSE_POLICY, CONTROL_HEADER, Ack, Close, Ended, Resize, control_adapter, session_subject,
+    CLOSE_ERROR,
+    CLOSE_POLICY,
+    CONTROL_HEADER,
+    Ack,
+    Close,
+    Ended,
+    Resize,
+    control_adapter,
+    session_subject,
 )
 
 from .docker import Docker, DockerError, ExecStream

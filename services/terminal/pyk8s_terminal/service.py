@@ -6,29 +6,36 @@ import hashlib
 import logging
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import ClusterNode, ClusterNodeRequest, ClusterStatus
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_contracts.terminal import (
-    CLOSE_ERROR, CLOSE_GOING_AWAY, CLOSE_POLICY, Ended, SessionOpened, SessionOpenRequest,
-    SessionRecord, Ticket, TicketCreateRequest,
+    CLOSE_ERROR,
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    Ended,
+    SessionOpened,
+    SessionOpenRequest,
+    SessionRecord,
+    Ticket,
+    TicketCreateRequest,
 )
 from pyk8s_kit.bus import ServiceError, request
 from pyk8s_kit.db import Database
 from pyk8s_kit.outbox import add_event
+from sqlalchemy.exc import IntegrityError
 
 from .access import Denied, check_access
 from .bridge import SessionBridge, SessionInfo, marker
 from .docker import Docker, DockerError
-from .models import OutboxEvent, TerminalSession, Ticket as TicketRow
+from .models import OutboxEvent, TerminalSession
+from .models import Ticket as TicketRow
 from .repository import TerminalRepository
 from .settings import TerminalSettings
 
@@ -40,7 +47,7 @@ CLUSTER_GONE_EVENTS = (subjects.event_subject("cluster", "deleted"),
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def hash_ticket(ticket: str) -> str:
@@ -192,15 +199,23 @@ class TerminalService:
                 bridge.end(Ended(close_code=CLOSE_POLICY, reason=reason))
 
     async def heartbeat(self) -> None:
+        """Keeps this replica's sessions counted, and closes sessions whose replica died,
+        killing what their shells left running."""
         now = _now()
         async with self.db.session() as session:
             repo = TerminalRepository(session)
             await repo.heartbeat(list(self.live), now)
-            for row in await repo.lost_sessions(self._alive_since()):
+            lost = await repo.lost_sessions(self._alive_since())
+            for row in lost:
                 row.ended_at = now
                 row.end_reason = "lost: the terminal service replica stopped"
                 add_event(session, OutboxEvent, subjects.event_subject("terminal", "closed"),
                           _event("closed", row))
+        for row in lost:
+            try:
+                await self.docker.kill_marked(row.container, marker(row.id))
+            except DockerError as error:
+                log.info("no cleanup for lost session %s: %s", row.id, error)
 
     async def supervise(self) -> None:
         """Background loop: limits every second, rights and heartbeats every recheck interval."""

@@ -1,5 +1,4 @@
 from pydantic_settings import SettingsConfigDict
-
 from pyk8s_kit.settings import ServiceSettings
 
 

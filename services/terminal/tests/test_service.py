@@ -1,0 +1,92 @@
+"""Terminal rules against a real PostgreSQL database: tickets are single-use under
+concurrency, expire, are stored hashed; session limits hold when openings race."""
+
+import asyncio
+import hashlib
+import uuid
+
+import pytest
+from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.terminal import TicketCreateRequest
+from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.db import Database
+from pyk8s_terminal.bridge import SessionInfo
+from pyk8s_terminal.main import MIGRATIONS
+from pyk8s_terminal.models import OutboxEvent, TerminalSession, Ticket
+from pyk8s_terminal.repository import TerminalRepository
+from pyk8s_terminal.service import TerminalService, _now, hash_ticket
+from pyk8s_terminal.settings import TerminalSettings
+from sqlalchemy import func, select, update
+
+
+@pytest.fixture
+async def service(make_database):
+    url = make_database("terminal", MIGRATIONS)
+    db = Database(url, pool_size=10)
+    settings = TerminalSettings(environment="test", database_url=url, max_sessions_per_user=3,
+                                max_sessions_per_cluster=4)
+    # No NATS and no Docker: these tests stay with tickets and the session table.
+    yield TerminalService(db, nc=None, docker=None, settings=settings)
+    await db.dispose()
+
+
+async def new_ticket(service, user_id=None, cluster_id=None) -> str:
+    ticket = await service.create_ticket(
+        TicketCreateRequest(actor_id=user_id or uuid.uuid4(), cluster_id=cluster_id or uuid.uuid4()))
+    return ticket.ticket
+
+
+async def redeem(service, ticket: str) -> Ticket | None:
+    async with service.db.session() as session:
+        return await TerminalRepository(session).redeem_ticket(hash_ticket(ticket), _now())
+
+
+async def test_a_ticket_opens_once_even_when_redeemed_concurrently(service):
+    ticket = await new_ticket(service)
+    results = await asyncio.gather(*(redeem(service, ticket) for _ in range(10)))
+    assert sum(r is not None for r in results) == 1
+
+
+async def test_an_expired_ticket_is_not_redeemed(service):
+    ticket = await new_ticket(service)
+    async with service.db.session() as session:
+        await session.execute(update(Ticket).values(expires_at=func.now()))
+    assert await redeem(service, ticket) is None
+
+
+async def test_only_the_hash_is_stored(service):
+    ticket = await new_ticket(service)
+    async with service.db.session() as session:
+        stored = (await session.scalars(select(Ticket.token_hash))).all()
+    assert stored == [hashlib.sha256(ticket.encode()).hexdigest()]
+    assert len(ticket) >= 43  # 32 random bytes, url-safe base64
+
+
+async def test_unknown_ticket_is_refused_before_anything_else(service):
+    from pyk8s_contracts.terminal import SessionOpenRequest
+
+    with pytest.raises(ServiceError) as refused:
+        await service.open(SessionOpenRequest(session_id=uuid.uuid4(), cluster_id=uuid.uuid4(),
+                                              ticket="not-a-ticket"))
+    assert refused.value.code == ErrorCode.INVALID_TOKEN
+
+
+async def test_session_limits_hold_when_openings_race(service):
+    user, cluster = uuid.uuid4(), uuid.uuid4()
+
+    async def open_one() -> bool:
+        info = SessionInfo(id=uuid.uuid4(), user_id=user, cluster_id=cluster, team_id=None,
+                           owner_id=user, container="node")
+        try:
+            await service._record_open(info)
+            return True
+        except ServiceError as error:
+            assert error.code == ErrorCode.QUOTA_EXCEEDED
+            return False
+
+    opened = await asyncio.gather(*(open_one() for _ in range(8)))
+    assert sum(opened) == 3
+    async with service.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(TerminalSession)) == 3
+        # Each opening wrote its `opened` event in the same transaction.
+        assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 3
