@@ -1,11 +1,11 @@
 import { screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { makeStore } from "../store";
-import { renderApp, signedInStore, useGateway } from "./render";
+import { renderApp, signedInStore, installGateway } from "./render";
 
 describe("sign in", () => {
   it("says clearly when the credentials are wrong", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     gateway.addUser("mia", "correct horse battery");
     const { user } = renderApp("/login");
 
@@ -17,7 +17,7 @@ describe("sign in", () => {
   });
 
   it("signs up, logs in and lands on the dashboard", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const { user } = renderApp("/signup");
 
     await user.type(screen.getByLabelText("Username"), "mia");
@@ -32,7 +32,7 @@ describe("sign in", () => {
   });
 
   it("keeps the session across a reload", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const mia = gateway.addUser("mia");
     signedInStore(gateway, mia); // stores the session as a login would
     // A new store is what a reload builds: it must read the saved session.
@@ -42,7 +42,7 @@ describe("sign in", () => {
   });
 
   it("refreshes an expired access token silently and retries", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const mia = gateway.addUser("mia");
     gateway.addTeam("platform", [[mia, "owner"]]);
     const store = signedInStore(gateway, mia);
@@ -58,7 +58,7 @@ describe("sign in", () => {
   });
 
   it("sends me to the login page when the refresh token is no longer valid", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const mia = gateway.addUser("mia");
     const store = makeStore();
     store.dispatch({ type: "auth/signedIn", payload: { accessToken: "stale", refreshToken: "revoked" } });
@@ -71,7 +71,7 @@ describe("sign in", () => {
 
 describe("invitations for me", () => {
   it("shows them after login and joins the team on accept", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const owner = gateway.addUser("olga");
     const mia = gateway.addUser("mia");
     const team = gateway.addTeam("platform", [[owner, "owner"]]);
@@ -88,7 +88,7 @@ describe("invitations for me", () => {
   });
 
   it("removes a declined invitation without joining", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const owner = gateway.addUser("olga");
     const mia = gateway.addUser("mia");
     const team = gateway.addTeam("platform", [[owner, "owner"]]);

@@ -1,9 +1,9 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { renderApp, signedInStore, useGateway } from "./render";
+import { renderApp, signedInStore, installGateway } from "./render";
 
 function setup() {
-  const gateway = useGateway();
+  const gateway = installGateway();
   const me = gateway.addUser("mia");
   const other = gateway.addUser("olga");
   const teams = {

@@ -1,10 +1,10 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { renderApp, signedInStore, useGateway } from "./render";
+import { renderApp, signedInStore, installGateway } from "./render";
 
 describe("live cluster status", () => {
   it("updates a row from the event stream without refetching", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const me = gateway.addUser("mia");
     const team = gateway.addTeam("platform", [[me, "member"]]);
     const cluster = gateway.addCluster("dev", me, team, "provisioning");
@@ -26,7 +26,7 @@ describe("live cluster status", () => {
   });
 
   it("shows the failure and adds it to the cluster's history", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const me = gateway.addUser("mia");
     const cluster = gateway.addCluster("dev", me, null, "provisioning");
     renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
@@ -46,7 +46,7 @@ describe("live cluster status", () => {
 
 describe("a cluster becoming ready", () => {
   it("reads the cluster again for its API server", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const me = gateway.addUser("mia");
     const cluster = gateway.addCluster("dev", me, null, "provisioning");
     renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));

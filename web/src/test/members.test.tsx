@@ -1,9 +1,9 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { renderApp, signedInStore, useGateway } from "./render";
+import { renderApp, signedInStore, installGateway } from "./render";
 
 function setup(myRole: "owner" | "admin" | "member" | "viewer") {
-  const gateway = useGateway();
+  const gateway = installGateway();
   const owner = gateway.addUser("olga");
   const me = gateway.addUser("mia");
   const other = gateway.addUser("ned");

@@ -10,7 +10,7 @@ import { GatewayDouble } from "./gatewayDouble";
 import { server } from "./server";
 
 /** A fresh gateway double installed as the HTTP API for this test. */
-export function useGateway(): GatewayDouble {
+export function installGateway(): GatewayDouble {
   const gateway = new GatewayDouble();
   server.use(...gateway.handlers());
   return gateway;

@@ -1,10 +1,10 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { renderApp, signedInStore, useGateway } from "./render";
+import { renderApp, signedInStore, installGateway } from "./render";
 
 describe("teams page", () => {
   it("lists my teams with my role in each", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const ana = gateway.addUser("ana");
     const bob = gateway.addUser("bob");
     gateway.addTeam("platform", [[ana, "owner"]]);
@@ -20,14 +20,14 @@ describe("teams page", () => {
   });
 
   it("says what to do when I have no team", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const ana = gateway.addUser("ana");
     renderApp("/teams", signedInStore(gateway, ana));
     expect(await screen.findByText(/not in any team yet/i)).toBeInTheDocument();
   });
 
   it("creates a team and opens it with me as owner", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const ana = gateway.addUser("ana");
     const { user } = renderApp("/teams", signedInStore(gateway, ana));
 

@@ -2,7 +2,7 @@ import { act, screen, waitFor } from "@testing-library/react";
 import { ws } from "msw";
 import { describe, expect, it, vi } from "vitest";
 import { server } from "./server";
-import { renderApp, signedInStore, useGateway } from "./render";
+import { renderApp, signedInStore, installGateway } from "./render";
 
 // jsdom cannot draw xterm.js (no canvas, no layout): a test double records what the tab
 // writes and lets the test type, with the same calls the real Terminal offers.
@@ -47,7 +47,7 @@ async function bytesOf(data: Received): Promise<string> {
 }
 
 function readyCluster() {
-  const gateway = useGateway();
+  const gateway = installGateway();
   const me = gateway.addUser("mia");
   const team = gateway.addTeam("platform", [[me, "member"]]);
   const cluster = gateway.addCluster("dev", me, team, "ready");

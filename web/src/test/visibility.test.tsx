@@ -1,10 +1,10 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import type { Role } from "../api/types";
-import { renderApp, signedInStore, useGateway } from "./render";
+import { renderApp, signedInStore, installGateway } from "./render";
 
 function teamWith(role: Role) {
-  const gateway = useGateway();
+  const gateway = installGateway();
   const owner = gateway.addUser("olga");
   const me = gateway.addUser("mia");
   const team = gateway.addTeam("platform", role === "owner" ? [[me, "owner"]] : [[owner, "owner"], [me, role]]);
@@ -59,7 +59,7 @@ describe("cluster controls by role", () => {
   );
 
   it("gives the creator every control on a personal cluster", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const me = gateway.addUser("mia");
     const cluster = gateway.addCluster("solo", me, null, "ready");
     renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
@@ -71,7 +71,7 @@ describe("cluster controls by role", () => {
   });
 
   it("asks before deleting, then deletes", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const me = gateway.addUser("mia");
     const cluster = gateway.addCluster("solo", me, null, "ready");
     const { user } = renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
@@ -86,7 +86,7 @@ describe("cluster controls by role", () => {
   });
 
   it("shows the failure reason of a failed cluster", async () => {
-    const gateway = useGateway();
+    const gateway = installGateway();
     const me = gateway.addUser("mia");
     const cluster = gateway.addCluster("broken", me, null, "failed");
     gateway.clusters.get(cluster.id)!.status_message = "ERROR: failed to create cluster: node image not found";
