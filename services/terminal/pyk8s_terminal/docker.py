@@ -59,6 +59,12 @@ class Docker:
             raise DockerError(message.strip())
         return response
 
+    async def ping(self) -> bool:
+        try:
+            return (await self._http.get("/_ping", timeout=2)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     async def create_exec(self, container: str, cmd: list[str], env: list[str],
                           tty: bool) -> str:
         body = {"AttachStdin": tty, "AttachStdout": True, "AttachStderr": True, "Tty": tty,

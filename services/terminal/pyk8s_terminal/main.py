@@ -20,6 +20,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 class TerminalRuntime(Runtime):
     service: TerminalService
 
+    async def readiness(self) -> dict[str, bool]:
+        return {**await super().readiness(), "docker": await self.service.docker.ping()}
+
 
 async def start(settings: TerminalSettings | None = None) -> TerminalRuntime:
     settings = settings or TerminalSettings()

@@ -11,6 +11,7 @@ from pyk8s_contracts.terminal import TicketCreateRequest
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 from pyk8s_terminal.bridge import SessionInfo
+from pyk8s_terminal.docker import Docker
 from pyk8s_terminal.main import MIGRATIONS
 from pyk8s_terminal.models import OutboxEvent, TerminalSession, Ticket
 from pyk8s_terminal.repository import TerminalRepository
@@ -90,3 +91,19 @@ async def test_session_limits_hold_when_openings_race(service):
         assert await session.scalar(select(func.count()).select_from(TerminalSession)) == 3
         # Each opening wrote its `opened` event in the same transaction.
         assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 3
+
+
+async def test_readiness_includes_the_docker_engine(make_database, nats_server):
+    from pyk8s_terminal.main import start
+
+    url = make_database("terminal", MIGRATIONS)
+    runtime = await start(TerminalSettings(environment="test", database_url=url,
+                                           nats_url=nats_server.url))
+    try:
+        assert await runtime.readiness() == {"nats": True, "database": True, "docker": True}
+        real, runtime.service.docker = runtime.service.docker, Docker("/nonexistent.sock", "1.41")
+        assert (await runtime.readiness())["docker"] is False
+        await runtime.service.docker.close()
+        runtime.service.docker = real
+    finally:
+        await runtime.stop()
