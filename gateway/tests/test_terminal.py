@@ -347,6 +347,7 @@ async def terminal_events(nats_url: str, expected: int = 2) -> list[CloudEvent]:
             msg = await sub.next_msg(timeout=10)
             events.append(CloudEvent.model_validate_json(msg.data))
     finally:
+        await sub.unsubscribe()
         await nc.close()
     return events
 

@@ -216,7 +216,11 @@ class BrowserSession:
                               SessionOpened, timeout=OPEN_TIMEOUT_SECONDS)
             except ServiceError as error:
                 raise refusal(error) from None
-            await self.websocket.send_json({"type": "ready", "session_id": str(self.id)})
+            try:
+                await self.websocket.send_json({"type": "ready", "session_id": str(self.id)})
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                await self._control(Close(reason="client left before the shell was ready"))
+                return
             await self._bridge()
         finally:
             await sub.unsubscribe()
