@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,22 @@ def docker_ready() -> bool:
         ["docker", "info"], check=False, capture_output=True).returncode == 0
 
 
-def run_script(name: str, base_url: str) -> str:
+def remove_node_containers(cluster: str) -> None:
+    """Nodes the run left behind if it stopped before deleting its cluster (the runtime
+    name is the cluster's name plus a scope suffix)."""
+    listing = subprocess.run(
+        ["docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster",
+         "--format", '{{.Names}}\t{{.Label "io.x-k8s.kind.cluster"}}'],
+        check=False, capture_output=True, text=True)
+    names = [line.split("\t")[0] for line in listing.stdout.splitlines()
+             if line.split("\t")[-1].startswith(f"{cluster}-")]
+    if names:
+        subprocess.run(["docker", "rm", "-f", *names], check=False, capture_output=True)
+
+
+def run_script(name: str, base_url: str, **extra_env: str) -> str:
     env = {**os.environ, "E2E_BASE_URL": base_url, "E2E_ARTIFACTS": str(ARTIFACTS),
-           "CHROMIUM_PATH": CHROMIUM}
+           "CHROMIUM_PATH": CHROMIUM, **extra_env}
     run = subprocess.run(["node", str(E2E / name)], check=False, env=env, capture_output=True,
                          text=True, timeout=270, cwd=ROOT)
     output = run.stdout + run.stderr
@@ -72,7 +86,11 @@ def test_team_workflow_in_chromium(platform) -> None:
         pytest.skip("no Docker engine answers: the cluster nodes and the terminal need one "
                     "(scripts/ensure-docker.sh)")
     started = time.time()
-    output = run_script("workflow.mjs", platform.url)
+    cluster = f"e2e{uuid.uuid4().hex[:6]}"
+    try:
+        output = run_script("workflow.mjs", platform.url, E2E_CLUSTER_NAME=cluster)
+    finally:
+        remove_node_containers(cluster)
     for name in ("e2e-workflow-dashboard.png", "e2e-terminal.png"):
         screenshot = ARTIFACTS / name
         assert screenshot.is_file() and screenshot.stat().st_mtime >= started - 1, output

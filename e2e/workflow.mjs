@@ -10,7 +10,7 @@ const READY_TIMEOUT = Number(process.env.E2E_READY_TIMEOUT_MS ?? 120000);
 const owner = newPerson("own");
 const member = newPerson("mem");
 const teamName = `team${owner.username.slice(3)}`;
-const clusterName = `c${member.username.slice(3)}`;
+const clusterName = process.env.E2E_CLUSTER_NAME ?? `c${member.username.slice(3)}`;
 
 await run(async (open) => {
   const ownerPage = await open();
