@@ -400,6 +400,18 @@ def test_ping_pong_and_protocol_violations(platform, world, person, node_contain
     wait_until(lambda: not marked_processes(node_container, big.session_id), timeout=10)
 
 
+def test_a_node_container_that_is_gone_fails_cleanly(platform, world, person):
+    alice = person()
+    cluster = world.cluster(alice.id)
+    world.container = f"pyk8s-no-such-node-{uuid.uuid4().hex[:6]}"
+    ticket = ticket_for(alice, cluster.id)
+    closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url),
+                     json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
+    assert (closed.code, closed.reason) == (1011, "could not start a shell on the node")
+    assert terminal_rows(platform, "SELECT end_reason FROM sessions") == [
+        ("could not start a shell",)]
+
+
 # --- tickets ----------------------------------------------------------------------------------
 
 def test_ticket_is_random_short_lived_and_stored_hashed(platform, world, person):

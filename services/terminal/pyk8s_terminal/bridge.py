@@ -183,6 +183,9 @@ class SessionBridge:
             log.warning("could not clean up session %s: %s", self.info.id, error)
         self.stream.close()
         # Audited before the gateway hears of it, so a closed socket implies a complete record.
-        await self._finished(self, ended)
+        try:
+            await self._finished(self, ended)
+        except Exception:
+            log.exception("could not record the end of session %s", self.info.id)
         await self._nc.publish(self._out, ended.model_dump_json().encode(),
                                headers={CONTROL_HEADER: ended.type})

@@ -80,14 +80,18 @@ class Docker:
     async def _hijack(self, exec_id: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """POST /exec/{id}/start upgraded to a raw TCP-like stream (Engine API "hijacking")."""
         body = json.dumps({"Detach": False, "Tty": True}).encode()
-        reader, writer = await asyncio.open_unix_connection(self._socket, limit=1 << 16)
-        writer.write(
-            f"POST {self._prefix}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode() + body
-        )
-        await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        try:
+            reader, writer = await asyncio.open_unix_connection(self._socket, limit=1 << 16)
+            writer.write(
+                f"POST {self._prefix}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode() + body
+            )
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError) as error:
+            raise DockerError(f"exec start failed: {error!r}") from None
         status = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
         if status not in (b"101", b"200"):
             writer.close()
