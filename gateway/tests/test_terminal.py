@@ -28,6 +28,7 @@ from pyk8s_contracts.clusters import (
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
+from pyk8s_contracts.terminal import Ended
 from pyk8s_kit.bus import Router, ServiceError, serve
 from pyk8s_kit.testing import wait_until
 from sqlalchemy import text
@@ -648,6 +649,30 @@ def test_session_ends_when_the_cluster_is_deleted(platform, world, person, node_
     closed = shell.wait_closed(timeout=5)
     assert (closed.code, closed.reason) == (1008, "cluster deleted")
     wait_until(lambda: not marked_processes(node_container, shell.session_id), timeout=10)
+
+
+def test_socket_closes_when_the_terminal_stops_serving_the_session(platform, world, person,
+                                                                  monkeypatch):
+    from pyk8s_gateway.routers import terminal as gateway_terminal
+
+    monkeypatch.setattr(gateway_terminal, "LIVENESS_SECONDS", 0.2)
+    alice = person()
+    shell = open_shell(platform, alice, world.cluster(alice.id).id)
+    shell.type("echo alive\r")
+    shell.read_until(rb"\r\nalive\r\n[^\r\n]*# $")
+    # Pings are answered while the session lives: nothing closes on its own.
+    with pytest.raises(TimeoutError):
+        shell._next(1.0)
+    # The replica vanishes without a word (as in a crash): no one serves the session.
+    bridge = platform.runtimes["terminal"].service.live[uuid.UUID(shell.session_id)]
+    platform.run(bridge._sub.unsubscribe())
+    closed = shell.wait_closed(timeout=10)
+    assert (closed.code, closed.reason) == (1011, "terminal session lost")
+
+    async def clean_up():
+        await bridge.end(Ended(reason="test cleanup"))
+
+    platform.run(clean_up())
 
 
 # --- limits -----------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel, ValidationError
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import Cluster, ClusterRequest, ClusterStatus
@@ -25,6 +27,7 @@ from pyk8s_contracts.terminal import (
     Ack,
     Close,
     Ended,
+    Ping,
     Resize,
     SessionOpened,
     SessionOpenRequest,
@@ -53,6 +56,10 @@ MAX_DATA_FRAME = 64 * 1024
 # means the other side broke the flow-control contract.
 MAX_BUFFERED_OUTPUT = 4 * 1024 * 1024
 OPEN_TIMEOUT_SECONDS = 20.0
+# How often the gateway asks whether the terminal still serves the session (a replica that
+# died cannot say goodbye).
+LIVENESS_SECONDS = 10.0
+LIVENESS_TIMEOUT_SECONDS = 5.0
 
 
 def ws_path(cluster_id: uuid.UUID) -> str:
@@ -228,8 +235,10 @@ class BrowserSession:
     async def _bridge(self) -> None:
         to_browser = asyncio.create_task(self._to_browser())
         from_browser = asyncio.create_task(self._from_browser())
+        watch = asyncio.create_task(self._watch_terminal())
         done, pending = await asyncio.wait({to_browser, from_browser},
                                            return_when=asyncio.FIRST_COMPLETED)
+        pending.add(watch)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -241,6 +250,21 @@ class BrowserSession:
             problem = from_browser.exception() or from_browser.result()
             if isinstance(problem, Refused):
                 await _close(self.websocket, problem.code, problem.reason)
+
+    async def _watch_terminal(self) -> None:
+        missed = 0
+        while missed < 2:
+            await asyncio.sleep(LIVENESS_SECONDS)
+            try:
+                await self.nc.request(self._in, Ping().model_dump_json().encode(),
+                                      timeout=LIVENESS_TIMEOUT_SECONDS,
+                                      headers={CONTROL_HEADER: "1"})
+                missed = 0
+            except NoRespondersError:
+                missed = 2
+            except NatsTimeout:
+                missed += 1
+        self.queue.put_nowait(Ended(close_code=CLOSE_ERROR, reason="terminal session lost"))
 
     async def _control(self, message: BaseModel) -> None:
         await self.nc.publish(self._in, message.model_dump_json().encode(),

@@ -77,6 +77,12 @@ class Close(Contract):
     reason: str = "client closed"
 
 
+class Ping(Contract):
+    """Sent as a request: the reply proves the session is still served."""
+
+    type: Literal["ping"] = "ping"
+
+
 # Control messages, terminal -> gateway
 class Ended(Contract):
     """The session is over. `exit_code` is set when the shell exited by itself; `close_code`
@@ -88,8 +94,8 @@ class Ended(Contract):
     reason: str = "exited"
 
 
-Control = Annotated[Resize | Ack | Close | Ended, Field(discriminator="type")]
-control_adapter: TypeAdapter[Resize | Ack | Close | Ended] = TypeAdapter(Control)
+Control = Annotated[Resize | Ack | Close | Ping | Ended, Field(discriminator="type")]
+control_adapter: TypeAdapter[Resize | Ack | Close | Ping | Ended] = TypeAdapter(Control)
 
 
 class SessionRecord(Contract):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import BadSubscriptionError
 from pydantic import ValidationError
 from pyk8s_contracts.terminal import (
     CLOSE_ERROR,
@@ -133,6 +134,8 @@ class SessionBridge:
             return
         if msg.headers and CONTROL_HEADER in msg.headers:
             await self._on_control(msg.data)
+            if msg.reply:
+                await msg.respond(b"")
             return
         self.counters.bytes_in += len(msg.data)
         self.counters.last_activity = time.monotonic()
@@ -174,7 +177,10 @@ class SessionBridge:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._sub:
-            await self._sub.unsubscribe()
+            try:
+                await self._sub.unsubscribe()
+            except BadSubscriptionError:
+                pass  # already gone with its connection
         try:
             await self._docker.kill_marked(self.info.container, marker(self.info.id))
             if ended.exit_code is None:
