@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 import nats
-
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
 from pyk8s_kit.bus import request
@@ -101,12 +100,22 @@ async def main(count: int, concurrency: int) -> None:
             await runtime.stop()
         server.stop()
         pg.stop()
-        leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "name=bench-"],
-                                   capture_output=True, text=True).stdout.split()
-        if leftovers:
-            subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+
+
+def remove_leftovers() -> None:
+    """Nodes of bench clusters that an interrupted run left behind."""
+    names = []
+    for label in ("io.x-k8s.kind.cluster", "k3d.cluster"):
+        out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={label}", "--format",
+                              "{{.Names}}"], capture_output=True, check=False, text=True).stdout
+        names += [n for n in out.split() if n.startswith(("bench-", "k3d-bench-"))]
+    if names:
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
 
 
 if __name__ == "__main__":
     arguments = [int(a) for a in sys.argv[1:3]]
-    asyncio.run(main(*(arguments + [6, 2][len(arguments):])))
+    try:
+        asyncio.run(main(*(arguments + [6, 2][len(arguments):])))
+    finally:
+        remove_leftovers()

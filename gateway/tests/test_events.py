@@ -9,14 +9,14 @@ from uuid import UUID, uuid4
 import httpx
 import nats
 import pytest
-from sqlalchemy import select
-
-from conftest import unique
 from pyk8s_contracts import subjects
 from pyk8s_contracts.teams import Role
 from pyk8s_gateway.routers import events as events_router
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.models import Cluster
+from sqlalchemy import select
+
+from conftest import unique
 
 LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 
@@ -32,9 +32,9 @@ def remove_runtime_clusters(platform):
     for cluster in platform.run(load()):
         found = subprocess.run(["docker", "ps", "-aq", "--filter",
                                 f"label={LABELS[cluster.provider]}={cluster.runtime_name}"],
-                               capture_output=True, text=True).stdout.split()
+                               capture_output=True, check=False, text=True).stdout.split()
         if found:
-            subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
+            subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=False)
 
 
 class JetStreamSubscriber:

@@ -1,5 +1,6 @@
 """The example subscriber in docs/events.md runs as written and prints cluster events."""
 
+import asyncio
 import os
 import re
 import subprocess
@@ -7,7 +8,6 @@ import sys
 from pathlib import Path
 
 import nats
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.events import CloudEvent
 from pyk8s_kit.streams import ensure_streams
@@ -37,7 +37,8 @@ async def test_the_documented_subscriber_prints_published_events(nats_server, tm
     await nc.close()
     script = tmp_path / "subscriber.py"
     script.write_text(example_code())
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, str(script)], capture_output=True, check=False, text=True,
                           timeout=30, env={**os.environ, "NATS_URL": nats_server.url,
                                            "MAX_EVENTS": "2"})
     assert done.returncode == 0, done.stderr

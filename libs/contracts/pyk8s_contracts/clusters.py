@@ -81,7 +81,7 @@ class ClusterListRequest(ByUser):
     """`team_ids`: the teams whose clusters the actor may see (the provisioner checks each
     again); `team_id` narrows the list to one of them."""
 
-    team_ids: list[UUID] = []
+    team_ids: list[UUID] = Field(default_factory=list)
     team_id: UUID | None = None
 
 

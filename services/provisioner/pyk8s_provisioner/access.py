@@ -5,7 +5,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NATS
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role

@@ -3,12 +3,11 @@ changes the cluster, so neither is lost nor duplicated by a crash."""
 
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import ClusterEventData
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_kit.outbox import add_event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Cluster, OutboxEvent
 

@@ -1,11 +1,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, func, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
 from pyk8s_kit.db import make_metadata
 from pyk8s_kit.outbox import OutboxMixin
+from sqlalchemy import DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):

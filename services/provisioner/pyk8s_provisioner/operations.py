@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
-
 from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.clusters import Provider
 from pyk8s_contracts.common import utcnow
 from pyk8s_kit.db import Database
+from sqlalchemy import text
 
 from . import repository
 from .crypto import KubeconfigBox

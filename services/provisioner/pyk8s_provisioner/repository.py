@@ -3,10 +3,9 @@
 import uuid
 from datetime import datetime
 
+from pyk8s_contracts.clusters import ClusterStatus as S
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from pyk8s_contracts.clusters import ClusterStatus as S
 
 from .models import Cluster
 

@@ -5,8 +5,6 @@ import hashlib
 import uuid
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.common import utcnow
@@ -14,6 +12,7 @@ from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
+from sqlalchemy.exc import IntegrityError
 
 from . import access, repository
 from .access import RoleLookup

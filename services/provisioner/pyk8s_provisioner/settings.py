@@ -3,7 +3,6 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
-
 from pyk8s_kit.settings import ServiceSettings
 
 # A well-known key, accepted only in development and tests.

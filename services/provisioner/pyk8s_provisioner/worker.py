@@ -6,11 +6,12 @@ import json
 import logging
 import uuid
 
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.aio.msg import Msg
-
+from nats.js.errors import BadRequestError
 from pyk8s_contracts import subjects
 
 from .drivers import CliError
@@ -45,7 +46,7 @@ class Worker:
         config = consumer_config(self.settings)
         try:
             await self.js.add_consumer(subjects.WORK_STREAM, config)
-        except Exception:
+        except BadRequestError:  # it exists with other settings
             await self.js.update_consumer(subjects.WORK_STREAM, config)
 
     async def run(self) -> None:
@@ -58,7 +59,7 @@ class Worker:
             while True:
                 try:
                     messages = await sub.fetch(1, timeout=FETCH_WAIT_SECONDS)
-                except (NatsTimeout, asyncio.TimeoutError):
+                except (TimeoutError, NatsTimeout):
                     continue
                 except asyncio.CancelledError:
                     raise
@@ -98,7 +99,7 @@ class Worker:
             await msg.ack()
         except asyncio.CancelledError:
             raise
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any failure is retried, then reported
             await self._retry_or_give_up(msg, action, cluster_id, error)
         finally:
             heartbeat.cancel()
@@ -121,5 +122,5 @@ class Worker:
             await asyncio.sleep(interval)
             try:
                 await msg.in_progress()
-            except Exception:
+            except NatsError:
                 log.warning("work heartbeat failed", exc_info=True)

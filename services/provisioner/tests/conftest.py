@@ -18,7 +18,7 @@ LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 def docker_ready() -> bool:
     if not shutil.which("docker"):
         return False
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 
 def containers(provider: str, runtime_name: str) -> list[str]:
@@ -32,7 +32,7 @@ def containers(provider: str, runtime_name: str) -> list[str]:
 def remove_runtime(provider: str, runtime_name: str) -> None:
     names = containers(provider, runtime_name)
     if names:
-        subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -57,4 +57,4 @@ def runtime_name() -> Iterator:
         for provider in LABELS:
             remove_runtime(provider, name)
         # A real k3d create that fails to pull can leave its network behind.
-        subprocess.run(["docker", "network", "rm", f"k3d-{name}"], capture_output=True)
+        subprocess.run(["docker", "network", "rm", f"k3d-{name}"], capture_output=True, check=False)

@@ -4,10 +4,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from pyk8s_contracts.clusters import Provider
-from pyk8s_provisioner.drivers import (CliError, CreateSpec, K3dDriver, KindDriver, Timeouts,
-                                       api_server_of)
+from pyk8s_provisioner.drivers import (
+    CliError,
+    CreateSpec,
+    K3dDriver,
+    KindDriver,
+    Timeouts,
+    api_server_of,
+)
 from pyk8s_provisioner.drivers.process import CliResult, error_text
 
 from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers

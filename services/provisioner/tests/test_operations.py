@@ -8,8 +8,6 @@ from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
-
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts.common import utcnow
 from pyk8s_contracts.teams import Role
@@ -21,6 +19,7 @@ from pyk8s_provisioner.models import Cluster, OutboxEvent
 from pyk8s_provisioner.operations import Operations
 from pyk8s_provisioner.service import ClusterService, runtime_name
 from pyk8s_provisioner.settings import ProvisionerSettings
+from sqlalchemy import select
 
 from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers, remove_runtime
 
