@@ -125,6 +125,7 @@ class EventStream:
 @pytest.fixture
 def streams(platform, monkeypatch):
     monkeypatch.setattr(events_router, "KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr(events_router, "REVERIFY_SECONDS", 0.2)
     opened: list[EventStream] = []
 
     def open_stream(token, params=None, in_query=False) -> EventStream:
@@ -199,6 +200,16 @@ def test_the_query_token_is_accepted_on_the_stream_only(api, person):
     ada = person()
     answer = api.get("/clusters", params={"access_token": token_of(ada)})
     assert answer.status_code == 401
+
+
+def test_the_stream_ends_when_its_token_is_revoked(person, streams):
+    ada = person()
+    created = ada.post("/auth/tokens", json={"name": "ci"})
+    assert created.status_code == 201, created.text
+    stream = streams(created.json()["token"])
+    assert stream.status == 200
+    assert ada.delete(f"/auth/tokens/{created.json()['id']}").status_code == 204
+    wait_until(lambda: not stream._thread.is_alive(), timeout=10)
 
 
 def test_the_stream_needs_a_valid_token(streams):

@@ -10,10 +10,11 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from nats.aio.client import Client as NATS
@@ -33,8 +34,25 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", tags=["events"])
 
 KEEPALIVE_SECONDS = 15.0
+# The token is checked again this often: the stream ends once it expires or is revoked.
+REVERIFY_SECONDS = 15.0
 ROLE_CACHE_SECONDS = 1.0
 QUEUE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class StreamCaller:
+    principal: Principal
+    token: str
+    verifier: TokenVerifier
+
+    async def still_valid(self) -> bool:
+        try:
+            return (await self.verifier.verify(self.token)).user_id == self.principal.user_id
+        except InvalidToken:
+            return False
+        except ServiceError:
+            return True  # the auth service is briefly away: keep the stream, check again
 
 
 async def stream_user(
@@ -43,7 +61,7 @@ async def stream_user(
     access_token: Annotated[str | None, Query(
         description="Only for this stream: browsers' EventSource cannot send an "
                     "Authorization header. Prefer the header everywhere else.")] = None,
-) -> Principal:
+) -> StreamCaller:
     token = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
         token = credentials.credentials
@@ -51,12 +69,12 @@ async def stream_user(
     if not token:
         raise Problem(401, ErrorCode.UNAUTHORIZED.value, "sign in first: no bearer token")
     try:
-        return await verifier.verify(token)
+        return StreamCaller(await verifier.verify(token), token, verifier)
     except InvalidToken:
         raise Problem(401, ErrorCode.INVALID_TOKEN.value, "the token is invalid or expired") from None
 
 
-StreamUser = Annotated[Principal, Depends(stream_user)]
+StreamUser = Annotated[StreamCaller, Depends(stream_user)]
 
 
 class Visibility:
@@ -93,12 +111,14 @@ def frame(event: dict[str, Any], raw: str) -> str:
 
 @router.get("/clusters", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-async def cluster_events(request: Request, bus: Bus, user: StreamUser,
+async def cluster_events(bus: Bus, caller: StreamUser,
                          team_id: Annotated[UUID | None, Query()] = None) -> StreamingResponse:
     """Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
     deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
     the access token as `Authorization: Bearer ...`, or as `?access_token=` where the client
-    cannot set headers (EventSource)."""
+    cannot set headers (EventSource). The stream ends when the token expires or is revoked;
+    reconnect with a fresh one."""
+    user = caller.principal
     if team_id:
         await require_team_role(bus, team_id, user.user_id, Role.VIEWER)
     queue: asyncio.Queue[Msg | None] = asyncio.Queue(QUEUE_LIMIT)
@@ -116,17 +136,22 @@ async def cluster_events(request: Request, bus: Bus, user: StreamUser,
     subscription = await bus.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=deliver)
     visibility = Visibility(bus, user.user_id)
     return StreamingResponse(
-        _frames(queue, visibility, team_id, subscription),
+        _frames(queue, visibility, team_id, subscription, caller),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _frames(queue: asyncio.Queue, visibility: Visibility, team_id: UUID | None,
-                  subscription) -> AsyncIterator[str]:
+                  subscription, caller: StreamCaller) -> AsyncIterator[str]:
     try:
         yield "retry: 3000\n: connected\n\n"
+        checked = time.monotonic()
         while True:
+            if time.monotonic() - checked >= REVERIFY_SECONDS:
+                if not await caller.still_valid():
+                    return
+                checked = time.monotonic()
             try:
                 msg = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
             except TimeoutError:
