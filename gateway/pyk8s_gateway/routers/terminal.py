@@ -242,9 +242,8 @@ class BrowserSession:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        if to_browser in done and not to_browser.cancelled() and to_browser.exception() is None:
-            return  # the terminal ended the session and the socket is closed
-        # The browser left, broke the protocol, or the socket failed: end the shell.
+        # Whoever ended it (browser gone, protocol broken, overflow), the shell ends too; when
+        # the terminal itself ended the session, nobody listens any more and this is a no-op.
         await self._control(Close(reason="client closed"))
         if from_browser in done and not from_browser.cancelled():
             problem = from_browser.exception() or from_browser.result()
