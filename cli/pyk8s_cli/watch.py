@@ -14,8 +14,8 @@ from .errors import ApiError
 
 # The gateway's Server-Sent Events stream of the caller's visible cluster changes.
 EVENTS_PATH = "/events/clusters"
-# Without news from the stream for this long, ask for the cluster's state directly.
-QUIET_SECONDS = 15.0
+# The gateway sends a keep-alive every 15 s; a stream silent for this long is dead.
+QUIET_SECONDS = 40.0
 POLL_SECONDS = 1.0
 
 

@@ -79,11 +79,10 @@ def login(app: App, server: str | None, login_name: str | None, password: str | 
 
 def sign_in(app: App, login_name: str, password: str) -> str:
     pair = app.api.post("/auth/login", {"login": login_name, "password": password}, auth=False)
-    session = Session(pair["access_token"], pair["refresh_token"])
-    app.config.set_session(app.server, session)
-    user = app.api.get("/auth/me")
-    session.username = user["username"]
-    app.config.set_session(app.server, session)
+    user = app.api.get("/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"},
+                       auth=False)
+    app.config.set_session(app.server, Session(pair["access_token"], pair["refresh_token"],
+                                               user["username"]))
     return user["username"]
 
 
