@@ -21,10 +21,14 @@ class Column:
     header: str
     key: str | Callable[[dict[str, Any]], Any]
     style: str | None = None
+    # Colour by value, e.g. {"ready": "green", "failed": "red"}.
+    colors: dict[str, str] | None = None
 
     def value(self, row: dict[str, Any]) -> str:
         raw = self.key(row) if callable(self.key) else row.get(self.key)
-        return escape(display(raw))
+        text = escape(display(raw))
+        color = (self.colors or {}).get(str(raw))
+        return f"[{color}]{text}[/{color}]" if color else text
 
 
 def display(value: Any) -> str:

@@ -16,6 +16,8 @@ from ..errors import EXIT_FAILED, CliError
 from ..terminal import Column
 
 PROVIDERS = ("kind", "k3d")
+STATUS_COLORS = {"ready": "green", "failed": "red", "pending": "yellow",
+                 "provisioning": "yellow", "deleting": "magenta", "deleted": "dim"}
 WAIT_HELP = "Follow progress until the cluster is ready or failed (default on a terminal)."
 
 
@@ -27,7 +29,7 @@ def cluster_columns(team_names: dict[str, str]) -> list[Column]:
         Column("Provider", "provider"),
         Column("Version", "kubernetes_version"),
         Column("Workers", "workers"),
-        Column("Status", "status"),
+        Column("Status", "status", colors=STATUS_COLORS),
         Column("Expires", "expires_at"),
         Column("Message", "status_message"),
     ]
