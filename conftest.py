@@ -102,10 +102,11 @@ class PlatformThread(threading.Thread):
             nats_url=self.platform.nats_url,
             port=self.port,
             required_services=[spec.name for spec in SERVICES],
-            **self.overrides.get("gateway", {}),
+            **{"shutdown_grace_seconds": 0.5, **self.overrides.get("gateway", {})},
         )
         config = uvicorn.Config(create_app(gateway_settings), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="on")
+                                log_level="warning", lifespan="on",
+                                timeout_graceful_shutdown=gateway_settings.shutdown_grace_seconds)
         self.server = uvicorn.Server(config)
         try:
             await self.server.serve()

@@ -69,4 +69,5 @@ def main() -> None:
     settings = GatewaySettings()
     setup_logging(settings.log_level)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), proxy_headers=False)
+                log_level=settings.log_level.lower(), proxy_headers=False,
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds)

@@ -23,6 +23,8 @@ class GatewaySettings(BaseSettings):
     trusted_proxy_hops: int = 0
     api_token_cache_seconds: float = 30.0
     request_timeout_seconds: float = 5.0
+    # Event streams and terminals never finish on their own: on shutdown they get this long.
+    shutdown_grace_seconds: float = 5.0
     # Services that must answer a ping for /health/ready to pass.
     required_services: list[str] = list(ALL_SERVICES)
 
