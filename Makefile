@@ -3,29 +3,42 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_PYTHON ?= 3.11
 
-.PHONY: up test setup web lint bench tools test-python test-web
+.PHONY: up test setup web test-deps test-web lint bench
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 
+## The Python environment, exactly as locked.
 setup: $(UV)
 	$(UV) sync --frozen
 
 ## Build the web app when it is missing or older than its sources.
 web:
-	@if [ -f web/package.json ]; then \
-	  cd web && { [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund; } \
-	  && if [ ! -f dist/index.html ] || [ -n "$$(find src index.html package.json -newer dist/index.html 2>/dev/null | head -1)" ]; then npm run build; fi; \
-	fi
+	@if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then \
+	  (cd web && npm ci --no-audit --no-fund) && touch web/node_modules; fi
+	@if [ ! -f web/dist/index.html ] || [ -n "$$(find web/src web/index.html web/package.json \
+	  web/vite.config.ts web/tsconfig.json -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
+	  (cd web && npm run build); fi
 
-up: setup
+up: setup web
 	$(UV) run python scripts/up.py
 
-test: setup
-	$(UV) run pytest
+## What the cluster and terminal tests need: a Docker engine, the local node image, kind, k3d.
+test-deps:
+	scripts/ensure-docker.sh
+	scripts/node-image.sh
+	scripts/install-cluster-tools.sh
 
-lint: setup
+test-web: web
+	cd web && npm test
+
+## Component tests of the web app, then every Python test (services, gateway, CLI, browser).
+test: setup web test-deps test-web
+	$(UV) run pytest --basetemp="$$(mktemp -d /tmp/pyk8s-tests.XXXXXX)"
+
+lint: setup web
 	$(UV) run ruff check .
+	cd web && npm run lint
 
-bench: setup
+bench: setup test-deps
 	@for b in bench/*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done

@@ -61,13 +61,6 @@ def wait_ready(url: str, children: list[subprocess.Popen], deadline_s: float = 1
     raise SystemExit(f"{url} did not turn ready within {deadline_s}s")
 
 
-def build_web_if_stale() -> None:
-    web = ROOT / "web"
-    if not (web / "package.json").exists() or os.environ.get("PYK8S_SKIP_WEB"):
-        return
-    subprocess.run(["make", "-s", "-C", str(ROOT), "web"], check=True)
-
-
 def spawn(module: str, env: dict) -> subprocess.Popen:
     # Own session: Ctrl-C reaches only this runner, which then stops everything in order.
     return subprocess.Popen([sys.executable, "-m", module], env=env, start_new_session=True,
@@ -91,7 +84,6 @@ def main() -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     gateway_port = env_int("PYK8S_GATEWAY_PORT", 8080)
     health_base = env_int("PYK8S_HEALTH_BASE_PORT", 8091)
-    build_web_if_stale()
 
     stop_requested = False
 

@@ -25,7 +25,6 @@ def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
         "PYK8S_NATS_PORT": str(ports["nats"]),
         "PYK8S_PG_PORT": str(ports["pg"]),
         "PYK8S_HEALTH_BASE_PORT": str(ports["health"]),
-        "PYK8S_SKIP_WEB": "1",
     }
     return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "up.py")], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
