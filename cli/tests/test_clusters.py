@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from pyk8s_cli.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
+from pyk8s_cli.errors import EXIT_ERROR, EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
 
 from cli.tests.support import Pty, Users, fails, has_routes
 
@@ -164,3 +164,22 @@ def test_create_on_a_terminal_waits_by_default_with_live_status(users):
     finally:
         terminal.close()
     assert ada.json("cluster", "get", "demo")["status"] == "ready"
+
+
+def test_same_name_in_two_teams_needs_the_team(users):
+    ada = users.signed_up("ada")
+    ada.ok("team", "create", "blue")
+    ada.ok("team", "create", "green")
+    ada.ok("cluster", "create", "demo", "--team", "blue", "--no-wait")
+    ada.ok("cluster", "create", "demo", "--team", "green", "--no-wait")
+    fails(ada.run("cluster", "get", "demo"), EXIT_USAGE, "--team")
+    blue = ada.json("cluster", "get", "demo", "--team", "blue")
+    [team] = [t for t in ada.json("team", "list") if t["name"] == "blue"]
+    assert blue["team_id"] == team["id"]
+
+
+def test_extend_beyond_the_maximum_is_refused(users):
+    ada = users.signed_up("ada")
+    ada.ok("cluster", "create", "demo", "--no-wait")
+    fails(ada.run("cluster", "extend", "demo", "--hours", "8000"), EXIT_ERROR,
+          "at most 72 hours")

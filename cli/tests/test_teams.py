@@ -114,3 +114,25 @@ def test_duplicate_team_name_and_bad_name_are_clear_errors(users):
     ada.ok("team", "create", "platform")
     fails(bob.run("team", "create", "platform"), EXIT_ERROR)
     fails(ada.run("team", "create", "Not_A_Label"), EXIT_ERROR, "name")
+
+
+def test_only_an_owner_grants_owner_and_a_member_may_leave(users):
+    ada, bob, cat = users.signed_up("ada"), users.signed_up("bob"), users.signed_up("cat")
+    ada.ok("team", "create", "platform")
+    for person, role in ((bob, "admin"), (cat, "member")):
+        ada.ok("team", "invite", "platform", person.username, "--role", role)
+        [invitation] = person.json("team", "invitations")
+        person.ok("team", "accept", invitation["id"])
+    fails(bob.run("team", "role", "platform", "cat", "owner"), EXIT_NOT_FOUND)
+    ada.ok("team", "role", "platform", "cat", "owner")
+    assert roles(ada, "platform")["cat"] == "owner"
+    bob.ok("team", "remove", "platform", "bob")
+    assert bob.json("team", "list") == []
+    fails(ada.run("team", "role", "platform", "bob", "admin"), EXIT_NOT_FOUND, "not a member")
+
+
+def test_output_format_from_the_environment(users):
+    ada = users.signed_up("ada")
+    ada.ok("team", "create", "platform")
+    result = ada.ok("team", "list", env={"PYK8S_OUTPUT": "json"})
+    assert [t["name"] for t in json.loads(result.stdout)] == ["platform"]
