@@ -4,7 +4,6 @@ until /health/ready answers, and stops everything cleanly on Ctrl-C. Data lives 
 PYK8S_DATA_DIR (default .data/) and survives restarts."""
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -29,10 +28,7 @@ def secrets_env(data_dir: Path) -> dict[str, str]:
     if not path.exists():
         from cryptography.fernet import Fernet
 
-        path.write_text(
-            f"PROVISIONER_KUBECONFIG_KEY={Fernet.generate_key().decode()}\n"
-            f"TERMINAL_TICKET_PEPPER={secrets.token_urlsafe(32)}\n"
-        )
+        path.write_text(f"PROVISIONER_KUBECONFIG_KEY={Fernet.generate_key().decode()}\n")
         path.chmod(0o600)
     return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
 
@@ -100,7 +96,14 @@ def main() -> int:
     try:
         for name in SERVICES:
             pg.ensure_database(f"pyk8s_{name}")
-        base_env = {**os.environ, **secrets_env(data_dir), "PYTHONUNBUFFERED": "1"}
+        base_env = {
+            **os.environ,
+            **secrets_env(data_dir),
+            "PYTHONUNBUFFERED": "1",
+            # kind and k3d built by scripts/install-cluster-tools.sh, if they were.
+            "PATH": f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PROVISIONER_WORK_DIR": str(data_dir / "provisioner"),
+        }
         for index, name in enumerate(SERVICES):
             env = {**base_env, **service_env(name, pg, nats.url, health_base + index)}
             children.append(spawn(f"pyk8s_{name}", env))

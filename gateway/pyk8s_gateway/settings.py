@@ -22,7 +22,6 @@ class GatewaySettings(BaseSettings):
     # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
     trusted_proxy_hops: int = 0
     api_token_cache_seconds: float = 30.0
-    request_timeout_seconds: float = 5.0
     # Event streams and terminals never finish on their own: on shutdown they get this long.
     shutdown_grace_seconds: float = 5.0
     # Services that must answer a ping for /health/ready to pass.
