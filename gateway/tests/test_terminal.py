@@ -468,7 +468,9 @@ def test_reused_ticket_is_refused(platform, world, person, node_container):
     shell = Shell(ws)
     assert shell._next(20)["type"] == "ready"
     ws.close()
-    wait_until(lambda: shells_in(node_container) == [], timeout=15)
+    # The end is recorded once the shell and everything it started are killed.
+    wait_until(lambda: terminal_rows(platform, "SELECT id FROM sessions WHERE ended_at IS NOT NULL"),
+               timeout=15)
     closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url), hello)
     assert closed.code == 1008 and "ticket" in closed.reason
     assert len(terminal_rows(platform, "SELECT id FROM sessions")) == 1
