@@ -5,12 +5,8 @@ JetStream subscriber sees each lifecycle event exactly once."""
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import nats
 import pytest
@@ -19,84 +15,9 @@ from pyk8s_contracts import subjects
 from pyk8s_kit.bus import ServiceError, request
 from pyk8s_kit.streams import ensure_streams
 from pyk8s_kit.testing import wait_until_async
-from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.service import runtime_name
 
-ROOT = Path(__file__).resolve().parents[2]
-DOUBLES = ROOT / "services" / "provisioner" / "tests" / "doubles"
-LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
-
-
-def docker_nodes(provider: str, runtime: str) -> list[str]:
-    out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={LABELS[provider]}={runtime}",
-                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
-    return out.stdout.split()
-
-
-def children(pid: int) -> list[str]:
-    """Command lines of the processes whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == pid:
-                found.append((entry / "cmdline").read_text().replace("\0", " "))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
-class ProvisionerProcess:
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env = env
-        self.log_dir = log_dir
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self, **extra_env: str) -> None:
-        self.starts += 1
-        # The process writes here until it ends; the file closes with it.
-        log = open(self.log_dir / f"provisioner-{self.starts}.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen([sys.executable, "-m", "pyk8s_provisioner"],
-                                        env={**self.env, **extra_env}, stdout=log, stderr=log)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:]
-                         for p in sorted(self.log_dir.glob("provisioner-*.log")))
-
-
-@pytest.fixture
-def provisioner(make_database, nats_server, tmp_path):
-    env = {**os.environ,
-           "PROVISIONER_ENVIRONMENT": "test",
-           "PROVISIONER_DATABASE_URL": make_database("provisioner", MIGRATIONS),
-           "PROVISIONER_NATS_URL": nats_server.url,
-           "PROVISIONER_KIND_BIN": str(DOUBLES / "kind_double"),
-           "PROVISIONER_K3D_BIN": str(DOUBLES / "k3d_double"),
-           "PROVISIONER_WORK_DIR": str(tmp_path / "work"),
-           "PROVISIONER_WORK_ACK_WAIT_SECONDS": "3",
-           "PROVISIONER_WORK_RETRY_DELAY_SECONDS": "0.5",
-           "PROVISIONER_LOG_LEVEL": "INFO"}
-    process = ProvisionerProcess(env, tmp_path)
-    yield process
-    process.stop()
-    if os.environ.get("PYK8S_SHOW_LOGS"):
-        print(process.logs())
+from .conftest import children, docker_nodes
 
 
 class Events:

@@ -104,6 +104,7 @@ class Operations:
                 await driver.delete(cluster.runtime_name, self.work_dir(cluster))
         spec = CreateSpec(cluster.runtime_name, cluster.kubernetes_version, cluster.workers,
                           self.work_dir(cluster))
+        log.info("creating %s cluster %s", cluster.provider, cluster.runtime_name)
         return await driver.create(spec)
 
     async def _remove_leftovers(self, cluster: Cluster) -> None:

@@ -1,0 +1,103 @@
+"""Fixtures for tests that run the provisioner as its own process."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pyk8s_provisioner.main import MIGRATIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+DOUBLES = ROOT / "services" / "provisioner" / "tests" / "doubles"
+LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
+
+
+def docker_nodes(provider: str, runtime: str) -> list[str]:
+    out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={LABELS[provider]}={runtime}",
+                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def remove_nodes(provider: str, runtime: str) -> None:
+    names = docker_nodes(provider, runtime)
+    if names:
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
+
+
+def children(pid: int) -> list[str]:
+    """Command lines of the processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                found.append((entry / "cmdline").read_text().replace("\0", " "))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+class ProvisionerProcess:
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, **extra_env: str) -> None:
+        self.starts += 1
+        # The process writes here until it ends; the file closes with it.
+        log = open(self.log_dir / f"provisioner-{self.starts}.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen([sys.executable, "-m", "pyk8s_provisioner"],
+                                        env={**self.env, **extra_env}, stdout=log, stderr=log)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def full_logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")
+                         for p in sorted(self.log_dir.glob("provisioner-*.log")))
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:]
+                         for p in sorted(self.log_dir.glob("provisioner-*.log")))
+
+
+def provisioner_env(database_url: str, nats_url: str, work_dir: Path) -> dict[str, str]:
+    return {**os.environ,
+           "PROVISIONER_ENVIRONMENT": "test",
+           "PROVISIONER_DATABASE_URL": database_url,
+           "PROVISIONER_NATS_URL": nats_url,
+           "PROVISIONER_KIND_BIN": str(DOUBLES / "kind_double"),
+           "PROVISIONER_K3D_BIN": str(DOUBLES / "k3d_double"),
+           "PROVISIONER_WORK_DIR": str(work_dir),
+           "PROVISIONER_WORK_ACK_WAIT_SECONDS": "3",
+           "PROVISIONER_WORK_RETRY_DELAY_SECONDS": "0.5",
+           "PROVISIONER_LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture
+def provisioner(make_database, nats_server, tmp_path):
+    env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_server.url,
+                          tmp_path / "work")
+    process = ProvisionerProcess(env, tmp_path)
+    yield process
+    process.stop()
+    if os.environ.get("PYK8S_SHOW_LOGS"):
+        print(process.logs())
+
+
