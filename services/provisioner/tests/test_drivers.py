@@ -126,3 +126,22 @@ def test_error_text_keeps_the_cli_error_lines():
                            "Cluster creation FAILED\n")
     assert error_text(k3d) == "ERRO[0001] Failed to pull image 'x'\nFATA[0001] Cluster creation FAILED"
     assert error_text(CliResult(2, "", "")) == "exited with status 2"
+
+
+async def test_every_cli_call_gets_a_kubeconfig_of_ours(tmp_path, monkeypatch):
+    """KUBECONFIG points into the provisioner's work folder for every call, so nothing a CLI
+    does to "the" kubeconfig reaches the host user's ~/.kube/config."""
+    seen = tmp_path / "seen"
+    recorder = tmp_path / "recorder"
+    recorder.write_text(f'#!/bin/sh\necho "$KUBECONFIG" >> {seen}\necho "[]"\n')
+    recorder.chmod(0o755)
+    work = tmp_path / "work"
+    driver = K3dDriver(str(recorder), TIMEOUTS, scratch_dir=work / "cli")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "host-kubeconfig"))
+    await driver.list()
+    await driver.delete("demo-1", work / "demo-1")
+    with pytest.raises(CliError):
+        await driver.kubeconfig("demo-1")  # the recorder prints no kubeconfig
+    assert seen.read_text().split() == [str(work / "cli" / "kubeconfig"),
+                                        str(work / "demo-1" / "kubeconfig"),
+                                        str(work / "cli" / "kubeconfig")]

@@ -10,9 +10,10 @@ from .process import CliError
 def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
     timeouts = Timeouts(settings.cli_wait_seconds, settings.cli_grace_seconds,
                         settings.cli_short_timeout_seconds)
+    scratch = settings.work_dir / "cli"
     return {
-        Provider.KIND: KindDriver(settings.kind_bin, timeouts, settings.kind_node_image),
-        Provider.K3D: K3dDriver(settings.k3d_bin, timeouts, settings.k3d_node_image),
+        Provider.KIND: KindDriver(settings.kind_bin, timeouts, settings.kind_node_image, scratch),
+        Provider.K3D: K3dDriver(settings.k3d_bin, timeouts, settings.k3d_node_image, scratch),
     }
 
 

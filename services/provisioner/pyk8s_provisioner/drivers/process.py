@@ -82,8 +82,9 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
         pass
 
 
-async def run_checked(argv: Sequence[str], timeout: float) -> CliResult:
-    result = await run_cli(argv, timeout)
+async def run_checked(argv: Sequence[str], timeout: float,
+                      env: dict[str, str] | None = None) -> CliResult:
+    result = await run_cli(argv, timeout, env)
     if result.returncode != 0:
         raise CliError(error_text(result))
     return result
