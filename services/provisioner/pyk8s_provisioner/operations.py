@@ -108,10 +108,8 @@ class Operations:
         return await driver.create(spec)
 
     async def _remove_leftovers(self, cluster: Cluster) -> None:
-        driver = self.driver(cluster)
         try:
-            if await driver.exists(cluster.runtime_name):
-                await driver.delete(cluster.runtime_name, self.work_dir(cluster))
+            await self.driver(cluster).discard(cluster.runtime_name, self.work_dir(cluster))
         except CliError as error:
             log.warning("could not remove what a failed create left of %s: %s",
                         cluster.runtime_name, error)

@@ -89,6 +89,11 @@ class Driver(ABC):
         await run_checked(self.delete_argv(runtime_name, work_dir), self.timeouts.short_seconds,
                           self.env(work_dir))
 
+    async def discard(self, runtime_name: str, work_dir: Path) -> None:
+        """Remove whatever a failed create left behind."""
+        if await self.exists(runtime_name):
+            await self.delete(runtime_name, work_dir)
+
     async def list(self) -> set[str]:
         result = await run_checked(self.list_argv(), self.timeouts.short_seconds,
                                    self.env(self.scratch_dir))

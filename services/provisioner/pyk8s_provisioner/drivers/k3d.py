@@ -4,7 +4,7 @@ from pathlib import Path
 from pyk8s_contracts.clusters import Provider
 
 from .base import CreateSpec, Driver
-from .process import CliError
+from .process import CliError, run_cli
 
 K3S_IMAGE = "rancher/k3s"
 
@@ -25,6 +25,13 @@ class K3dDriver(Driver):
         if image:
             argv += ["--image", image]
         return argv
+
+    async def discard(self, runtime_name: str, work_dir: Path) -> None:
+        await super().discard(runtime_name, work_dir)
+        # When the image pull fails k3d's own rollback leaves the cluster network behind, and
+        # `k3d cluster delete` finds no nodes to go by; the network is removed directly.
+        await run_cli(["docker", "network", "rm", f"k3d-{runtime_name}"],
+                      self.timeouts.short_seconds)
 
     def delete_argv(self, runtime_name: str, work_dir: Path) -> list[str]:
         return [self.binary, "cluster", "delete", runtime_name]
