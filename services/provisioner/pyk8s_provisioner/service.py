@@ -138,8 +138,11 @@ class ClusterService:
         if cluster.status != S.READY or not cluster.kubeconfig_encrypted:
             raise ServiceError(ErrorCode.CONFLICT,
                                f"the cluster is {cluster.status}; a kubeconfig exists once it is ready")
-        return c.Kubeconfig(cluster_id=cluster.id,
-                            kubeconfig=self.box.open(cluster.kubeconfig_encrypted))
+        try:
+            kubeconfig = self.box.open(cluster.kubeconfig_encrypted)
+        except ValueError as error:
+            raise ServiceError(ErrorCode.UNAVAILABLE, str(error)) from None
+        return c.Kubeconfig(cluster_id=cluster.id, kubeconfig=kubeconfig)
 
     async def extend(self, req: c.ClusterExtendRequest) -> c.Cluster:
         await self._authorized(req, access.USE)

@@ -1,9 +1,10 @@
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 from pyk8s_kit.settings import ServiceSettings
+
+from .crypto import fernet_keys
 
 # A well-known key, accepted only in development and tests.
 DEVELOPMENT_KUBECONFIG_KEY = "cHlrOHMtbGFiLWRldmVsb3BtZW50LWtleS0wMDAwMDA="
@@ -15,7 +16,8 @@ class ProvisionerSettings(ServiceSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pyk8s_provisioner"
     kind_bin: str = "kind"
     k3d_bin: str = "k3d"
-    # Fernet key (urlsafe base64 of 32 bytes) that encrypts kubeconfigs at rest.
+    # Fernet key (urlsafe base64 of 32 bytes) that encrypts kubeconfigs at rest; to rotate,
+    # list the new key first and the old one after it, comma-separated.
     kubeconfig_key: str = DEVELOPMENT_KUBECONFIG_KEY
     # Where the CLIs write a cluster's kubeconfig before it is encrypted into the database.
     work_dir: Path = Path("/tmp/pyk8s-provisioner")
@@ -46,7 +48,8 @@ class ProvisionerSettings(ServiceSettings):
             raise ValueError("set PROVISIONER_KUBECONFIG_KEY: the development key is refused "
                              "outside development")
         try:
-            Fernet(self.kubeconfig_key.encode())
+            if not fernet_keys(self.kubeconfig_key):
+                raise ValueError("no key")
         except ValueError:
             raise ValueError("PROVISIONER_KUBECONFIG_KEY is not a Fernet key (urlsafe base64 "
                              "of 32 bytes)") from None

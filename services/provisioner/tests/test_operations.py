@@ -13,6 +13,7 @@ from pyk8s_contracts.common import utcnow
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
+from pyk8s_provisioner.crypto import KubeconfigBox
 from pyk8s_provisioner.drivers import build_drivers
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.models import Cluster, OutboxEvent
@@ -216,3 +217,12 @@ def test_the_development_key_is_refused_outside_development():
     assert ProvisionerSettings(environment="production", kubeconfig_key=key).kubeconfig_key == key
     with pytest.raises(ValueError, match="DEFAULT_TTL"):
         ProvisionerSettings(default_ttl_hours=100, max_ttl_hours=10)
+
+
+def test_kubeconfig_keys_rotate():
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    sealed = KubeconfigBox(old).seal("apiVersion: v1")
+    assert KubeconfigBox(f"{new},{old}").open(sealed) == "apiVersion: v1"
+    assert KubeconfigBox(new).open(KubeconfigBox(f"{new},{old}").seal("x")) == "x"
+    with pytest.raises(ValueError, match="cannot be decrypted"):
+        KubeconfigBox(new).open(sealed)
