@@ -68,10 +68,11 @@ def wait_until_ready(ws: ClientConnection) -> None:
 def bridge(ws: ClientConnection) -> int:
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
-    previous = signal.signal(signal.SIGWINCH,
-                             lambda *_: send(ws, json.dumps({"type": "resize", **size()})))
+    # The handler only pokes a pipe: sending from it could deadlock with a send it interrupted.
+    resized_r, resized_w = os.pipe()
+    previous = signal.signal(signal.SIGWINCH, lambda *_: os.write(resized_w, b"r"))
     stop = threading.Event()
-    reader = threading.Thread(target=pump_input, args=(ws, fd, stop), daemon=True)
+    reader = threading.Thread(target=pump_input, args=(ws, fd, resized_r, stop), daemon=True)
     tty.setraw(fd, termios.TCSANOW)  # TCSANOW: keep what was typed ahead
     try:
         reader.start()
@@ -80,6 +81,9 @@ def bridge(ws: ClientConnection) -> int:
         stop.set()
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         signal.signal(signal.SIGWINCH, previous)
+        reader.join(1)
+        os.close(resized_r)
+        os.close(resized_w)
     if ws.close_code not in (None, NORMAL_CLOSE) and ws.close_reason:
         raise CliError(f"terminal closed: {ws.close_reason}")
     return code
@@ -113,10 +117,14 @@ def parse(message: str) -> dict[str, Any]:
     return frame if isinstance(frame, dict) else {}
 
 
-def pump_input(ws: ClientConnection, fd: int, stop: threading.Event) -> None:
+def pump_input(ws: ClientConnection, fd: int, resized: int, stop: threading.Event) -> None:
     while not stop.is_set():
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if not ready:
+        ready, _, _ = select.select([fd, resized], [], [], 0.2)
+        if resized in ready:
+            os.read(resized, 64)
+            if not send(ws, json.dumps({"type": "resize", **size()})):
+                return
+        if fd not in ready:
             continue
         data = os.read(fd, 4096)
         if not data or not send(ws, data):

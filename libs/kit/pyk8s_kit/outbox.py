@@ -79,7 +79,9 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay failed; retrying")
             try:
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                # Not wait_for: on 3.11 it can swallow a cancel that races the wake-up.
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
