@@ -10,9 +10,7 @@ from fastapi import APIRouter, FastAPI
 from pyk8s_kit.logs import setup_logging
 
 from . import problems
-from .routers import auth, health, invitations, teams
-from .routers import terminal
-from .routers import clusters, events
+from .routers import auth, clusters, events, health, invitations, teams, terminal
 from .security import TokenVerifier
 from .settings import GatewaySettings
 from .web import mount_web

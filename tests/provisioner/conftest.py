@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from pyk8s_provisioner.main import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[2]

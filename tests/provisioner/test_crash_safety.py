@@ -10,6 +10,7 @@ import uuid
 
 import nats
 import pytest
+
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
 from pyk8s_kit.bus import ServiceError, request

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nats
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.events import CloudEvent
 from pyk8s_kit.streams import ensure_streams

@@ -5,6 +5,7 @@ import json
 import uuid
 
 import nats
+
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
 from pyk8s_kit.bus import ServiceError, request

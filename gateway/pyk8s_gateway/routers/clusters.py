@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from nats.aio.client import Client as NATS
 from pydantic import BaseModel, ConfigDict
+
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
 from pyk8s_contracts.common import ByUser

@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import Role

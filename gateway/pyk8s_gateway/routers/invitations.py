@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 from nats.aio.client import Client as NATS
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
 from pyk8s_contracts.common import ByUser, Ok

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
 from pyk8s_contracts.common import ByUser, DisplayName, Ok

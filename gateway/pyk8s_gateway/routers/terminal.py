@@ -15,6 +15,8 @@ from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel, ValidationError
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import Cluster, ClusterRequest, ClusterStatus
 from pyk8s_contracts.errors import ErrorCode
@@ -37,7 +39,6 @@ from pyk8s_contracts.terminal import (
     session_subject,
 )
 from pyk8s_kit.bus import ServiceError, request
-from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ..deps import Bus, CurrentUser
 from ..problems import Problem

@@ -1,6 +1,6 @@
 """Field types shared by several contracts."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -36,7 +36,7 @@ class ByUser(Contract):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 Limit = Annotated[int, Field(ge=1, le=500)]

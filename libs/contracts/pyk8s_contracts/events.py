@@ -30,4 +30,4 @@ def subject_of(entity: str, verb: str) -> str:
     return f"pyk8s.events.{entity}.{verb}"
 
 
-__all__ = ["CloudEvent", "event_type", "subject_of", "UUID"]
+__all__ = ["UUID", "CloudEvent", "event_type", "subject_of"]

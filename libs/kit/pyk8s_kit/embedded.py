@@ -9,9 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 with warnings.catch_warnings():
     # The wheel's package import looks up a runtime dir we never use.

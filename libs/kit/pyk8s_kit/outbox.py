@@ -5,7 +5,7 @@ commit and publish neither loses nor duplicates an event (JetStream drops the re
 import asyncio
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from nats.js import JetStreamContext
 from sqlalchemy import DateTime, String, Text, delete, func, select
@@ -30,14 +30,14 @@ class OutboxMixin:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-_last_stamp = datetime.min.replace(tzinfo=timezone.utc)
+_last_stamp = datetime.min.replace(tzinfo=UTC)
 
 
 def _next_stamp() -> datetime:
     """Strictly increasing within the process, so events of one transaction (which share the
     database's now()) are published in the order they were added."""
     global _last_stamp
-    _last_stamp = max(datetime.now(timezone.utc), _last_stamp + timedelta(microseconds=1))
+    _last_stamp = max(datetime.now(UTC), _last_stamp + timedelta(microseconds=1))
     return _last_stamp
 
 

@@ -2,9 +2,9 @@
 migrated template per service) and a real NATS server with JetStream per test."""
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest

@@ -1,7 +1,6 @@
 """The transactional outbox publishes committed events once, and nothing rolled back."""
 
 import uuid
-from pathlib import Path
 
 import nats
 import pytest

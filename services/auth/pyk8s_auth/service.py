@@ -4,7 +4,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,7 +17,8 @@ from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 
 from .keys import ALGORITHM, SigningKey
-from .models import ApiToken, RefreshToken, SigningKey as SigningKeyRow, User
+from .models import ApiToken, RefreshToken, User
+from .models import SigningKey as SigningKeyRow
 from .repository import AuthRepository
 from .settings import AuthSettings
 
@@ -29,7 +30,7 @@ INVALID_LOGIN = "invalid login or password"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _hash_token(token: str) -> str:

@@ -1,6 +1,6 @@
 """Auth rules against a real PostgreSQL database, without NATS."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -55,7 +55,7 @@ async def test_expired_refresh_token_is_refused(service):
     pair = await service.login(c.LoginRequest(login="ada", password="correct horse"))
     async with service.db.session() as session:
         await session.execute(update(RefreshToken).values(
-            expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     with pytest.raises(ServiceError) as refused:
         await service.refresh(c.RefreshRequest(refresh_token=pair.refresh_token))
     assert refused.value.code == "invalid_token"
@@ -66,7 +66,7 @@ async def test_expired_api_token_is_refused(service):
     created = await service.create_api_token(c.ApiTokenCreateRequest(actor_id=user.id, name="ci"))
     async with service.db.session() as session:
         await session.execute(update(ApiToken).values(
-            expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     with pytest.raises(ServiceError):
         await service.resolve_api_token(created.token)
     assert (await service.list_api_tokens(user.id)).tokens == []

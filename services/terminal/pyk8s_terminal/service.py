@@ -75,6 +75,8 @@ class TerminalService:
         self.docker = docker
         self.settings = settings
         self.live: dict[uuid.UUID, SessionBridge] = {}
+        # Held so the loop does not drop a running recheck.
+        self._rechecks: set[asyncio.Task] = set()
 
     # tickets
     async def create_ticket(self, req: TicketCreateRequest) -> Ticket:
@@ -248,7 +250,9 @@ class TerminalService:
             team_id = str(event.data.get("team_id") or "")
             affected = [b for b in self.live.values() if str(b.info.team_id) == team_id]
             if affected:
-                asyncio.create_task(self.recheck(affected))
+                task = asyncio.create_task(self.recheck(affected))
+                self._rechecks.add(task)
+                task.add_done_callback(self._rechecks.discard)
 
     async def stop(self) -> None:
         tasks = self.end_where(lambda b: True, "terminal service stopping", CLOSE_GOING_AWAY)
