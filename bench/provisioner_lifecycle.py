@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import nats
+
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
 from pyk8s_kit.bus import request
@@ -32,8 +33,7 @@ GETS = 2_000
 
 def summary(label: str, seconds: list[float]) -> str:
     seconds = sorted(seconds)
-    return (f"{label}: n={len(seconds)} p50 {statistics.median(seconds):.2f}s "
-            f"max {seconds[-1]:.2f}s")
+    return f"{label}: n={len(seconds)} p50 {statistics.median(seconds):.2f}s max {seconds[-1]:.2f}s"
 
 
 async def main(count: int, concurrency: int) -> None:
@@ -44,10 +44,17 @@ async def main(count: int, concurrency: int) -> None:
     try:
         pg.ensure_database("bench")
         settings = ProvisionerSettings(
-            environment="test", database_url=pg.url("bench"), nats_url=server.url,
-            kind_bin=str(DOUBLES / "kind_double"), k3d_bin=str(DOUBLES / "k3d_double"),
-            work_dir=tmp / "work", max_concurrent_creates=concurrency,
-            workers=concurrency + 1, team_quota=count, personal_quota=count)
+            environment="test",
+            database_url=pg.url("bench"),
+            nats_url=server.url,
+            kind_bin=str(DOUBLES / "kind_double"),
+            k3d_bin=str(DOUBLES / "k3d_double"),
+            work_dir=tmp / "work",
+            max_concurrent_creates=concurrency,
+            workers=concurrency + 1,
+            team_quota=count,
+            personal_quota=count,
+        )
         runtime = await start(settings)
         nc = await nats.connect(server.url)
         js = nc.jetstream()
@@ -63,8 +70,9 @@ async def main(count: int, concurrency: int) -> None:
         asked: dict[str, float] = {}
         providers = ["kind", "k3d"]
         for index in range(count):
-            payload = c.ClusterCreateRequest(actor_id=actor, name=f"bench-{index}",
-                                             provider=providers[index % 2])
+            payload = c.ClusterCreateRequest(
+                actor_id=actor, name=f"bench-{index}", provider=providers[index % 2]
+            )
             asked_at = time.perf_counter()
             cluster = await request(nc, subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
             asked[str(cluster.id)] = asked_at
@@ -84,8 +92,12 @@ async def main(count: int, concurrency: int) -> None:
         deleting: dict[str, float] = {}
         for cid in asked:
             deleting[cid] = time.perf_counter()
-            await request(nc, subjects.PROVISIONER_CLUSTER_DELETE,
-                          c.ClusterRequest(actor_id=actor, cluster_id=uuid.UUID(cid)), c.Cluster)
+            await request(
+                nc,
+                subjects.PROVISIONER_CLUSTER_DELETE,
+                c.ClusterRequest(actor_id=actor, cluster_id=uuid.UUID(cid)),
+                c.Cluster,
+            )
         while not all((cid, "deleted") in seen for cid in asked):
             await asyncio.sleep(0.05)
         deleted = [seen[(cid, "deleted")] - at for cid, at in deleting.items()]
@@ -106,8 +118,12 @@ def remove_leftovers() -> None:
     """Nodes of bench clusters that an interrupted run left behind."""
     names = []
     for label in ("io.x-k8s.kind.cluster", "k3d.cluster"):
-        out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={label}", "--format",
-                              "{{.Names}}"], capture_output=True, check=False, text=True).stdout
+        out = subprocess.run(
+            ["docker", "ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}"],
+            capture_output=True,
+            check=False,
+            text=True,
+        ).stdout
         names += [n for n in out.split() if n.startswith(("bench-", "k3d-bench-"))]
     if names:
         subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
@@ -116,6 +132,6 @@ def remove_leftovers() -> None:
 if __name__ == "__main__":
     arguments = [int(a) for a in sys.argv[1:3]]
     try:
-        asyncio.run(main(*(arguments + [6, 2][len(arguments):])))
+        asyncio.run(main(*(arguments + [6, 2][len(arguments) :])))
     finally:
         remove_leftovers()

@@ -5,22 +5,27 @@ import subprocess
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
+
+from conftest import unique
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import ClusterNode, ClusterNodeRequest
 from pyk8s_contracts.common import utcnow
 from pyk8s_kit.bus import request
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.models import Cluster
-from sqlalchemy import select, update
-
-from conftest import unique
 
 LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 
 
 def docker_names(provider: str, runtime_name: str) -> list[str]:
-    out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={LABELS[provider]}={runtime_name}",
-                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
+    selector = f"label={LABELS[provider]}={runtime_name}"
+    out = subprocess.run(
+        ["docker", "ps", "-a", "--filter", selector, "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return sorted(out.stdout.split())
 
 
@@ -38,8 +43,16 @@ def runtime_name(platform, cluster_id: str) -> str:
 
 @pytest.fixture(autouse=True)
 def remove_runtime_clusters(platform):
-    """Remove the Docker containers of every cluster this test made."""
+    """Remove the Docker containers of every cluster this test made, once no create is
+    still running (it would add containers after the clean-up)."""
     yield
+    wait_until(
+        lambda: all(
+            c.status not in ("pending", "provisioning") for c in runtime_clusters(platform)
+        ),
+        timeout=60,
+        interval=0.1,
+    )
     for cluster in runtime_clusters(platform):
         names = docker_names(cluster.provider, cluster.runtime_name)
         if names:
@@ -53,8 +66,9 @@ def make_team(owner) -> str:
 
 
 def join(inviter, team_id: str, person, role: str) -> None:
-    invited = inviter.post(f"/teams/{team_id}/invitations",
-                           json={"login": person.username, "role": role})
+    invited = inviter.post(
+        f"/teams/{team_id}/invitations", json={"login": person.username, "role": role}
+    )
     assert invited.status_code == 201, invited.text
     accepted = person.post(f"/invitations/{invited.json()['id']}/accept")
     assert accepted.status_code == 200, accepted.text
@@ -129,8 +143,14 @@ def test_node_container_for_the_terminal(platform, person):
     for cluster, pattern in ((kind, "{}-control-plane"), (k3d, "k3d-{}-server-0")):
         wait_status(ada, cluster["id"], "ready")
         nc = platform.runtimes["provisioner"].nc
-        node = platform.run(request(nc, subjects.PROVISIONER_CLUSTER_NODE,
-                                    ClusterNodeRequest(cluster_id=cluster["id"]), ClusterNode))
+        node = platform.run(
+            request(
+                nc,
+                subjects.PROVISIONER_CLUSTER_NODE,
+                ClusterNodeRequest(cluster_id=cluster["id"]),
+                ClusterNode,
+            )
+        )
         runtime = runtime_name(platform, cluster["id"])
         assert node.container == pattern.format(runtime)
         assert node.status == "ready"
@@ -160,12 +180,25 @@ def test_a_name_is_unique_within_its_scope(person):
     assert create(ada, "dup", team_id=team).status_code == 202
 
 
-@pytest.mark.parametrize("body", [
-    {"name": "Bad_Name"}, {"name": "-lead"}, {"name": "trail-"}, {"name": ""},
-    {"name": "x" * 41}, {"name": "a.b"}, {"provider": "minikube"}, {"provider": None},
-    {"workers": 6}, {"workers": -1}, {"ttl_hours": 0}, {"kubernetes_version": "1.31"},
-    {"kubernetes_version": "latest; rm -rf /"}, {"unexpected": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "Bad_Name"},
+        {"name": "-lead"},
+        {"name": "trail-"},
+        {"name": ""},
+        {"name": "x" * 41},
+        {"name": "a.b"},
+        {"provider": "minikube"},
+        {"provider": None},
+        {"workers": 6},
+        {"workers": -1},
+        {"ttl_hours": 0},
+        {"kubernetes_version": "1.31"},
+        {"kubernetes_version": "latest; rm -rf /"},
+        {"unexpected": 1},
+    ],
+)
 def test_bad_input_is_a_422_problem(person, body):
     ada = person()
     payload = {"name": "ok", "provider": "kind", **body}
@@ -180,8 +213,9 @@ def test_ttl_above_the_maximum_is_refused(person):
 
 def test_signed_out_is_401(api):
     assert_problem(api.get("/clusters"), 401, "unauthorized")
-    assert_problem(api.post("/clusters", json={"name": "x", "provider": "kind"}), 401,
-                   "unauthorized")
+    assert_problem(
+        api.post("/clusters", json={"name": "x", "provider": "kind"}), 401, "unauthorized"
+    )
 
 
 def test_unknown_cluster_is_404_and_a_bad_id_is_422(person):
@@ -233,10 +267,12 @@ def test_extend_up_to_the_maximum(person):
     assert extended.status_code == 200
     before, after = cluster["expires_at"], extended.json()["expires_at"]
     assert datetime.fromisoformat(after) - datetime.fromisoformat(before) == timedelta(hours=10)
-    assert_problem(ada.post(f"/clusters/{cluster['id']}/extend", json={"hours": 70}), 422,
-                   "validation_error")
-    assert_problem(ada.post(f"/clusters/{cluster['id']}/extend", json={"hours": 0}), 422,
-                   "validation_error")
+    assert_problem(
+        ada.post(f"/clusters/{cluster['id']}/extend", json={"hours": 70}), 422, "validation_error"
+    )
+    assert_problem(
+        ada.post(f"/clusters/{cluster['id']}/extend", json={"hours": 0}), 422, "validation_error"
+    )
 
 
 @with_limits
@@ -248,12 +284,16 @@ def test_expired_clusters_are_deleted_by_the_sweeper(platform, person):
 
     async def expire_now():
         async with platform.runtimes["provisioner"].db.session() as session:
-            await session.execute(update(Cluster).where(Cluster.id == cluster["id"])
-                                  .values(expires_at=utcnow() - timedelta(seconds=1)))
+            await session.execute(
+                update(Cluster)
+                .where(Cluster.id == cluster["id"])
+                .values(expires_at=utcnow() - timedelta(seconds=1))
+            )
 
     platform.run(expire_now())
     gone = wait_status(ada, cluster["id"], "deleted", timeout=30)
     assert gone["status_message"] == "expired"
     assert docker_names("kind", runtime) == []
-    assert_problem(ada.post(f"/clusters/{cluster['id']}/extend", json={"hours": 1}), 409,
-                   "conflict")
+    assert_problem(
+        ada.post(f"/clusters/{cluster['id']}/extend", json={"hours": 1}), 409, "conflict"
+    )

@@ -4,21 +4,21 @@ denials proven. Non-members get 404 for everything of the team."""
 import subprocess
 
 import pytest
-from pyk8s_kit.testing import wait_until
-from pyk8s_provisioner.models import Cluster
 from sqlalchemy import select
 
 from conftest import unique
+from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner.models import Cluster
 
 ROLES = ("owner", "admin", "member", "viewer", "outsider")
 # action -> expected status per role (a member acting on someone else's cluster)
 MATRIX = {
-    "get":         {"owner": 200, "admin": 200, "member": 200, "viewer": 200, "outsider": 404},
-    "list_team":   {"owner": 200, "admin": 200, "member": 200, "viewer": 200, "outsider": 404},
+    "get": {"owner": 200, "admin": 200, "member": 200, "viewer": 200, "outsider": 404},
+    "list_team": {"owner": 200, "admin": 200, "member": 200, "viewer": 200, "outsider": 404},
     "create_team": {"owner": 202, "admin": 202, "member": 202, "viewer": 403, "outsider": 404},
-    "kubeconfig":  {"owner": 200, "admin": 200, "member": 200, "viewer": 403, "outsider": 404},
-    "extend":      {"owner": 200, "admin": 200, "member": 200, "viewer": 403, "outsider": 404},
-    "delete":      {"owner": 202, "admin": 202, "member": 403, "viewer": 403, "outsider": 404},
+    "kubeconfig": {"owner": 200, "admin": 200, "member": 200, "viewer": 403, "outsider": 404},
+    "extend": {"owner": 200, "admin": 200, "member": 200, "viewer": 403, "outsider": 404},
+    "delete": {"owner": 202, "admin": 202, "member": 403, "viewer": 403, "outsider": 404},
 }
 LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 
@@ -36,17 +36,33 @@ def remove_runtime_clusters(platform):
         async with platform.runtimes["provisioner"].db.session() as session:
             return list((await session.scalars(select(Cluster))).all())
 
+    # Let running creates finish first: they would add containers after the clean-up.
+    wait_until(
+        lambda: all(c.status not in ("pending", "provisioning") for c in platform.run(load())),
+        timeout=60,
+        interval=0.1,
+    )
     for cluster in platform.run(load()):
-        out = subprocess.run(["docker", "ps", "-aq", "--filter",
-                              f"label={LABELS[cluster.provider]}={cluster.runtime_name}"],
-                             capture_output=True, check=False, text=True).stdout.split()
+        out = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "-aq",
+                "--filter",
+                f"label={LABELS[cluster.provider]}={cluster.runtime_name}",
+            ],
+            capture_output=True,
+            check=False,
+            text=True,
+        ).stdout.split()
         if out:
             subprocess.run(["docker", "rm", "-f", *out], capture_output=True, check=False)
 
 
 def invite(inviter, team_id, person, role):
-    invited = inviter.post(f"/teams/{team_id}/invitations",
-                           json={"login": person.username, "role": role})
+    invited = inviter.post(
+        f"/teams/{team_id}/invitations", json={"login": person.username, "role": role}
+    )
     assert invited.status_code == 201, invited.text
     assert person.post(f"/invitations/{invited.json()['id']}/accept").status_code == 200
 
@@ -67,13 +83,17 @@ def team(person):
 
 
 def new_cluster(creator, team_id, ready=True) -> str:
-    answer = creator.post("/clusters", json={"name": unique("c-"), "provider": "kind",
-                                             "team_id": team_id})
+    answer = creator.post(
+        "/clusters", json={"name": unique("c-"), "provider": "kind", "team_id": team_id}
+    )
     assert answer.status_code == 202, answer.text
     cluster_id = answer.json()["id"]
     if ready:
-        wait_until(lambda: creator.get(f"/clusters/{cluster_id}").json()["status"] == "ready",
-                   timeout=60, interval=0.1)
+        wait_until(
+            lambda: creator.get(f"/clusters/{cluster_id}").json()["status"] == "ready",
+            timeout=60,
+            interval=0.1,
+        )
     return cluster_id
 
 
@@ -83,8 +103,9 @@ def act(action: str, who, team_id: str, cluster_id: str):
     if action == "list_team":
         return who.get("/clusters", params={"team_id": team_id})
     if action == "create_team":
-        return who.post("/clusters", json={"name": unique("c-"), "provider": "kind",
-                                            "team_id": team_id})
+        return who.post(
+            "/clusters", json={"name": unique("c-"), "provider": "kind", "team_id": team_id}
+        )
     if action == "kubeconfig":
         return who.get(f"/clusters/{cluster_id}/kubeconfig")
     if action == "extend":
@@ -99,15 +120,17 @@ def test_role_matrix(team, action):
     team_id, people = team
     shared = new_cluster(people["creator"], team_id, ready=action == "kubeconfig")
     for role in ROLES:
-        cluster_id = new_cluster(people["creator"], team_id, ready=False) \
-            if action == "delete" else shared
+        cluster_id = (
+            new_cluster(people["creator"], team_id, ready=False) if action == "delete" else shared
+        )
         answer = act(action, people[role], team_id, cluster_id)
         expected = MATRIX[action][role]
         assert answer.status_code == expected, f"{action} as {role}: {answer.text}"
         if expected >= 400:
             assert answer.headers["content-type"].startswith("application/problem+json")
             if action == "delete":
-                assert people["creator"].get(f"/clusters/{cluster_id}").json()["status"] != "deleting"
+                left = people["creator"].get(f"/clusters/{cluster_id}").json()
+                assert left["status"] != "deleting"
 
 
 def test_the_creator_may_delete_while_member_and_loses_it_as_viewer(team):
@@ -116,8 +139,11 @@ def test_the_creator_may_delete_while_member_and_loses_it_as_viewer(team):
     first = new_cluster(creator, team_id, ready=False)
     assert creator.delete(f"/clusters/{first}").status_code == 202
     second = new_cluster(creator, team_id)
-    member = next(m for m in owner.get(f"/teams/{team_id}/members").json()["members"]
-                  if m["user_id"] == creator.id)
+    member = next(
+        m
+        for m in owner.get(f"/teams/{team_id}/members").json()["members"]
+        if m["user_id"] == creator.id
+    )
     lowered = owner.patch(f"/teams/{team_id}/members/{member['user_id']}", json={"role": "viewer"})
     assert lowered.status_code == 200, lowered.text
     assert creator.delete(f"/clusters/{second}").status_code == 403
@@ -151,9 +177,12 @@ def test_another_teams_cluster_ids_are_404_everywhere(team, person):
 def test_personal_clusters_are_the_owners_alone(person):
     ada, bob = person(), person()
     mine = ada.post("/clusters", json={"name": "mine", "provider": "k3d"}).json()["id"]
-    for answer in (bob.get(f"/clusters/{mine}"), bob.delete(f"/clusters/{mine}"),
-                   bob.get(f"/clusters/{mine}/kubeconfig"),
-                   bob.post(f"/clusters/{mine}/extend", json={"hours": 1})):
+    for answer in (
+        bob.get(f"/clusters/{mine}"),
+        bob.delete(f"/clusters/{mine}"),
+        bob.get(f"/clusters/{mine}/kubeconfig"),
+        bob.post(f"/clusters/{mine}/extend", json={"hours": 1}),
+    ):
         assert answer.status_code == 404, answer.text
     assert bob.get("/clusters").json()["clusters"] == []
     assert [c["id"] for c in ada.get("/clusters").json()["clusters"]] == [mine]

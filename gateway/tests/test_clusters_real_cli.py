@@ -8,6 +8,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.models import Cluster
 
@@ -36,7 +37,9 @@ def platform_overrides():
 @pytest.mark.parametrize("provider, binary", [("kind", KIND), ("k3d", K3D)])
 def test_a_real_create_ends_failed_with_the_cli_message(platform, person, provider, binary):
     if binary is None:
-        pytest.skip(f"the real {provider} CLI is not installed: run scripts/install-cluster-tools.sh")
+        pytest.skip(
+            f"the real {provider} CLI is not installed: run scripts/install-cluster-tools.sh"
+        )
     ada = person()
     started = time.monotonic()
     cluster = ada.post("/clusters", json={"name": "real", "provider": provider}).json()
@@ -52,8 +55,11 @@ def test_a_real_create_ends_failed_with_the_cli_message(platform, person, provid
     assert "pull" in failed["status_message"].lower()
     assert failed["status_message"].startswith(("ERROR", "ERRO", "FATA"))
     assert ada.delete(f"/clusters/{cluster['id']}").status_code == 202
-    wait_until(lambda: ada.get(f"/clusters/{cluster['id']}").json()["status"] == "deleted",
-               timeout=60, interval=0.2)
+    wait_until(
+        lambda: ada.get(f"/clusters/{cluster['id']}").json()["status"] == "deleted",
+        timeout=60,
+        interval=0.2,
+    )
     if provider == "k3d":
         # k3d's own rollback leaves the cluster network behind when the pull fails; the
         # provisioner removes it.
@@ -62,6 +68,10 @@ def test_a_real_create_ends_failed_with_the_cli_message(platform, person, provid
                 return (await session.get(Cluster, UUID(cluster["id"]))).runtime_name
 
         name = platform.run(runtime_name())
-        networks = subprocess.run(["docker", "network", "ls", "--format", "{{.Name}}"],
-                                  capture_output=True, check=True, text=True).stdout.split()
+        networks = subprocess.run(
+            ["docker", "network", "ls", "--format", "{{.Name}}"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout.split()
         assert f"k3d-{name}" not in networks

@@ -9,14 +9,14 @@ from uuid import UUID, uuid4
 import httpx
 import nats
 import pytest
+from sqlalchemy import select
+
+from conftest import unique
 from pyk8s_contracts import subjects
 from pyk8s_contracts.teams import Role
 from pyk8s_gateway.routers import events as events_router
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.models import Cluster
-from sqlalchemy import select
-
-from conftest import unique
 
 LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 
@@ -29,10 +29,25 @@ def remove_runtime_clusters(platform):
         async with platform.runtimes["provisioner"].db.session() as session:
             return list((await session.scalars(select(Cluster))).all())
 
+    # Let running creates finish first: they would add containers after the clean-up.
+    wait_until(
+        lambda: all(c.status not in ("pending", "provisioning") for c in platform.run(load())),
+        timeout=60,
+        interval=0.1,
+    )
     for cluster in platform.run(load()):
-        found = subprocess.run(["docker", "ps", "-aq", "--filter",
-                                f"label={LABELS[cluster.provider]}={cluster.runtime_name}"],
-                               capture_output=True, check=False, text=True).stdout.split()
+        found = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "-aq",
+                "--filter",
+                f"label={LABELS[cluster.provider]}={cluster.runtime_name}",
+            ],
+            capture_output=True,
+            check=False,
+            text=True,
+        ).stdout.split()
         if found:
             subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=False)
 
@@ -68,8 +83,9 @@ class JetStreamSubscriber:
 class EventStream:
     """Reads the gateway's SSE stream in a thread, collecting each frame."""
 
-    def __init__(self, base_url: str, token: str | None, params: dict | None = None,
-                 in_query: bool = False) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, params: dict | None = None, in_query: bool = False
+    ) -> None:
         self.frames: list[dict] = []
         self.comments: list[str] = []
         self.status: int | None = None
@@ -84,14 +100,16 @@ class EventStream:
         self._request = (params, headers)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
-        wait_until(lambda: self.status is not None and (self.status != 200 or self.comments),
-                   timeout=15)
+        wait_until(
+            lambda: self.status is not None and (self.status != 200 or self.comments), timeout=15
+        )
 
     def _read(self) -> None:
         params, headers = self._request
         try:
-            with self.client.stream("GET", "/events/clusters", params=params,
-                                    headers=headers) as response:
+            with self.client.stream(
+                "GET", "/events/clusters", params=params, headers=headers
+            ) as response:
                 self.status = response.status_code
                 self.content_type = response.headers.get("content-type", "")
                 frame: dict = {}
@@ -111,8 +129,11 @@ class EventStream:
             pass
 
     def events_for(self, cluster_id: str) -> list[str]:
-        return [f["data"]["type"].rsplit(".", 1)[-1] for f in self.frames
-                if f["data"]["subject"] == cluster_id]
+        return [
+            f["data"]["type"].rsplit(".", 1)[-1]
+            for f in self.frames
+            if f["data"]["subject"] == cluster_id
+        ]
 
     def close(self) -> None:
         # The reader leaves at the next frame (keep-alives come often in these tests), which
@@ -143,8 +164,11 @@ def token_of(person) -> str:
 
 
 def wait_status(person, cluster_id: str, status: str) -> None:
-    wait_until(lambda: person.get(f"/clusters/{cluster_id}").json()["status"] == status,
-               timeout=60, interval=0.1)
+    wait_until(
+        lambda: person.get(f"/clusters/{cluster_id}").json()["status"] == status,
+        timeout=60,
+        interval=0.1,
+    )
 
 
 def test_a_subscriber_gets_created_ready_and_deleted_once_each(platform, person):
@@ -152,15 +176,21 @@ def test_a_subscriber_gets_created_ready_and_deleted_once_each(platform, person)
     try:
         ada = person()
         team = ada.post("/teams", json={"name": unique("team-")}).json()["id"]
-        cluster = ada.post("/clusters", json={"name": "evt", "provider": "k3d",
-                                              "team_id": team}).json()
+        cluster = ada.post(
+            "/clusters", json={"name": "evt", "provider": "k3d", "team_id": team}
+        ).json()
         wait_status(ada, cluster["id"], "ready")
         ada.delete(f"/clusters/{cluster['id']}")
-        wait_until(lambda: "io.pyk8s.cluster.deleted" in subscriber.types_for(cluster["id"]),
-                   timeout=60)
+        wait_until(
+            lambda: "io.pyk8s.cluster.deleted" in subscriber.types_for(cluster["id"]), timeout=60
+        )
         assert subscriber.types_for(cluster["id"]) == [
-            "io.pyk8s.cluster.created", "io.pyk8s.cluster.provisioning",
-            "io.pyk8s.cluster.ready", "io.pyk8s.cluster.deleting", "io.pyk8s.cluster.deleted"]
+            "io.pyk8s.cluster.created",
+            "io.pyk8s.cluster.provisioning",
+            "io.pyk8s.cluster.ready",
+            "io.pyk8s.cluster.deleting",
+            "io.pyk8s.cluster.deleted",
+        ]
         ids = [event["id"] for event, _ in subscriber.messages]
         assert len(ids) == len(set(ids))
         for event, headers in subscriber.messages:
@@ -170,9 +200,12 @@ def test_a_subscriber_gets_created_ready_and_deleted_once_each(platform, person)
             data = event["data"]
             assert data["cluster_id"] == cluster["id"] == event["subject"]
             assert (data["name"], data["team_id"], data["owner"], data["provider"]) == (
-                "evt", team, ada.id, "k3d")
-            assert data["status"] == event["type"].rsplit(".", 1)[-1].replace(
-                "created", "pending")
+                "evt",
+                team,
+                ada.id,
+                "k3d",
+            )
+            assert data["status"] == event["type"].rsplit(".", 1)[-1].replace("created", "pending")
     finally:
         subscriber.stop()
 
@@ -227,8 +260,9 @@ def test_the_stream_hides_what_the_caller_may_not_see(person, streams):
     team_only = streams(token_of(vic), {"team_id": team})
 
     personal = ada.post("/clusters", json={"name": "mine", "provider": "kind"}).json()
-    shared = ada.post("/clusters", json={"name": "ours", "provider": "kind",
-                                         "team_id": team}).json()
+    shared = ada.post(
+        "/clusters", json={"name": "ours", "provider": "kind", "team_id": team}
+    ).json()
     wait_status(ada, personal["id"], "ready")
     wait_status(ada, shared["id"], "ready")
     # Events are published in order: once each reader has its own marker cluster's

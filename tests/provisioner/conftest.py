@@ -16,8 +16,20 @@ LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 
 
 def docker_nodes(provider: str, runtime: str) -> list[str]:
-    out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={LABELS[provider]}={runtime}",
-                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label={LABELS[provider]}={runtime}",
+            "--format",
+            "{{.Names}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.split()
 
 
@@ -54,8 +66,12 @@ class ProvisionerProcess:
         self.starts += 1
         # The process writes here until it ends; the file closes with it.
         log = open(self.log_dir / f"provisioner-{self.starts}.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen([sys.executable, "-m", "pyk8s_provisioner"],
-                                        env={**self.env, **extra_env}, stdout=log, stderr=log)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pyk8s_provisioner"],
+            env={**self.env, **extra_env},
+            stdout=log,
+            stderr=log,
+        )
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -70,35 +86,39 @@ class ProvisionerProcess:
                 self.kill()
 
     def full_logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")
-                         for p in sorted(self.log_dir.glob("provisioner-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.log_dir.glob("provisioner-*.log"))
+        )
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:]
-                         for p in sorted(self.log_dir.glob("provisioner-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:]
+            for p in sorted(self.log_dir.glob("provisioner-*.log"))
+        )
 
 
 def provisioner_env(database_url: str, nats_url: str, work_dir: Path) -> dict[str, str]:
-    return {**os.environ,
-           "PROVISIONER_ENVIRONMENT": "test",
-           "PROVISIONER_DATABASE_URL": database_url,
-           "PROVISIONER_NATS_URL": nats_url,
-           "PROVISIONER_KIND_BIN": str(DOUBLES / "kind_double"),
-           "PROVISIONER_K3D_BIN": str(DOUBLES / "k3d_double"),
-           "PROVISIONER_WORK_DIR": str(work_dir),
-           "PROVISIONER_WORK_ACK_WAIT_SECONDS": "3",
-           "PROVISIONER_WORK_RETRY_DELAY_SECONDS": "0.5",
-           "PROVISIONER_LOG_LEVEL": "INFO"}
+    return {
+        **os.environ,
+        "PROVISIONER_ENVIRONMENT": "test",
+        "PROVISIONER_DATABASE_URL": database_url,
+        "PROVISIONER_NATS_URL": nats_url,
+        "PROVISIONER_KIND_BIN": str(DOUBLES / "kind_double"),
+        "PROVISIONER_K3D_BIN": str(DOUBLES / "k3d_double"),
+        "PROVISIONER_WORK_DIR": str(work_dir),
+        "PROVISIONER_WORK_ACK_WAIT_SECONDS": "3",
+        "PROVISIONER_WORK_RETRY_DELAY_SECONDS": "0.5",
+        "PROVISIONER_LOG_LEVEL": "INFO",
+    }
 
 
 @pytest.fixture
 def provisioner(make_database, nats_server, tmp_path):
-    env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_server.url,
-                          tmp_path / "work")
+    env = provisioner_env(
+        make_database("provisioner", MIGRATIONS), nats_server.url, tmp_path / "work"
+    )
     process = ProvisionerProcess(env, tmp_path)
     yield process
     process.stop()
     if os.environ.get("PYK8S_SHOW_LOGS"):
         print(process.logs())
-
-

@@ -42,8 +42,12 @@ class Events:
 
 async def get(nc, actor: uuid.UUID, cluster_id: uuid.UUID) -> c.Cluster | None:
     try:
-        return await request(nc, subjects.PROVISIONER_CLUSTER_GET,
-                             c.ClusterRequest(actor_id=actor, cluster_id=cluster_id), c.Cluster)
+        return await request(
+            nc,
+            subjects.PROVISIONER_CLUSTER_GET,
+            c.ClusterRequest(actor_id=actor, cluster_id=cluster_id),
+            c.Cluster,
+        )
     except ServiceError:
         return None
 
@@ -81,8 +85,9 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(provisioner, nats_
         provisioner.kill()
 
         provisioner.start()
-        await wait_until_async(lambda: status_is(nc, actor, cluster.id, "ready", "failed"),
-                               timeout=60, interval=0.2)
+        await wait_until_async(
+            lambda: status_is(nc, actor, cluster.id, "ready", "failed"), timeout=60, interval=0.2
+        )
         ready = await get(nc, actor, cluster.id)
         assert ready.status == "ready", (ready.status_message, provisioner.logs())
         assert len(docker_nodes(provider, runtime)) == 2  # adopted, not made twice
@@ -95,17 +100,24 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(provisioner, nats_
         await wait_until_async(lambda: status_is(nc, actor, cluster.id, "ready"), timeout=60)
         await request(nc, subjects.PROVISIONER_CLUSTER_DELETE, delete, c.Cluster)
         await wait_until_async(
-            lambda: any("delete" in cmd for cmd in children(provisioner.process.pid)), timeout=30)
+            lambda: any("delete" in cmd for cmd in children(provisioner.process.pid)), timeout=30
+        )
         provisioner.kill()
         assert await status_is(nc, actor, cluster.id, "deleting") is False  # nobody answers
         provisioner.start()
-        await wait_until_async(lambda: status_is(nc, actor, cluster.id, "deleted"), timeout=60,
-                               interval=0.2)
+        await wait_until_async(
+            lambda: status_is(nc, actor, cluster.id, "deleted"), timeout=60, interval=0.2
+        )
         assert docker_nodes(provider, runtime) == []
         await wait_until_async(lambda: "deleted" in events.verbs(cluster.id), timeout=30)
 
-        assert events.verbs(cluster.id) == ["created", "provisioning", "ready", "deleting",
-                                             "deleted"]
+        assert events.verbs(cluster.id) == [
+            "created",
+            "provisioning",
+            "ready",
+            "deleting",
+            "deleted",
+        ]
         ids = [e["id"] for e in events.seen]
         assert len(ids) == len(set(ids))
     finally:
@@ -115,5 +127,6 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(provisioner, nats_
         if runtime:
             names = docker_nodes(provider, runtime)
             if names:
-                await asyncio.to_thread(subprocess.run, ["docker", "rm", "-f", *names],
-                                        capture_output=True, check=False)
+                await asyncio.to_thread(
+                    subprocess.run, ["docker", "rm", "-f", *names], capture_output=True, check=False
+                )

@@ -28,20 +28,37 @@ async def test_the_documented_subscriber_prints_published_events(nats_server, tm
     await ensure_streams(js)
     ids = []
     for verb, status in (("created", "pending"), ("ready", "ready")):
-        event = CloudEvent(source="/pyk8s/provisioner", type=f"io.pyk8s.cluster.{verb}",
-                           subject="c1", data={"cluster_id": "c1", "name": "demo",
-                                               "team_id": None, "owner": "u1",
-                                               "provider": "kind", "status": status})
-        await js.publish(subjects.event_subject("cluster", verb), event.model_dump_json().encode(),
-                         headers={"Nats-Msg-Id": event.id})
+        event = CloudEvent(
+            source="/pyk8s/provisioner",
+            type=f"io.pyk8s.cluster.{verb}",
+            subject="c1",
+            data={
+                "cluster_id": "c1",
+                "name": "demo",
+                "team_id": None,
+                "owner": "u1",
+                "provider": "kind",
+                "status": status,
+            },
+        )
+        await js.publish(
+            subjects.event_subject("cluster", verb),
+            event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": event.id},
+        )
         ids.append(event.id)
     await nc.close()
     script = tmp_path / "subscriber.py"
     script.write_text(example_code())
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, str(script)], capture_output=True, check=False, text=True,
-                          timeout=30, env={**os.environ, "NATS_URL": nats_server.url,
-                                           "MAX_EVENTS": "2"})
+        subprocess.run,
+        [sys.executable, str(script)],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=30,
+        env={**os.environ, "NATS_URL": nats_server.url, "MAX_EVENTS": "2"},
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 2

@@ -18,10 +18,15 @@ from .conftest import ProvisionerProcess, docker_nodes, provisioner_env, remove_
 
 
 async def test_replicas_share_the_work(make_database, nats_server, tmp_path):
-    env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_server.url,
-                          tmp_path / "work")
-    env.update(PROVISIONER_WORKERS="1", PROVISIONER_MAX_CONCURRENT_CREATES="1",
-               PROVISIONER_PERSONAL_QUOTA="10", PYK8S_DOUBLE_CREATE_DELAY="1")
+    env = provisioner_env(
+        make_database("provisioner", MIGRATIONS), nats_server.url, tmp_path / "work"
+    )
+    env.update(
+        PROVISIONER_WORKERS="1",
+        PROVISIONER_MAX_CONCURRENT_CREATES="1",
+        PROVISIONER_PERSONAL_QUOTA="10",
+        PYK8S_DOUBLE_CREATE_DELAY="1",
+    )
     replicas = []
     for index in range(2):
         (tmp_path / f"r{index}").mkdir()
@@ -51,8 +56,9 @@ async def test_replicas_share_the_work(make_database, nats_server, tmp_path):
         clusters = []
         for index in range(4):
             provider = ("kind", "k3d")[index % 2]
-            cluster = await wait_until_async(lambda i=index, p=provider: create(f"r{i}", p),
-                                             timeout=60, interval=0.2)
+            cluster = await wait_until_async(
+                lambda i=index, p=provider: create(f"r{i}", p), timeout=60, interval=0.2
+            )
             clusters.append(cluster)
             made.append((provider, runtime_name(f"r{index}", cluster.id)))
 

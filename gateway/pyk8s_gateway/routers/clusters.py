@@ -50,8 +50,9 @@ class ExtendBody(BaseModel):
 
 
 @router.post("", status_code=202, response_model=c.Cluster)
-async def create_cluster(body: ClusterCreateBody, bus: Bus, user: CurrentUser,
-                         response: Response) -> c.Cluster:
+async def create_cluster(
+    body: ClusterCreateBody, bus: Bus, user: CurrentUser, response: Response
+) -> c.Cluster:
     """Queue a new cluster (personal, or for a team where the caller is member or above).
     It starts `pending`; follow it on `GET /events/clusters` or by reading it."""
     if body.team_id:
@@ -63,8 +64,9 @@ async def create_cluster(body: ClusterCreateBody, bus: Bus, user: CurrentUser,
 
 
 @router.get("", response_model=c.ClusterList)
-async def list_clusters(bus: Bus, user: CurrentUser,
-                        team_id: Annotated[UUID | None, Query()] = None) -> c.ClusterList:
+async def list_clusters(
+    bus: Bus, user: CurrentUser, team_id: Annotated[UUID | None, Query()] = None
+) -> c.ClusterList:
     """The caller's personal clusters and those of the caller's teams (or of one team)."""
     if team_id:
         await require_team_role(bus, team_id, user.user_id, Role.VIEWER)
@@ -87,8 +89,7 @@ async def delete_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Clu
     """Queue the deletion (idempotent). The creator (while member or above), or an admin or
     owner of the team."""
     payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
-    return await request(bus, subjects.PROVISIONER_CLUSTER_DELETE, payload, c.Cluster,
-                         timeout=10)
+    return await request(bus, subjects.PROVISIONER_CLUSTER_DELETE, payload, c.Cluster, timeout=10)
 
 
 @router.get("/{cluster_id}/kubeconfig", response_model=c.Kubeconfig)
@@ -99,8 +100,9 @@ async def get_kubeconfig(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Kub
 
 
 @router.post("/{cluster_id}/extend", response_model=c.Cluster)
-async def extend_cluster(cluster_id: UUID, body: ExtendBody, bus: Bus,
-                         user: CurrentUser) -> c.Cluster:
+async def extend_cluster(
+    cluster_id: UUID, body: ExtendBody, bus: Bus, user: CurrentUser
+) -> c.Cluster:
     """Push the expiry back by `hours`, up to the maximum time-to-live from now."""
     payload = c.ClusterExtendRequest(actor_id=user.user_id, cluster_id=cluster_id, hours=body.hours)
     return await request(bus, subjects.PROVISIONER_CLUSTER_EXTEND, payload, c.Cluster)

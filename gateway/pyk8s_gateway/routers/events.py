@@ -59,9 +59,13 @@ class StreamCaller:
 async def stream_user(
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    access_token: Annotated[str | None, Query(
-        description="Only for this stream: browsers' EventSource cannot send an "
-                    "Authorization header. Prefer the header everywhere else.")] = None,
+    access_token: Annotated[
+        str | None,
+        Query(
+            description="Only for this stream: browsers' EventSource cannot send an "
+            "Authorization header. Prefer the header everywhere else."
+        ),
+    ] = None,
 ) -> StreamCaller:
     token = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
@@ -72,7 +76,9 @@ async def stream_user(
     try:
         return StreamCaller(await verifier.verify(token), token, verifier)
     except InvalidToken:
-        raise Problem(401, ErrorCode.INVALID_TOKEN.value, "the token is invalid or expired") from None
+        raise Problem(
+            401, ErrorCode.INVALID_TOKEN.value, "the token is invalid or expired"
+        ) from None
 
 
 StreamUser = Annotated[StreamCaller, Depends(stream_user)]
@@ -110,10 +116,14 @@ def frame(event: dict[str, Any], raw: str) -> str:
     return f"id: {event.get('id', '')}\ndata: {raw}\n\n"
 
 
-@router.get("/clusters", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
-async def cluster_events(bus: Bus, caller: StreamUser,
-                         team_id: Annotated[UUID | None, Query()] = None) -> StreamingResponse:
+@router.get(
+    "/clusters",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def cluster_events(
+    bus: Bus, caller: StreamUser, team_id: Annotated[UUID | None, Query()] = None
+) -> StreamingResponse:
     """Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
     deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
     the access token as `Authorization: Bearer ...`, or as `?access_token=` where the client
@@ -143,8 +153,13 @@ async def cluster_events(bus: Bus, caller: StreamUser,
     )
 
 
-async def _frames(queue: asyncio.Queue, visibility: Visibility, team_id: UUID | None,
-                  subscription, caller: StreamCaller) -> AsyncIterator[str]:
+async def _frames(
+    queue: asyncio.Queue,
+    visibility: Visibility,
+    team_id: UUID | None,
+    subscription,
+    caller: StreamCaller,
+) -> AsyncIterator[str]:
     try:
         yield "retry: 3000\n: connected\n\n"
         checked = time.monotonic()

@@ -112,4 +112,6 @@ class ClusterEventData(Contract):
 
 
 # Lifecycle event verbs: subjects `pyk8s.events.cluster.<verb>`, types `io.pyk8s.cluster.<verb>`.
-CLUSTER_EVENT_VERBS = ("created", "provisioning", "ready", "failed", "deleting", "expired", "deleted")
+CLUSTER_EVENT_VERBS = (
+    "created", "provisioning", "ready", "failed", "deleting", "expired", "deleted",
+)

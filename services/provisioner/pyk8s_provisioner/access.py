@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NATS
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
@@ -14,16 +15,20 @@ from .models import Cluster
 
 RoleLookup = Callable[[uuid.UUID, uuid.UUID], Awaitable[Role | None]]
 
-READ = "read"          # viewer+
-USE = "use"            # member+: kubeconfig, extend, terminal
-DELETE = "delete"      # admin+, or the creator while member+
+READ = "read"  # viewer+
+USE = "use"  # member+: kubeconfig, extend, terminal
+DELETE = "delete"  # admin+, or the creator while member+
 MINIMUM = {READ: Role.VIEWER, USE: Role.MEMBER, DELETE: Role.ADMIN}
 
 
 def teams_lookup(nc: NATS) -> RoleLookup:
     async def lookup(team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
-        reply = await request(nc, subjects.TEAMS_MEMBERSHIP,
-                              MembershipRequest(team_id=team_id, user_id=user_id), MembershipReply)
+        reply = await request(
+            nc,
+            subjects.TEAMS_MEMBERSHIP,
+            MembershipRequest(team_id=team_id, user_id=user_id),
+            MembershipReply,
+        )
         return reply.role
 
     return lookup
@@ -46,6 +51,8 @@ async def require(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID, acti
         return
     if action == DELETE and cluster.owner_id == actor_id and role.at_least(Role.MEMBER):
         return
-    raise ServiceError(ErrorCode.FORBIDDEN,
-                       f"this needs the {MINIMUM[action].value} role or higher in the team"
-                       + (" (or to be the cluster's creator)" if action == DELETE else ""))
+    raise ServiceError(
+        ErrorCode.FORBIDDEN,
+        f"this needs the {MINIMUM[action].value} role or higher in the team"
+        + (" (or to be the cluster's creator)" if action == DELETE else ""),
+    )

@@ -20,4 +20,6 @@ class KubeconfigBox:
         try:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
-            raise ValueError("the kubeconfig cannot be decrypted with the configured keys") from None
+            raise ValueError(
+                "the kubeconfig cannot be decrypted with the configured keys"
+            ) from None

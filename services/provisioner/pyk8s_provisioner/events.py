@@ -3,11 +3,12 @@ changes the cluster, so neither is lost nor duplicated by a crash."""
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import ClusterEventData
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_kit.outbox import add_event
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Cluster, OutboxEvent
 
@@ -17,15 +18,22 @@ WORK_SUBJECTS = {"create": subjects.WORK_CLUSTER_CREATE, "delete": subjects.WORK
 
 def event_data(cluster: Cluster) -> ClusterEventData:
     return ClusterEventData(
-        cluster_id=cluster.id, name=cluster.name, team_id=cluster.team_id,
-        owner=cluster.owner_id, provider=cluster.provider, status=cluster.status,
-        status_message=cluster.status_message, expires_at=cluster.expires_at,
+        cluster_id=cluster.id,
+        name=cluster.name,
+        team_id=cluster.team_id,
+        owner=cluster.owner_id,
+        provider=cluster.provider,
+        status=cluster.status,
+        status_message=cluster.status_message,
+        expires_at=cluster.expires_at,
     )
 
 
 def emit(session: AsyncSession, cluster: Cluster, verb: str) -> None:
     event = CloudEvent(
-        source=SOURCE, type=event_type("cluster", verb), subject=str(cluster.id),
+        source=SOURCE,
+        type=event_type("cluster", verb),
+        subject=str(cluster.id),
         data=event_data(cluster).model_dump(mode="json"),
     )
     add_event(session, OutboxEvent, subjects.event_subject("cluster", verb), event)
@@ -33,7 +41,9 @@ def emit(session: AsyncSession, cluster: Cluster, verb: str) -> None:
 
 def enqueue(session: AsyncSession, cluster_id: uuid.UUID, action: str) -> None:
     work = CloudEvent(
-        source=SOURCE, type=event_type("work.cluster", action), subject=str(cluster_id),
+        source=SOURCE,
+        type=event_type("work.cluster", action),
+        subject=str(cluster_id),
         data={"cluster_id": str(cluster_id)},
     )
     add_event(session, OutboxEvent, WORK_SUBJECTS[action], work)

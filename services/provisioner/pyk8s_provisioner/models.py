@@ -1,10 +1,11 @@
 import uuid
 from datetime import datetime
 
-from pyk8s_kit.db import make_metadata
-from pyk8s_kit.outbox import OutboxMixin
 from sqlalchemy import DateTime, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pyk8s_kit.db import make_metadata
+from pyk8s_kit.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):
@@ -16,10 +17,20 @@ class Cluster(Base):
     __table_args__ = (
         # A name is unique among the live clusters of one scope: a team, or one person's
         # personal clusters.
-        Index("uq_clusters_team_name", "team_id", "name", unique=True,
-              postgresql_where=text("team_id IS NOT NULL AND status <> 'deleted'")),
-        Index("uq_clusters_personal_name", "owner_id", "name", unique=True,
-              postgresql_where=text("team_id IS NULL AND status <> 'deleted'")),
+        Index(
+            "uq_clusters_team_name",
+            "team_id",
+            "name",
+            unique=True,
+            postgresql_where=text("team_id IS NOT NULL AND status <> 'deleted'"),
+        ),
+        Index(
+            "uq_clusters_personal_name",
+            "owner_id",
+            "name",
+            unique=True,
+            postgresql_where=text("team_id IS NULL AND status <> 'deleted'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

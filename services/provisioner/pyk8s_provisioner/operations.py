@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlalchemy import text
+
 from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.clusters import Provider
 from pyk8s_contracts.common import utcnow
 from pyk8s_kit.db import Database
-from sqlalchemy import text
 
 from . import repository
 from .crypto import KubeconfigBox
@@ -34,8 +35,9 @@ def lock_key(cluster_id: uuid.UUID) -> int:
 
 
 class Operations:
-    def __init__(self, db: Database, settings: ProvisionerSettings,
-                 drivers: dict[Provider, Driver]) -> None:
+    def __init__(
+        self, db: Database, settings: ProvisionerSettings, drivers: dict[Provider, Driver]
+    ) -> None:
         self.db = db
         self.settings = settings
         self.drivers = drivers
@@ -54,7 +56,9 @@ class Operations:
         PostgreSQL releases by itself if the holder dies."""
         async with self.db.engine.connect() as conn:
             key = lock_key(cluster_id)
-            while not (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar():
+            while not (
+                await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+            ).scalar():
                 await asyncio.sleep(LOCK_POLL_SECONDS)
             try:
                 yield
@@ -99,11 +103,17 @@ class Operations:
                 log.info("adopting existing runtime cluster %s", cluster.runtime_name)
                 return kubeconfig
             except CliError:
-                log.info("removing unusable runtime cluster %s before creating it again",
-                         cluster.runtime_name)
+                log.info(
+                    "removing unusable runtime cluster %s before creating it again",
+                    cluster.runtime_name,
+                )
                 await driver.delete(cluster.runtime_name, self.work_dir(cluster))
-        spec = CreateSpec(cluster.runtime_name, cluster.kubernetes_version, cluster.workers,
-                          self.work_dir(cluster))
+        spec = CreateSpec(
+            cluster.runtime_name,
+            cluster.kubernetes_version,
+            cluster.workers,
+            self.work_dir(cluster),
+        )
         log.info("creating %s cluster %s", cluster.provider, cluster.runtime_name)
         return await driver.create(spec)
 
@@ -111,11 +121,13 @@ class Operations:
         try:
             await self.driver(cluster).discard(cluster.runtime_name, self.work_dir(cluster))
         except CliError as error:
-            log.warning("could not remove what a failed create left of %s: %s",
-                        cluster.runtime_name, error)
+            log.warning(
+                "could not remove what a failed create left of %s: %s", cluster.runtime_name, error
+            )
 
-    async def _finish(self, cluster_id: uuid.UUID, status: S, message: str | None,
-                      kubeconfig: str | None = None) -> None:
+    async def _finish(
+        self, cluster_id: uuid.UUID, status: S, message: str | None, kubeconfig: str | None = None
+    ) -> None:
         async with self.db.session() as session:
             cluster = await repository.get(session, cluster_id, lock=True)
             # A delete asked for meanwhile wins; its own work removes the runtime cluster.
@@ -192,8 +204,11 @@ class Operations:
         async with self.db.session() as session:
             stale = await repository.runtime_names(session, provider.value, names, (S.DELETED,))
         for cluster in stale:
-            log.info("removing %s cluster %s, deleted in the database", provider.value,
-                     cluster.runtime_name)
+            log.info(
+                "removing %s cluster %s, deleted in the database",
+                provider.value,
+                cluster.runtime_name,
+            )
             try:
                 await driver.delete(cluster.runtime_name, self.work_dir(cluster))
             except CliError as error:

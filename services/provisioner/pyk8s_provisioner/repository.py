@@ -3,9 +3,10 @@
 import uuid
 from datetime import datetime
 
-from pyk8s_contracts.clusters import ClusterStatus as S
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from pyk8s_contracts.clusters import ClusterStatus as S
 
 from .models import Cluster
 
@@ -35,8 +36,9 @@ async def count_live(session: AsyncSession, team_id: uuid.UUID | None, owner_id:
     return (await session.scalar(query)) or 0
 
 
-async def name_taken(session: AsyncSession, name: str, team_id: uuid.UUID | None,
-                     owner_id: uuid.UUID) -> bool:
+async def name_taken(
+    session: AsyncSession, name: str, team_id: uuid.UUID | None, owner_id: uuid.UUID
+) -> bool:
     query = select(Cluster.id).where(Cluster.name == name, Cluster.status.in_(NOT_DELETED))
     if team_id:
         query = query.where(Cluster.team_id == team_id)
@@ -45,8 +47,12 @@ async def name_taken(session: AsyncSession, name: str, team_id: uuid.UUID | None
     return (await session.scalar(query.limit(1))) is not None
 
 
-async def visible(session: AsyncSession, owner_id: uuid.UUID, team_ids: list[uuid.UUID],
-                  only_team: uuid.UUID | None) -> list[Cluster]:
+async def visible(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    team_ids: list[uuid.UUID],
+    only_team: uuid.UUID | None,
+) -> list[Cluster]:
     if only_team:
         scope = Cluster.team_id == only_team
     else:
@@ -54,14 +60,20 @@ async def visible(session: AsyncSession, owner_id: uuid.UUID, team_ids: list[uui
             (Cluster.team_id.is_(None)) & (Cluster.owner_id == owner_id),
             Cluster.team_id.in_(team_ids),
         )
-    query = (select(Cluster).where(scope, Cluster.status != S.DELETED)
-             .order_by(Cluster.created_at, Cluster.id))
+    query = (
+        select(Cluster)
+        .where(scope, Cluster.status != S.DELETED)
+        .order_by(Cluster.created_at, Cluster.id)
+    )
     return list((await session.scalars(query)).all())
 
 
 async def count_team(session: AsyncSession, team_id: uuid.UUID) -> int:
-    query = select(func.count()).select_from(Cluster).where(
-        Cluster.team_id == team_id, Cluster.status != S.DELETED)
+    query = (
+        select(func.count())
+        .select_from(Cluster)
+        .where(Cluster.team_id == team_id, Cluster.status != S.DELETED)
+    )
     return (await session.scalar(query)) or 0
 
 
@@ -70,18 +82,26 @@ async def in_status(session: AsyncSession, statuses: tuple[str, ...]) -> list[Cl
     return list((await session.scalars(query)).all())
 
 
-async def runtime_names(session: AsyncSession, provider: str, names: set[str],
-                        statuses: tuple[str, ...]) -> list[Cluster]:
+async def runtime_names(
+    session: AsyncSession, provider: str, names: set[str], statuses: tuple[str, ...]
+) -> list[Cluster]:
     if not names:
         return []
-    query = select(Cluster).where(Cluster.provider == provider, Cluster.runtime_name.in_(names),
-                                  Cluster.status.in_(statuses))
+    query = select(Cluster).where(
+        Cluster.provider == provider, Cluster.runtime_name.in_(names), Cluster.status.in_(statuses)
+    )
     return list((await session.scalars(query)).all())
 
 
 async def expired(session: AsyncSession, now: datetime, limit: int = 100) -> list[Cluster]:
-    query = (select(Cluster)
-             .where(Cluster.expires_at <= now, Cluster.status.in_(
-                 (S.PENDING, S.PROVISIONING, S.READY, S.FAILED)))
-             .order_by(Cluster.expires_at).limit(limit).with_for_update(skip_locked=True))
+    query = (
+        select(Cluster)
+        .where(
+            Cluster.expires_at <= now,
+            Cluster.status.in_((S.PENDING, S.PROVISIONING, S.READY, S.FAILED)),
+        )
+        .order_by(Cluster.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     return list((await session.scalars(query)).all())

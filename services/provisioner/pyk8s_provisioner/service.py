@@ -5,6 +5,8 @@ import hashlib
 import uuid
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.common import utcnow
@@ -12,7 +14,6 @@ from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
-from sqlalchemy.exc import IntegrityError
 
 from . import access, repository
 from .access import RoleLookup
@@ -39,8 +40,13 @@ def to_contract(cluster: Cluster) -> c.Cluster:
 
 
 class ClusterService:
-    def __init__(self, db: Database, settings: ProvisionerSettings, roles: RoleLookup,
-                 drivers: dict[c.Provider, Driver]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: ProvisionerSettings,
+        roles: RoleLookup,
+        drivers: dict[c.Provider, Driver],
+    ) -> None:
         self.db = db
         self.settings = settings
         self.roles = roles
@@ -50,8 +56,9 @@ class ClusterService:
     async def create(self, req: c.ClusterCreateRequest) -> c.Cluster:
         ttl = req.ttl_hours or self.settings.default_ttl_hours
         if ttl > self.settings.max_ttl_hours:
-            raise ServiceError(ErrorCode.VALIDATION,
-                               f"ttl_hours may be at most {self.settings.max_ttl_hours}")
+            raise ServiceError(
+                ErrorCode.VALIDATION, f"ttl_hours may be at most {self.settings.max_ttl_hours}"
+            )
         if req.team_id:
             await self._require_team_role(req.team_id, req.actor_id, Role.MEMBER)
         cluster_id = uuid.uuid4()
@@ -62,11 +69,17 @@ class ClusterService:
                 if await repository.name_taken(session, req.name, req.team_id, req.actor_id):
                     raise self._name_conflict(req.name)
                 cluster = Cluster(
-                    id=cluster_id, name=req.name, team_id=req.team_id, owner_id=req.actor_id,
-                    provider=req.provider.value, kubernetes_version=req.kubernetes_version,
-                    workers=req.workers, status=S.PENDING.value,
+                    id=cluster_id,
+                    name=req.name,
+                    team_id=req.team_id,
+                    owner_id=req.actor_id,
+                    provider=req.provider.value,
+                    kubernetes_version=req.kubernetes_version,
+                    workers=req.workers,
+                    status=S.PENDING.value,
                     runtime_name=runtime_name(req.name, cluster_id),
-                    created_at=utcnow(), expires_at=utcnow() + timedelta(hours=ttl),
+                    created_at=utcnow(),
+                    expires_at=utcnow() + timedelta(hours=ttl),
                 )
                 session.add(cluster)
                 await session.flush()
@@ -85,18 +98,22 @@ class ClusterService:
         live = await repository.count_live(session, req.team_id, req.actor_id)
         if live >= quota:
             scope = "the team" if req.team_id else "your personal clusters"
-            raise ServiceError(ErrorCode.QUOTA_EXCEEDED,
-                               f"quota reached: {scope} may have {quota} live clusters",
-                               {"quota": quota, "live": live})
+            raise ServiceError(
+                ErrorCode.QUOTA_EXCEEDED,
+                f"quota reached: {scope} may have {quota} live clusters",
+                {"quota": quota, "live": live},
+            )
 
-    async def _require_team_role(self, team_id: uuid.UUID, user_id: uuid.UUID,
-                                 minimum: Role) -> Role:
+    async def _require_team_role(
+        self, team_id: uuid.UUID, user_id: uuid.UUID, minimum: Role
+    ) -> Role:
         role = await self.roles(team_id, user_id)
         if role is None:
             raise ServiceError(ErrorCode.NOT_FOUND, "team not found")
         if not role.at_least(minimum):
-            raise ServiceError(ErrorCode.FORBIDDEN,
-                               f"this needs the {minimum.value} role or higher in the team")
+            raise ServiceError(
+                ErrorCode.FORBIDDEN, f"this needs the {minimum.value} role or higher in the team"
+            )
         return role
 
     async def _authorized(self, req: c.ClusterRequest, action: str) -> Cluster:
@@ -136,8 +153,10 @@ class ClusterService:
     async def kubeconfig(self, req: c.ClusterRequest) -> c.Kubeconfig:
         cluster = await self._authorized(req, access.USE)
         if cluster.status != S.READY or not cluster.kubeconfig_encrypted:
-            raise ServiceError(ErrorCode.CONFLICT,
-                               f"the cluster is {cluster.status}; a kubeconfig exists once it is ready")
+            raise ServiceError(
+                ErrorCode.CONFLICT,
+                f"the cluster is {cluster.status}; a kubeconfig exists once it is ready",
+            )
         try:
             kubeconfig = self.box.open(cluster.kubeconfig_encrypted)
         except ValueError as error:
@@ -149,7 +168,9 @@ class ClusterService:
         async with self.db.session() as session:
             cluster = await repository.get(session, req.cluster_id, lock=True)
             if cluster.status not in (S.PENDING, S.PROVISIONING, S.READY):
-                raise ServiceError(ErrorCode.CONFLICT, f"a {cluster.status} cluster cannot be extended")
+                raise ServiceError(
+                    ErrorCode.CONFLICT, f"a {cluster.status} cluster cannot be extended"
+                )
             limit = utcnow() + timedelta(hours=self.settings.max_ttl_hours)
             new_expiry = cluster.expires_at + timedelta(hours=req.hours)
             if new_expiry > limit:
@@ -168,8 +189,11 @@ class ClusterService:
         if cluster is None:
             raise access.not_found()
         driver = self.drivers[c.Provider(cluster.provider)]
-        return c.ClusterNode(cluster_id=cluster.id, status=cluster.status,
-                             container=driver.node_container(cluster.runtime_name))
+        return c.ClusterNode(
+            cluster_id=cluster.id,
+            status=cluster.status,
+            container=driver.node_container(cluster.runtime_name),
+        )
 
     async def team_count(self, team_id: uuid.UUID) -> int:
         async with self.db.session() as session:

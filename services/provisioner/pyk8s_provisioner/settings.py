@@ -2,6 +2,7 @@ from pathlib import Path
 
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
+
 from pyk8s_kit.settings import ServiceSettings
 
 from .crypto import fernet_keys
@@ -45,16 +46,20 @@ class ProvisionerSettings(ServiceSettings):
     @model_validator(mode="after")
     def _checks(self) -> "ProvisionerSettings":
         if not self.is_development and self.kubeconfig_key == DEVELOPMENT_KUBECONFIG_KEY:
-            raise ValueError("set PROVISIONER_KUBECONFIG_KEY: the development key is refused "
-                             "outside development")
+            raise ValueError(
+                "set PROVISIONER_KUBECONFIG_KEY: the development key is refused outside development"
+            )
         try:
             if not fernet_keys(self.kubeconfig_key):
                 raise ValueError("no key")
         except ValueError:
-            raise ValueError("PROVISIONER_KUBECONFIG_KEY is not a Fernet key (urlsafe base64 "
-                             "of 32 bytes)") from None
+            raise ValueError(
+                "PROVISIONER_KUBECONFIG_KEY is not a Fernet key (urlsafe base64 of 32 bytes)"
+            ) from None
         if self.default_ttl_hours > self.max_ttl_hours:
             raise ValueError("PROVISIONER_DEFAULT_TTL_HOURS exceeds PROVISIONER_MAX_TTL_HOURS")
         if self.max_concurrent_creates < 1 or self.workers < 1:
-            raise ValueError("PROVISIONER_MAX_CONCURRENT_CREATES and PROVISIONER_WORKERS must be >= 1")
+            raise ValueError(
+                "PROVISIONER_MAX_CONCURRENT_CREATES and PROVISIONER_WORKERS must be >= 1"
+            )
         return self

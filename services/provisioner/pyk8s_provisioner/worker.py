@@ -12,6 +12,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
+
 from pyk8s_contracts import subjects
 
 from .drivers import CliError
@@ -37,7 +38,9 @@ def consumer_config(settings: ProvisionerSettings) -> ConsumerConfig:
 
 
 class Worker:
-    def __init__(self, js: JetStreamContext, ops: Operations, settings: ProvisionerSettings) -> None:
+    def __init__(
+        self, js: JetStreamContext, ops: Operations, settings: ProvisionerSettings
+    ) -> None:
         self.js = js
         self.ops = ops
         self.settings = settings
@@ -99,21 +102,26 @@ class Worker:
             await msg.ack()
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - any failure is retried, then reported
+        except Exception as error:
             await self._retry_or_give_up(msg, action, cluster_id, error)
         finally:
             heartbeat.cancel()
 
-    async def _retry_or_give_up(self, msg: Msg, action: str, cluster_id: uuid.UUID,
-                                error: Exception) -> None:
+    async def _retry_or_give_up(
+        self, msg: Msg, action: str, cluster_id: uuid.UUID, error: Exception
+    ) -> None:
         reason = str(error) if isinstance(error, CliError) else f"{type(error).__name__}: {error}"
         attempt = msg.metadata.num_delivered
         if attempt >= self.settings.work_max_deliver:
-            log.error("%s of %s failed %d times, giving up: %s", action, cluster_id, attempt, reason)
+            log.error(
+                "%s of %s failed %d times, giving up: %s", action, cluster_id, attempt, reason
+            )
             await self.ops.give_up(cluster_id, action, reason)
             await msg.ack()
             return
-        log.warning("%s of %s failed (attempt %d), retrying: %s", action, cluster_id, attempt, reason)
+        log.warning(
+            "%s of %s failed (attempt %d), retrying: %s", action, cluster_id, attempt, reason
+        )
         await msg.nak(delay=self.settings.work_retry_delay_seconds)
 
     async def _heartbeat(self, msg: Msg) -> None:

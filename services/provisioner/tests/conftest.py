@@ -24,8 +24,19 @@ def docker_ready() -> bool:
 def containers(provider: str, runtime_name: str) -> list[str]:
     """Names of the Docker containers labelled as nodes of that runtime cluster."""
     out = subprocess.run(
-        ["docker", "ps", "-a", "--filter", f"label={LABELS[provider]}={runtime_name}",
-         "--format", "{{.Names}}"], capture_output=True, text=True, check=True).stdout
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label={LABELS[provider]}={runtime_name}",
+            "--format",
+            "{{.Names}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return sorted(line for line in out.splitlines() if line)
 
 

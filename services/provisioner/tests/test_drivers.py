@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from pyk8s_contracts.clusters import Provider
 from pyk8s_provisioner.drivers import (
     CliError,
@@ -21,8 +22,10 @@ TIMEOUTS = Timeouts(wait_seconds=300, grace_seconds=60, short_seconds=60)
 
 
 def drivers(timeouts: Timeouts = TIMEOUTS) -> dict[Provider, object]:
-    return {Provider.KIND: KindDriver(KIND_DOUBLE, timeouts),
-            Provider.K3D: K3dDriver(K3D_DOUBLE, timeouts)}
+    return {
+        Provider.KIND: KindDriver(KIND_DOUBLE, timeouts),
+        Provider.K3D: K3dDriver(K3D_DOUBLE, timeouts),
+    }
 
 
 EXPECTED_NODES = {
@@ -56,12 +59,16 @@ async def test_kind_writes_the_per_cluster_kubeconfig_file(runtime_name, tmp_pat
     assert "--kubeconfig" in driver.create_argv(CreateSpec(name, None, 0, tmp_path / name))
 
 
-@pytest.mark.parametrize("provider, text", [
-    (Provider.KIND, r'node\(s\) already exist for a cluster with the name'),
-    (Provider.K3D, "already exists"),
-])
-async def test_second_create_of_a_name_fails_with_the_cli_message(provider, text, runtime_name,
-                                                                  tmp_path: Path):
+@pytest.mark.parametrize(
+    "provider, text",
+    [
+        (Provider.KIND, r"node\(s\) already exist for a cluster with the name"),
+        (Provider.K3D, "already exists"),
+    ],
+)
+async def test_second_create_of_a_name_fails_with_the_cli_message(
+    provider, text, runtime_name, tmp_path: Path
+):
     driver = drivers()[provider]
     name = runtime_name()
     await driver.create(CreateSpec(name, None, 0, tmp_path / name))
@@ -70,12 +77,16 @@ async def test_second_create_of_a_name_fails_with_the_cli_message(provider, text
     assert len(containers(provider.value, name)) == 1
 
 
-@pytest.mark.parametrize("provider, image", [
-    (Provider.KIND, "kindest/node:v1.99.0"),
-    (Provider.K3D, "rancher/k3s:v1.99.0-k3s1"),
-])
-async def test_an_image_that_cannot_be_pulled_fails_with_the_cli_message(provider, image,
-                                                                        runtime_name, tmp_path):
+@pytest.mark.parametrize(
+    "provider, image",
+    [
+        (Provider.KIND, "kindest/node:v1.99.0"),
+        (Provider.K3D, "rancher/k3s:v1.99.0-k3s1"),
+    ],
+)
+async def test_an_image_that_cannot_be_pulled_fails_with_the_cli_message(
+    provider, image, runtime_name, tmp_path
+):
     driver = drivers()[provider]
     name = runtime_name()
     with pytest.raises(CliError) as failure:
@@ -85,8 +96,9 @@ async def test_an_image_that_cannot_be_pulled_fails_with_the_cli_message(provide
 
 
 @pytest.mark.parametrize("provider", [Provider.KIND, Provider.K3D])
-async def test_a_cli_that_overruns_its_deadline_is_killed(provider, runtime_name, tmp_path,
-                                                          monkeypatch):
+async def test_a_cli_that_overruns_its_deadline_is_killed(
+    provider, runtime_name, tmp_path, monkeypatch
+):
     monkeypatch.setenv("PYK8S_DOUBLE_CREATE_DELAY", "30")
     driver = drivers(Timeouts(wait_seconds=1, grace_seconds=1, short_seconds=30))[provider]
     name = runtime_name()
@@ -105,26 +117,54 @@ async def test_a_missing_binary_is_a_cli_error(tmp_path):
 def test_argv_of_kind_create():
     spec = CreateSpec("demo-1a2b3c4d", "v1.31.0", 2, Path("/w/demo"))
     assert KindDriver("kind", TIMEOUTS).create_argv(spec) == [
-        "kind", "create", "cluster", "--name", "demo-1a2b3c4d", "--kubeconfig",
-        "/w/demo/kubeconfig", "--wait", "300s", "--image", "kindest/node:v1.31.0",
-        "--config", "/w/demo/kind-config.yaml"]
+        "kind",
+        "create",
+        "cluster",
+        "--name",
+        "demo-1a2b3c4d",
+        "--kubeconfig",
+        "/w/demo/kubeconfig",
+        "--wait",
+        "300s",
+        "--image",
+        "kindest/node:v1.31.0",
+        "--config",
+        "/w/demo/kind-config.yaml",
+    ]
 
 
 def test_argv_of_k3d_create():
     spec = CreateSpec("demo-1a2b3c4d", "v1.31.0", 2, Path("/w/demo"))
     assert K3dDriver("k3d", TIMEOUTS).create_argv(spec) == [
-        "k3d", "cluster", "create", "demo-1a2b3c4d", "--kubeconfig-update-default=false",
-        "--kubeconfig-switch-context=false", "--timeout", "300s", "--agents", "2",
-        "--image", "rancher/k3s:v1.31.0-k3s1"]
+        "k3d",
+        "cluster",
+        "create",
+        "demo-1a2b3c4d",
+        "--kubeconfig-update-default=false",
+        "--kubeconfig-switch-context=false",
+        "--timeout",
+        "300s",
+        "--agents",
+        "2",
+        "--image",
+        "rancher/k3s:v1.31.0-k3s1",
+    ]
 
 
 def test_error_text_keeps_the_cli_error_lines():
-    result = CliResult(1, "", "Creating cluster ...\n\x1b[31mERROR\x1b[0m: failed to create "
-                              "cluster: boom\n")
+    result = CliResult(
+        1, "", "Creating cluster ...\n\x1b[31mERROR\x1b[0m: failed to create cluster: boom\n"
+    )
     assert error_text(result) == "ERROR: failed to create cluster: boom"
-    k3d = CliResult(1, "", "INFO[0000] Prep\nERRO[0001] Failed to pull image 'x'\nFATA[0001] "
-                           "Cluster creation FAILED\n")
-    assert error_text(k3d) == "ERRO[0001] Failed to pull image 'x'\nFATA[0001] Cluster creation FAILED"
+    k3d = CliResult(
+        1,
+        "",
+        "INFO[0000] Prep\nERRO[0001] Failed to pull image 'x'\nFATA[0001] "
+        "Cluster creation FAILED\n",
+    )
+    assert (
+        error_text(k3d) == "ERRO[0001] Failed to pull image 'x'\nFATA[0001] Cluster creation FAILED"
+    )
     assert error_text(CliResult(2, "", "")) == "exited with status 2"
 
 
@@ -142,6 +182,8 @@ async def test_every_cli_call_gets_a_kubeconfig_of_ours(tmp_path, monkeypatch):
     await driver.delete("demo-1", work / "demo-1")
     with pytest.raises(CliError):
         await driver.kubeconfig("demo-1")  # the recorder prints no kubeconfig
-    assert seen.read_text().split() == [str(work / "cli" / "kubeconfig"),
-                                        str(work / "demo-1" / "kubeconfig"),
-                                        str(work / "cli" / "kubeconfig")]
+    assert seen.read_text().split() == [
+        str(work / "cli" / "kubeconfig"),
+        str(work / "demo-1" / "kubeconfig"),
+        str(work / "cli" / "kubeconfig"),
+    ]

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import select
+
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts.common import utcnow
 from pyk8s_contracts.teams import Role
@@ -20,7 +22,6 @@ from pyk8s_provisioner.models import Cluster, OutboxEvent
 from pyk8s_provisioner.operations import Operations
 from pyk8s_provisioner.service import ClusterService, runtime_name
 from pyk8s_provisioner.settings import ProvisionerSettings
-from sqlalchemy import select
 
 from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers, remove_runtime
 
@@ -40,9 +41,15 @@ class Teams:
 @pytest.fixture
 async def world(make_database, tmp_path):
     url = make_database("provisioner", MIGRATIONS)
-    settings = ProvisionerSettings(environment="test", database_url=url, kind_bin=KIND_DOUBLE,
-                                   k3d_bin=K3D_DOUBLE, work_dir=tmp_path / "work",
-                                   max_concurrent_creates=1, team_quota=2)
+    settings = ProvisionerSettings(
+        environment="test",
+        database_url=url,
+        kind_bin=KIND_DOUBLE,
+        k3d_bin=K3D_DOUBLE,
+        work_dir=tmp_path / "work",
+        max_concurrent_creates=1,
+        team_quota=2,
+    )
     db = Database(url)
     drivers = build_drivers(settings)
     teams = Teams()
@@ -62,13 +69,19 @@ async def outbox(db: Database) -> list[tuple[str, dict]]:
 
 
 async def verbs(db: Database, cluster_id) -> list[str]:
-    return [subject.rsplit(".", 1)[-1] for subject, event in await outbox(db)
-            if subject.startswith("pyk8s.events.") and event["subject"] == str(cluster_id)]
+    return [
+        subject.rsplit(".", 1)[-1]
+        for subject, event in await outbox(db)
+        if subject.startswith("pyk8s.events.") and event["subject"] == str(cluster_id)
+    ]
 
 
 async def work(db: Database, cluster_id) -> list[str]:
-    return [subject.rsplit(".", 1)[-1] for subject, event in await outbox(db)
-            if subject.startswith("pyk8s.work.") and event["subject"] == str(cluster_id)]
+    return [
+        subject.rsplit(".", 1)[-1]
+        for subject, event in await outbox(db)
+        if subject.startswith("pyk8s.work.") and event["subject"] == str(cluster_id)
+    ]
 
 
 def create_request(actor, name="demo", provider="kind", **extra) -> c.ClusterCreateRequest:
@@ -87,8 +100,13 @@ async def test_create_to_ready_to_deleted(world):
     await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
     await ops.delete(cluster.id)
     await ops.delete(cluster.id)
-    assert await verbs(db, cluster.id) == ["created", "provisioning", "ready", "deleting",
-                                           "deleted"]
+    assert await verbs(db, cluster.id) == [
+        "created",
+        "provisioning",
+        "ready",
+        "deleting",
+        "deleted",
+    ]
     assert containers("kind", runtime_name("demo", cluster.id)) == []
 
 
@@ -100,8 +118,9 @@ async def test_a_delete_asked_during_the_create_wins(world, monkeypatch):
     creating = asyncio.create_task(ops.create(cluster.id))
 
     async def provisioning():
-        return (await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))).status \
-            == "provisioning"
+        return (
+            await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+        ).status == "provisioning"
 
     while not await provisioning():
         await asyncio.sleep(0.05)
@@ -160,7 +179,9 @@ async def test_giving_up_says_why(world):
     cluster = await service.create(create_request(actor))
     await ops.give_up(cluster.id, "create", "database unavailable")
     failed = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
-    assert failed.status == "failed" and failed.status_message == "create failed: database unavailable"
+    assert (
+        failed.status == "failed" and failed.status_message == "create failed: database unavailable"
+    )
     assert await verbs(db, cluster.id) == ["created", "failed"]
 
 

@@ -7,6 +7,7 @@ import uuid
 
 import nats
 import pytest
+
 from pyk8s_contracts import clusters as c
 from pyk8s_kit.db import Database
 from pyk8s_kit.outbox import OutboxRelay
@@ -31,9 +32,16 @@ async def no_teams(team_id, user_id):
 async def running(make_database, nats_server, tmp_path):
     url = make_database("provisioner", MIGRATIONS)
     settings = ProvisionerSettings(
-        environment="test", database_url=url, kind_bin=KIND_DOUBLE, k3d_bin=K3D_DOUBLE,
-        work_dir=tmp_path / "work", work_ack_wait_seconds=1.0, work_max_deliver=3,
-        work_retry_delay_seconds=0.1, workers=2)
+        environment="test",
+        database_url=url,
+        kind_bin=KIND_DOUBLE,
+        k3d_bin=K3D_DOUBLE,
+        work_dir=tmp_path / "work",
+        work_ack_wait_seconds=1.0,
+        work_max_deliver=3,
+        work_retry_delay_seconds=0.1,
+        workers=2,
+    )
     db = Database(url)
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
@@ -80,8 +88,9 @@ async def test_a_cli_run_longer_than_ack_wait_is_not_redelivered(running, monkey
     monkeypatch.setattr(ops, "create", counted)
     start()
     actor = uuid.uuid4()
-    cluster = await service.create(c.ClusterCreateRequest(actor_id=actor, name="slow",
-                                                          provider="kind"))
+    cluster = await service.create(
+        c.ClusterCreateRequest(actor_id=actor, name="slow", provider="kind")
+    )
     await wait_until_async(lambda: _is(service, actor, cluster.id, "ready"), timeout=30)
     assert calls == [cluster.id]
 
@@ -97,8 +106,9 @@ async def test_failing_work_is_retried_a_bounded_number_of_times(running, monkey
     monkeypatch.setattr(ops, "create", broken)
     start()
     actor = uuid.uuid4()
-    cluster = await service.create(c.ClusterCreateRequest(actor_id=actor, name="broken",
-                                                          provider="k3d"))
+    cluster = await service.create(
+        c.ClusterCreateRequest(actor_id=actor, name="broken", provider="k3d")
+    )
     await wait_until_async(lambda: _is(service, actor, cluster.id, "failed"), timeout=30)
     failed = await status(service, actor, cluster.id)
     assert failed.status_message == "create failed: ConnectionError: docker socket unavailable"

@@ -8,8 +8,9 @@ from .process import CliError
 
 
 def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
-    timeouts = Timeouts(settings.cli_wait_seconds, settings.cli_grace_seconds,
-                        settings.cli_short_timeout_seconds)
+    timeouts = Timeouts(
+        settings.cli_wait_seconds, settings.cli_grace_seconds, settings.cli_short_timeout_seconds
+    )
     scratch = settings.work_dir / "cli"
     return {
         Provider.KIND: KindDriver(settings.kind_bin, timeouts, settings.kind_node_image, scratch),
@@ -17,5 +18,13 @@ def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
     }
 
 
-__all__ = ["CliError", "CreateSpec", "Driver", "K3dDriver", "KindDriver", "Timeouts",
-           "api_server_of", "build_drivers"]
+__all__ = [
+    "CliError",
+    "CreateSpec",
+    "Driver",
+    "K3dDriver",
+    "KindDriver",
+    "Timeouts",
+    "api_server_of",
+    "build_drivers",
+]

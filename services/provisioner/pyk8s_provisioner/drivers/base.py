@@ -41,8 +41,13 @@ def api_server_of(kubeconfig: str) -> str | None:
 class Driver(ABC):
     provider: Provider
 
-    def __init__(self, binary: str, timeouts: Timeouts, node_image: str | None = None,
-                 scratch_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        timeouts: Timeouts,
+        node_image: str | None = None,
+        scratch_dir: Path | None = None,
+    ) -> None:
         self.binary = binary
         self.timeouts = timeouts
         self.node_image = node_image
@@ -80,14 +85,18 @@ class Driver(ABC):
     async def create(self, spec: CreateSpec) -> str:
         """Create the cluster and return its kubeconfig."""
         self.prepare(spec)
-        await run_checked(self.create_argv(spec), self.timeouts.create_seconds,
-                          self.env(spec.work_dir))
+        await run_checked(
+            self.create_argv(spec), self.timeouts.create_seconds, self.env(spec.work_dir)
+        )
         return await self.kubeconfig(spec.runtime_name)
 
     async def delete(self, runtime_name: str, work_dir: Path) -> None:
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        await run_checked(self.delete_argv(runtime_name, work_dir), self.timeouts.short_seconds,
-                          self.env(work_dir))
+        await run_checked(
+            self.delete_argv(runtime_name, work_dir),
+            self.timeouts.short_seconds,
+            self.env(work_dir),
+        )
 
     async def discard(self, runtime_name: str, work_dir: Path) -> None:
         """Remove whatever a failed create left behind."""
@@ -95,16 +104,20 @@ class Driver(ABC):
             await self.delete(runtime_name, work_dir)
 
     async def list(self) -> set[str]:
-        result = await run_checked(self.list_argv(), self.timeouts.short_seconds,
-                                   self.env(self.scratch_dir))
+        result = await run_checked(
+            self.list_argv(), self.timeouts.short_seconds, self.env(self.scratch_dir)
+        )
         return self.parse_list(result.stdout)
 
     async def exists(self, runtime_name: str) -> bool:
         return runtime_name in await self.list()
 
     async def kubeconfig(self, runtime_name: str) -> str:
-        result = await run_checked(self.kubeconfig_argv(runtime_name), self.timeouts.short_seconds,
-                                   self.env(self.scratch_dir))
+        result = await run_checked(
+            self.kubeconfig_argv(runtime_name),
+            self.timeouts.short_seconds,
+            self.env(self.scratch_dir),
+        )
         if "apiVersion" not in result.stdout:
             raise CliError(f"{self.provider.value} returned no kubeconfig for {runtime_name}")
         return result.stdout

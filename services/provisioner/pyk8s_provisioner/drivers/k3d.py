@@ -16,11 +16,19 @@ class K3dDriver(Driver):
         return f"{K3S_IMAGE}:{version}-k3s1" if version else self.node_image
 
     def create_argv(self, spec: CreateSpec) -> list[str]:
-        argv = [self.binary, "cluster", "create", spec.runtime_name,
-                # k3d keeps the host user's ~/.kube/config untouched.
-                "--kubeconfig-update-default=false", "--kubeconfig-switch-context=false",
-                "--timeout", f"{self.timeouts.wait_seconds}s",
-                "--agents", str(spec.workers)]
+        argv = [
+            self.binary,
+            "cluster",
+            "create",
+            spec.runtime_name,
+            # k3d keeps the host user's ~/.kube/config untouched.
+            "--kubeconfig-update-default=false",
+            "--kubeconfig-switch-context=false",
+            "--timeout",
+            f"{self.timeouts.wait_seconds}s",
+            "--agents",
+            str(spec.workers),
+        ]
         image = self.image(spec.kubernetes_version)
         if image:
             argv += ["--image", image]
@@ -30,8 +38,9 @@ class K3dDriver(Driver):
         await super().discard(runtime_name, work_dir)
         # When the image pull fails k3d's own rollback leaves the cluster network behind, and
         # `k3d cluster delete` finds no nodes to go by; the network is removed directly.
-        await run_cli(["docker", "network", "rm", f"k3d-{runtime_name}"],
-                      self.timeouts.short_seconds)
+        await run_cli(
+            ["docker", "network", "rm", f"k3d-{runtime_name}"], self.timeouts.short_seconds
+        )
 
     def delete_argv(self, runtime_name: str, work_dir: Path) -> list[str]:
         return [self.binary, "cluster", "delete", runtime_name]

@@ -33,9 +33,17 @@ class KindDriver(Driver):
             self.config_path(spec.work_dir).write_text(kind_config(spec.workers))
 
     def create_argv(self, spec: CreateSpec) -> list[str]:
-        argv = [self.binary, "create", "cluster", "--name", spec.runtime_name,
-                "--kubeconfig", str(self.kubeconfig_path(spec.work_dir)),
-                "--wait", f"{self.timeouts.wait_seconds}s"]
+        argv = [
+            self.binary,
+            "create",
+            "cluster",
+            "--name",
+            spec.runtime_name,
+            "--kubeconfig",
+            str(self.kubeconfig_path(spec.work_dir)),
+            "--wait",
+            f"{self.timeouts.wait_seconds}s",
+        ]
         image = self.image(spec.kubernetes_version)
         if image:
             argv += ["--image", image]
@@ -44,8 +52,15 @@ class KindDriver(Driver):
         return argv
 
     def delete_argv(self, runtime_name: str, work_dir: Path) -> list[str]:
-        return [self.binary, "delete", "cluster", "--name", runtime_name,
-                "--kubeconfig", str(self.kubeconfig_path(work_dir))]
+        return [
+            self.binary,
+            "delete",
+            "cluster",
+            "--name",
+            runtime_name,
+            "--kubeconfig",
+            str(self.kubeconfig_path(work_dir)),
+        ]
 
     def list_argv(self) -> list[str]:
         return [self.binary, "get", "clusters"]

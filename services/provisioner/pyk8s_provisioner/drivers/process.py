@@ -1,6 +1,7 @@
 """Running a cluster CLI as a child process with a deadline."""
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import os
@@ -32,10 +33,8 @@ def _die_with_parent() -> None:
     # A CLI left running by a provisioner that was killed would race the create that a
     # restarted provisioner resumes; it dies with us instead and the resume adopts or
     # recreates what it left.
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
 
 
 def error_text(result: CliResult) -> str:
@@ -47,7 +46,9 @@ def error_text(result: CliResult) -> str:
     return "\n".join(chosen)[-MAX_MESSAGE:]
 
 
-async def run_cli(argv: Sequence[str], timeout: float, env: dict[str, str] | None = None) -> CliResult:
+async def run_cli(
+    argv: Sequence[str], timeout: float, env: dict[str, str] | None = None
+) -> CliResult:
     """Run to completion or kill the whole process group after `timeout` seconds."""
     try:
         process = await asyncio.create_subprocess_exec(
@@ -70,20 +71,22 @@ async def run_cli(argv: Sequence[str], timeout: float, env: dict[str, str] | Non
         await process.wait()
         if isinstance(stop, asyncio.CancelledError):
             raise
-        raise CliError(f"{os.path.basename(argv[0])} did not finish within {timeout:.0f}s") from None
-    return CliResult(process.returncode or 0, stdout.decode(errors="replace"),
-                     stderr.decode(errors="replace"))
+        raise CliError(
+            f"{os.path.basename(argv[0])} did not finish within {timeout:.0f}s"
+        ) from None
+    return CliResult(
+        process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")
+    )
 
 
 def _kill_group(process: asyncio.subprocess.Process) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
-async def run_checked(argv: Sequence[str], timeout: float,
-                      env: dict[str, str] | None = None) -> CliResult:
+async def run_checked(
+    argv: Sequence[str], timeout: float, env: dict[str, str] | None = None
+) -> CliResult:
     result = await run_cli(argv, timeout, env)
     if result.returncode != 0:
         raise CliError(error_text(result))
