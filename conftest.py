@@ -272,3 +272,35 @@ def provisioner_double(without_provisioner: Platform) -> Iterator[ProvisionerDou
     double = ProvisionerDouble(without_provisioner).start()
     yield double
     double.stop()
+
+
+NODE_LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
+
+
+@pytest.fixture
+def remove_runtime_clusters(platform: Platform) -> Iterator[None]:
+    """After the test, remove the Docker containers of every cluster it made, once no create
+    is still running (it would add containers after the clean-up)."""
+    import subprocess
+
+    from sqlalchemy import select
+
+    from pyk8s_provisioner.models import Cluster
+
+    yield
+
+    async def load() -> list[Cluster]:
+        async with platform.runtimes["provisioner"].db.session() as session:
+            return list((await session.scalars(select(Cluster))).all())
+
+    wait_until(
+        lambda: all(c.status not in ("pending", "provisioning") for c in platform.run(load())),
+        timeout=60,
+        interval=0.1,
+    )
+    for cluster in platform.run(load()):
+        label = f"label={NODE_LABELS[cluster.provider]}={cluster.runtime_name}"
+        found = subprocess.run(["docker", "ps", "-aq", "--filter", label],
+                               capture_output=True, check=False, text=True).stdout.split()
+        if found:
+            subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=False)

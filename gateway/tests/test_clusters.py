@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from conftest import unique
+from conftest import NODE_LABELS, unique
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import ClusterNode, ClusterNodeRequest
 from pyk8s_contracts.common import utcnow
@@ -15,11 +15,9 @@ from pyk8s_kit.bus import request
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.models import Cluster
 
-LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
-
 
 def docker_names(provider: str, runtime_name: str) -> list[str]:
-    selector = f"label={LABELS[provider]}={runtime_name}"
+    selector = f"label={NODE_LABELS[provider]}={runtime_name}"
     out = subprocess.run(
         ["docker", "ps", "-a", "--filter", selector, "--format", "{{.Names}}"],
         capture_output=True,
@@ -41,22 +39,7 @@ def runtime_name(platform, cluster_id: str) -> str:
     return next(c.runtime_name for c in runtime_clusters(platform) if str(c.id) == cluster_id)
 
 
-@pytest.fixture(autouse=True)
-def remove_runtime_clusters(platform):
-    """Remove the Docker containers of every cluster this test made, once no create is
-    still running (it would add containers after the clean-up)."""
-    yield
-    wait_until(
-        lambda: all(
-            c.status not in ("pending", "provisioning") for c in runtime_clusters(platform)
-        ),
-        timeout=60,
-        interval=0.1,
-    )
-    for cluster in runtime_clusters(platform):
-        names = docker_names(cluster.provider, cluster.runtime_name)
-        if names:
-            subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
+pytestmark = pytest.mark.usefixtures("remove_runtime_clusters")
 
 
 def make_team(owner) -> str:

@@ -1,14 +1,11 @@
 """Team rights on clusters, generated from one table: every action x every role, with the
 denials proven. Non-members get 404 for everything of the team."""
 
-import subprocess
 
 import pytest
-from sqlalchemy import select
 
 from conftest import unique
 from pyk8s_kit.testing import wait_until
-from pyk8s_provisioner.models import Cluster
 
 ROLES = ("owner", "admin", "member", "viewer", "outsider")
 # action -> expected status per role (a member acting on someone else's cluster)
@@ -20,7 +17,6 @@ MATRIX = {
     "extend": {"owner": 200, "admin": 200, "member": 200, "viewer": 403, "outsider": 404},
     "delete": {"owner": 202, "admin": 202, "member": 403, "viewer": 403, "outsider": 404},
 }
-LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 
 
 @pytest.fixture
@@ -28,35 +24,7 @@ def platform_overrides():
     return {"provisioner": {"team_quota": 20}}
 
 
-@pytest.fixture(autouse=True)
-def remove_runtime_clusters(platform):
-    yield
-
-    async def load():
-        async with platform.runtimes["provisioner"].db.session() as session:
-            return list((await session.scalars(select(Cluster))).all())
-
-    # Let running creates finish first: they would add containers after the clean-up.
-    wait_until(
-        lambda: all(c.status not in ("pending", "provisioning") for c in platform.run(load())),
-        timeout=60,
-        interval=0.1,
-    )
-    for cluster in platform.run(load()):
-        out = subprocess.run(
-            [
-                "docker",
-                "ps",
-                "-aq",
-                "--filter",
-                f"label={LABELS[cluster.provider]}={cluster.runtime_name}",
-            ],
-            capture_output=True,
-            check=False,
-            text=True,
-        ).stdout.split()
-        if out:
-            subprocess.run(["docker", "rm", "-f", *out], capture_output=True, check=False)
+pytestmark = pytest.mark.usefixtures("remove_runtime_clusters")
 
 
 def invite(inviter, team_id, person, role):

@@ -2,54 +2,20 @@
 gateway's Server-Sent Events stream filtered by what the caller may see."""
 
 import json
-import subprocess
 import threading
 from uuid import UUID, uuid4
 
 import httpx
 import nats
 import pytest
-from sqlalchemy import select
 
 from conftest import unique
 from pyk8s_contracts import subjects
 from pyk8s_contracts.teams import Role
 from pyk8s_gateway.routers import events as events_router
 from pyk8s_kit.testing import wait_until
-from pyk8s_provisioner.models import Cluster
 
-LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
-
-
-@pytest.fixture(autouse=True)
-def remove_runtime_clusters(platform):
-    yield
-
-    async def load():
-        async with platform.runtimes["provisioner"].db.session() as session:
-            return list((await session.scalars(select(Cluster))).all())
-
-    # Let running creates finish first: they would add containers after the clean-up.
-    wait_until(
-        lambda: all(c.status not in ("pending", "provisioning") for c in platform.run(load())),
-        timeout=60,
-        interval=0.1,
-    )
-    for cluster in platform.run(load()):
-        found = subprocess.run(
-            [
-                "docker",
-                "ps",
-                "-aq",
-                "--filter",
-                f"label={LABELS[cluster.provider]}={cluster.runtime_name}",
-            ],
-            capture_output=True,
-            check=False,
-            text=True,
-        ).stdout.split()
-        if found:
-            subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=False)
+pytestmark = pytest.mark.usefixtures("remove_runtime_clusters")
 
 
 class JetStreamSubscriber:

@@ -4,6 +4,7 @@ role or a removal takes effect on the very next request, with the same access to
 import time
 
 import pytest
+
 from pyk8s_kit.testing import wait_until
 
 

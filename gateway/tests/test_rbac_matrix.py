@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+
 from pyk8s_gateway.main import create_app
 from pyk8s_gateway.settings import GatewaySettings
 

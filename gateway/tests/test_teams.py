@@ -8,6 +8,7 @@ import uuid
 import nats
 import pytest
 from nats.js.api import DeliverPolicy
+
 from pyk8s_contracts import subjects
 from pyk8s_kit.testing import wait_until_async
 

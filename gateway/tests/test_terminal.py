@@ -16,6 +16,10 @@ from pathlib import Path
 
 import nats
 import pytest
+from sqlalchemy import text
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import (
     Cluster,
@@ -31,9 +35,6 @@ from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
 from pyk8s_contracts.terminal import Ended
 from pyk8s_kit.bus import Router, ServiceError, serve
 from pyk8s_kit.testing import wait_until
-from sqlalchemy import text
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
 
 NODE_IMAGE = "pyk8s-lab/node:test"
 REPO = Path(__file__).resolve().parents[2]

@@ -7,13 +7,13 @@ import re
 import subprocess
 import time
 
-from pyk8s_kit.testing import wait_until
-from pyk8s_provisioner.models import Cluster as ClusterRow
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from conftest import unique
+from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner.models import Cluster as ClusterRow
 
 
 def wait_status(person, cluster_id: str, status: str, timeout: float = 60) -> dict:
