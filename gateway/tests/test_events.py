@@ -50,7 +50,8 @@ class EventStream:
     """Reads the gateway's SSE stream in a thread, collecting each frame."""
 
     def __init__(
-        self, base_url: str, token: str | None, params: dict | None = None, in_query: bool = False
+        self, base_url: str, token: str | None, params: dict | None = None, in_query: bool = False,
+        last_event_id: str | None = None,
     ) -> None:
         self.frames: list[dict] = []
         self.comments: list[str] = []
@@ -58,7 +59,7 @@ class EventStream:
         self.stopped = False
         self.client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(10, read=60))
         params = dict(params or {})
-        headers = {}
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
         if token and in_query:
             params["access_token"] = token
         elif token:
@@ -115,8 +116,8 @@ def streams(platform, monkeypatch):
     monkeypatch.setattr(events_router, "REVERIFY_SECONDS", 0.2)
     opened: list[EventStream] = []
 
-    def open_stream(token, params=None, in_query=False) -> EventStream:
-        stream = EventStream(f"{platform.url}/api/v1", token, params, in_query)
+    def open_stream(token, params=None, in_query=False, last_event_id=None) -> EventStream:
+        stream = EventStream(f"{platform.url}/api/v1", token, params, in_query, last_event_id)
         opened.append(stream)
         return stream
 
@@ -184,7 +185,26 @@ def test_the_stream_shows_the_callers_cluster_live(person, streams):
     wait_until(lambda: "ready" in stream.events_for(cluster["id"]), timeout=60)
     assert stream.events_for(cluster["id"]) == ["created", "provisioning", "ready"]
     frame = stream.frames[-1]
-    assert frame["id"] == frame["data"]["id"] and frame["data"]["data"]["status"] == "ready"
+    assert frame["data"]["data"]["status"] == "ready"
+    ids = [int(f["id"]) for f in stream.frames]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_a_reconnecting_stream_gets_what_it_missed(person, streams):
+    ada = person()
+    first = streams(token_of(ada))
+    cluster = ada.post("/clusters", json={"name": "away", "provider": "kind"}).json()
+    wait_until(lambda: "ready" in first.events_for(cluster["id"]), timeout=60)
+    last_seen = first.frames[-1]["id"]
+    first.close()
+    # While nobody listens, the cluster is deleted.
+    assert ada.delete(f"/clusters/{cluster['id']}").status_code == 202
+    wait_status(ada, cluster["id"], "deleted")
+    again = streams(token_of(ada), last_event_id=last_seen)
+    wait_until(lambda: "deleted" in again.events_for(cluster["id"]), timeout=30)
+    assert again.events_for(cluster["id"]) == ["deleting", "deleted"]
+    fresh = streams(token_of(ada))
+    assert fresh.events_for(cluster["id"]) == []
 
 
 def test_the_stream_accepts_the_token_in_the_query_for_eventsource(person, streams):

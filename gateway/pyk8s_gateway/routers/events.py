@@ -1,9 +1,10 @@
 """Live cluster changes for browsers and the CLI as Server-Sent Events.
 
-Each frame is one lifecycle CloudEvent (`id:` the event id, `data:` the CloudEvent JSON),
-sent only if the caller may see the cluster at that moment: its owner for a personal
-cluster, a viewer or above of its team otherwise (asked of the teams service, remembered
-for at most one second)."""
+Each frame is one lifecycle CloudEvent (`id:` its sequence in the events stream, `data:` the
+CloudEvent JSON), sent only if the caller may see the cluster at that moment: its owner for a
+personal cluster, a viewer or above of its team otherwise (asked of the teams service,
+remembered for at most one second). A client that reconnects with `Last-Event-ID` gets every
+event it missed while away, as long as the stream still holds it (seven days)."""
 
 import asyncio
 import json
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
@@ -112,8 +114,16 @@ class Visibility:
         return await self.role(UUID(team)) is not None
 
 
-def frame(event: dict[str, Any], raw: str) -> str:
-    return f"id: {event.get('id', '')}\ndata: {raw}\n\n"
+def frame(msg: Msg, raw: str) -> str:
+    return f"id: {msg.metadata.sequence.stream}\ndata: {raw}\n\n"
+
+
+def start_after(last_event_id: str | None) -> ConsumerConfig:
+    """New events only, or everything after the last one the client saw."""
+    if last_event_id and last_event_id.strip().isdigit():
+        return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                              opt_start_seq=int(last_event_id) + 1)
+    return ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
 
 
 @router.get(
@@ -122,13 +132,17 @@ def frame(event: dict[str, Any], raw: str) -> str:
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def cluster_events(
-    bus: Bus, caller: StreamUser, team_id: Annotated[UUID | None, Query()] = None
+    bus: Bus,
+    caller: StreamUser,
+    team_id: Annotated[UUID | None, Query()] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
     deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
     the access token as `Authorization: Bearer ...`, or as `?access_token=` where the client
     cannot set headers (EventSource). The stream ends when the token expires or is revoked;
-    reconnect with a fresh one."""
+    reconnect with a fresh one and `Last-Event-ID` (EventSource sends it by itself) to get
+    what happened in between."""
     user = caller.principal
     if team_id:
         await require_team_role(bus, team_id, user.user_id, Role.VIEWER)
@@ -144,7 +158,11 @@ async def cluster_events(
                 queue.get_nowait()
             queue.put_nowait(None)
 
-    subscription = await bus.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=deliver)
+    # An ordered consumer of our own: ephemeral, gapless, replayed from where the client was.
+    subscription = await bus.jetstream().subscribe(
+        subjects.CLUSTER_EVENTS_ALL, stream=subjects.EVENTS_STREAM, cb=deliver,
+        ordered_consumer=True, config=start_after(last_event_id),
+    )
     visibility = Visibility(bus, user.user_id)
     return StreamingResponse(
         _frames(queue, visibility, team_id, subscription, caller),
@@ -184,7 +202,7 @@ async def _frames(
             if team_id and data.get("team_id") != str(team_id):
                 continue
             if await visibility.can_see(data):
-                yield frame(event, raw)
+                yield frame(msg, raw)
     finally:
         try:
             await subscription.unsubscribe()
