@@ -28,6 +28,8 @@ from .settings import ProvisionerSettings
 log = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 0.25
+# Advisory-lock namespace of creation slots (two-key locks do not meet the cluster locks).
+CREATION_SLOTS = 7351
 
 
 def lock_key(cluster_id: uuid.UUID) -> int:
@@ -42,7 +44,6 @@ class Operations:
         self.settings = settings
         self.drivers = drivers
         self.box = KubeconfigBox(settings.kubeconfig_key)
-        self.creations = asyncio.Semaphore(settings.max_concurrent_creates)
 
     def driver(self, cluster: Cluster) -> Driver:
         return self.drivers[Provider(cluster.provider)]
@@ -66,10 +67,33 @@ class Operations:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 await conn.commit()
 
+    @asynccontextmanager
+    async def creation_slot(self) -> AsyncIterator[None]:
+        """At most `max_concurrent_creates` creations at once across every replica: each
+        holds one of that many advisory locks for as long as it runs."""
+        async with self.db.engine.connect() as conn:
+            while True:
+                for slot in range(self.settings.max_concurrent_creates):
+                    taken = await conn.execute(
+                        text("SELECT pg_try_advisory_lock(:ns, :slot)"),
+                        {"ns": CREATION_SLOTS, "slot": slot},
+                    )
+                    if taken.scalar():
+                        try:
+                            yield
+                        finally:
+                            await conn.execute(
+                                text("SELECT pg_advisory_unlock(:ns, :slot)"),
+                                {"ns": CREATION_SLOTS, "slot": slot},
+                            )
+                            await conn.commit()
+                        return
+                await asyncio.sleep(LOCK_POLL_SECONDS)
+
     # create
 
     async def create(self, cluster_id: uuid.UUID) -> None:
-        async with self.exclusive(cluster_id), self.creations:
+        async with self.exclusive(cluster_id), self.creation_slot():
             cluster = await self._start_provisioning(cluster_id)
             if cluster is None:
                 return

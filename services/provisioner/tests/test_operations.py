@@ -247,3 +247,20 @@ def test_kubeconfig_keys_rotate():
     assert KubeconfigBox(new).open(KubeconfigBox(f"{new},{old}").seal("x")) == "x"
     with pytest.raises(ValueError, match="cannot be decrypted"):
         KubeconfigBox(new).open(sealed)
+
+
+async def test_creation_slots_bound_creations_across_replicas(world):
+    _, ops, _, db = world
+    other_replica = Operations(db, ops.settings, ops.drivers)
+    entered = asyncio.Event()
+
+    async def create_elsewhere() -> None:
+        async with other_replica.creation_slot():
+            entered.set()
+
+    async with ops.creation_slot():  # the only slot (max_concurrent_creates=1)
+        waiting = asyncio.create_task(create_elsewhere())
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(entered.wait()), 1.0)
+    await asyncio.wait_for(entered.wait(), 10)
+    await waiting
