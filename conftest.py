@@ -43,8 +43,11 @@ class ServiceSpec:
 
 # The provisioner drives the kind/k3d test doubles (real Docker containers, no registry).
 PROVISIONER_DOUBLES = Path(__file__).parent / "services/provisioner/tests/doubles"
-ProvisionerTestSettings = partial(ProvisionerSettings, kind_bin=str(PROVISIONER_DOUBLES / "kind_double"),
-                                  k3d_bin=str(PROVISIONER_DOUBLES / "k3d_double"))
+ProvisionerTestSettings = partial(
+    ProvisionerSettings,
+    kind_bin=str(PROVISIONER_DOUBLES / "kind_double"),
+    k3d_bin=str(PROVISIONER_DOUBLES / "k3d_double"),
+)
 
 SERVICES = [
     ServiceSpec("auth", start_auth, AuthSettings, AUTH_MIGRATIONS),
@@ -68,12 +71,15 @@ class Platform:
 
 
 class PlatformThread(threading.Thread):
-    def __init__(self, nats_url: str, database_urls: dict[str, str],
-                 overrides: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self, nats_url: str, database_urls: dict[str, str], overrides: dict[str, dict[str, Any]]
+    ) -> None:
         super().__init__(daemon=True, name="platform")
         self.loop = asyncio.new_event_loop()
         self.port = free_port()
-        self.platform = Platform(f"http://127.0.0.1:{self.port}", nats_url, database_urls, self.loop)
+        self.platform = Platform(
+            f"http://127.0.0.1:{self.port}", nats_url, database_urls, self.loop
+        )
         self.overrides = overrides
         self.error: BaseException | None = None
         self.server: uvicorn.Server | None = None
@@ -104,9 +110,14 @@ class PlatformThread(threading.Thread):
             required_services=[spec.name for spec in SERVICES],
             **{"shutdown_grace_seconds": 0.5, **self.overrides.get("gateway", {})},
         )
-        config = uvicorn.Config(create_app(gateway_settings), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="on",
-                                timeout_graceful_shutdown=gateway_settings.shutdown_grace_seconds)
+        config = uvicorn.Config(
+            create_app(gateway_settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=gateway_settings.shutdown_grace_seconds,
+        )
         self.server = uvicorn.Server(config)
         try:
             await self.server.serve()
@@ -156,14 +167,20 @@ def unique(prefix: str = "u") -> str:
 class Person:
     """A signed-up user with a logged-in access token."""
 
-    def __init__(self, api: httpx.Client, username: str | None = None,
-                 password: str = "correct horse battery") -> None:
+    def __init__(
+        self,
+        api: httpx.Client,
+        username: str | None = None,
+        password: str = "correct horse battery",
+    ) -> None:
         self.api = api
         self.username = username or unique()
         self.email = f"{self.username}@example.com"
         self.password = password
-        signup = api.post("/auth/signup", json={"username": self.username, "email": self.email,
-                                                 "password": password})
+        signup = api.post(
+            "/auth/signup",
+            json={"username": self.username, "email": self.email, "password": password},
+        )
         assert signup.status_code == 201, signup.text
         self.id = signup.json()["id"]
         tokens = api.post("/auth/login", json={"login": self.username, "password": password})
@@ -201,8 +218,9 @@ def _make_team(owner: Person, name: str | None = None) -> str:
 
 def _join_team(inviter: Person, team_id: str, person: Person, role: str) -> str:
     """`inviter` invites `person` by username and `person` accepts; returns the invitation id."""
-    invited = inviter.post(f"/teams/{team_id}/invitations",
-                           json={"login": person.username, "role": role})
+    invited = inviter.post(
+        f"/teams/{team_id}/invitations", json={"login": person.username, "role": role}
+    )
     assert invited.status_code == 201, invited.text
     accepted = person.post(f"/invitations/{invited.json()['id']}/accept")
     assert accepted.status_code == 200, accepted.text
@@ -300,7 +318,8 @@ def remove_runtime_clusters(platform: Platform) -> Iterator[None]:
     )
     for cluster in platform.run(load()):
         label = f"label={NODE_LABELS[cluster.provider]}={cluster.runtime_name}"
-        found = subprocess.run(["docker", "ps", "-aq", "--filter", label],
-                               capture_output=True, check=False, text=True).stdout.split()
+        found = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", label], capture_output=True, check=False, text=True
+        ).stdout.split()
         if found:
             subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=False)

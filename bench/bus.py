@@ -42,9 +42,11 @@ async def main() -> None:
             await request(client, "bench.echo", payload, Echo)
             latencies.append(time.perf_counter() - start)
         latencies.sort()
-        print(f"sequential: {SEQUENTIAL / sum(latencies):,.0f} req/s, "
-              f"p50 {statistics.median(latencies) * 1e6:.0f} us, "
-              f"p99 {latencies[int(len(latencies) * 0.99)] * 1e6:.0f} us")
+        print(
+            f"sequential: {SEQUENTIAL / sum(latencies):,.0f} req/s, "
+            f"p50 {statistics.median(latencies) * 1e6:.0f} us, "
+            f"p99 {latencies[int(len(latencies) * 0.99)] * 1e6:.0f} us"
+        )
 
         semaphore = asyncio.Semaphore(IN_FLIGHT)
 

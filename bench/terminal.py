@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 import nats
+from websockets.asyncio.client import connect
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import (
     Cluster,
@@ -33,7 +35,6 @@ from pyk8s_contracts.clusters import (
 from pyk8s_kit.db import migrate
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from pyk8s_terminal.docker import Docker
-from websockets.asyncio.client import connect
 
 KEYSTROKES = 1_000
 FLOOD_MB = 100
@@ -47,19 +48,24 @@ def percentile(samples: list[float], p: float) -> float:
 
 
 def summary(name: str, samples: list[float]) -> str:
-    return (f"{name:<28} p50 {statistics.median(samples) * 1e3:6.2f} ms   "
-            f"p99 {percentile(samples, 0.99) * 1e3:6.2f} ms")
+    return (
+        f"{name:<28} p50 {statistics.median(samples) * 1e3:6.2f} ms   "
+        f"p99 {percentile(samples, 0.99) * 1e3:6.2f} ms"
+    )
 
 
 # --- the platform, in a child process ---------------------------------------------------------
 
-def serve_platform(nats_url: str, urls: dict[str, str], port: int, container: str,
-                   cluster_id: str) -> None:
+
+def serve_platform(
+    nats_url: str, urls: dict[str, str], port: int, container: str, cluster_id: str
+) -> None:
     asyncio.run(_serve_platform(nats_url, urls, port, container, uuid.UUID(cluster_id)))
 
 
 async def _serve_platform(nats_url, urls, port, container, cluster_id) -> None:
     import uvicorn
+
     from pyk8s_auth.main import start as start_auth
     from pyk8s_auth.settings import AuthSettings
     from pyk8s_gateway.main import create_app
@@ -71,20 +77,38 @@ async def _serve_platform(nats_url, urls, port, container, cluster_id) -> None:
     await start_auth(AuthSettings(database_url=urls["auth"], argon2_memory_kib=1024, **common))
     await start_terminal(TerminalSettings(database_url=urls["terminal"], **common))
     await provisioner_stand_in(nats_url, container, cluster_id)
-    app = create_app(GatewaySettings(environment="development", nats_url=nats_url, port=port,
-                                     required_services=["auth", "terminal"]))
-    await uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                        log_level="warning")).serve()
+    app = create_app(
+        GatewaySettings(
+            environment="development",
+            nats_url=nats_url,
+            port=port,
+            required_services=["auth", "terminal"],
+        )
+    )
+    await uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    ).serve()
 
 
 async def provisioner_stand_in(nats_url: str, container: str, cluster_id: uuid.UUID) -> None:
     """Answers PROVISIONER_CLUSTER_GET / _NODE for the one benchmark cluster, a personal
     cluster of whoever asks."""
     now = datetime.now(UTC)
-    cluster = Cluster(id=cluster_id, name="bench", team_id=None, owner_id=uuid.uuid4(),
-                      provider=Provider.KIND, kubernetes_version=None, workers=0,
-                      status=ClusterStatus.READY, status_message=None, api_server=None,
-                      created_at=now, ready_at=now, expires_at=now + timedelta(hours=1))
+    cluster = Cluster(
+        id=cluster_id,
+        name="bench",
+        team_id=None,
+        owner_id=uuid.uuid4(),
+        provider=Provider.KIND,
+        kubernetes_version=None,
+        workers=0,
+        status=ClusterStatus.READY,
+        status_message=None,
+        api_server=None,
+        created_at=now,
+        ready_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
     node = ClusterNode(cluster_id=cluster_id, status=ClusterStatus.READY, container=container)
     nc = await nats.connect(nats_url)
 
@@ -101,6 +125,7 @@ async def provisioner_stand_in(nats_url: str, container: str, cluster_id: uuid.U
 
 
 # --- measurements -----------------------------------------------------------------------------
+
 
 class DirectPty:
     """The floor: a Docker exec TTY read and written directly, no gateway, no NATS."""
@@ -147,8 +172,9 @@ class WebTerminal:
 
     async def __aenter__(self):
         async with httpx.AsyncClient(base_url=f"{self.base}/api/v1") as http:
-            ticket = (await http.post(f"/clusters/{self.cluster_id}/terminal",
-                                      headers=self.headers)).json()
+            ticket = (
+                await http.post(f"/clusters/{self.cluster_id}/terminal", headers=self.headers)
+            ).json()
         ws_url = self.base.replace("http://", "ws://") + ticket["ws_url"]
         self.ws = await connect(ws_url, max_size=None)
         await self.ws.send(json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
@@ -224,19 +250,25 @@ async def measure(base: str, cluster_id: uuid.UUID, headers: dict, container: st
 
 def main() -> None:
     subprocess.run(["bash", str(REPO / "scripts/ensure-docker.sh")], check=True)
-    subprocess.run(["bash", str(REPO / "scripts/node-image.sh")], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["bash", str(REPO / "scripts/node-image.sh")], check=True, stdout=subprocess.DEVNULL
+    )
     container = f"pyk8s-bench-terminal-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["docker", "run", "-d", "--name", container, NODE_IMAGE], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["docker", "run", "-d", "--name", container, NODE_IMAGE],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     workdir = Path(tempfile.mkdtemp(prefix="pyk8s-bench-"))
     pg = EmbeddedPostgres(workdir / "pg", durable=False).start()
     server = EmbeddedNats(workdir / "nats").start()
     child = None
     try:
         urls = {}
-        for name, migrations in (("auth", "services/auth/pyk8s_auth/migrations"),
-                                 ("terminal", "services/terminal/pyk8s_terminal/migrations")):
+        for name, migrations in (
+            ("auth", "services/auth/pyk8s_auth/migrations"),
+            ("terminal", "services/terminal/pyk8s_terminal/migrations"),
+        ):
             pg.ensure_database(f"bench_{name}")
             urls[name] = pg.url(f"bench_{name}")
             asyncio.run(migrate(REPO / migrations, urls[name]))
@@ -244,8 +276,10 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         cluster_id = uuid.uuid4()
         child = multiprocessing.get_context("spawn").Process(
-            target=serve_platform, daemon=True,
-            args=(server.url, urls, port, container, str(cluster_id)))
+            target=serve_platform,
+            daemon=True,
+            args=(server.url, urls, port, container, str(cluster_id)),
+        )
         child.start()
         wait_http(f"{base}/health/live")
         asyncio.run(measure(base, cluster_id, sign_up(base), container))
@@ -262,8 +296,10 @@ def sign_up(base: str) -> dict[str, str]:
     name = f"bench{uuid.uuid4().hex[:8]}"
     password = "correct horse battery"
     with httpx.Client(base_url=f"{base}/api/v1") as http:
-        http.post("/auth/signup", json={"username": name, "email": f"{name}@example.com",
-                                        "password": password}).raise_for_status()
+        http.post(
+            "/auth/signup",
+            json={"username": name, "email": f"{name}@example.com", "password": password},
+        ).raise_for_status()
         login = http.post("/auth/login", json={"login": name, "password": password})
         login.raise_for_status()
     return {"Authorization": f"Bearer {login.json()['access_token']}"}

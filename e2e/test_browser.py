@@ -40,28 +40,55 @@ def platform_overrides() -> dict:
 
 
 def docker_ready() -> bool:
-    return shutil.which("docker") is not None and subprocess.run(
-        ["docker", "info"], check=False, capture_output=True).returncode == 0
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], check=False, capture_output=True).returncode == 0
+    )
 
 
 def remove_node_containers(cluster: str) -> None:
     """Nodes the run left behind if it stopped before deleting its cluster (the runtime
     name is the cluster's name plus a scope suffix)."""
     listing = subprocess.run(
-        ["docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster",
-         "--format", '{{.Names}}\t{{.Label "io.x-k8s.kind.cluster"}}'],
-        check=False, capture_output=True, text=True)
-    names = [line.split("\t")[0] for line in listing.stdout.splitlines()
-             if line.split("\t")[-1].startswith(f"{cluster}-")]
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            "label=io.x-k8s.kind.cluster",
+            "--format",
+            '{{.Names}}\t{{.Label "io.x-k8s.kind.cluster"}}',
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    names = [
+        line.split("\t")[0]
+        for line in listing.stdout.splitlines()
+        if line.split("\t")[-1].startswith(f"{cluster}-")
+    ]
     if names:
         subprocess.run(["docker", "rm", "-f", *names], check=False, capture_output=True)
 
 
 def run_script(name: str, base_url: str, **extra_env: str) -> str:
-    env = {**os.environ, "E2E_BASE_URL": base_url, "E2E_ARTIFACTS": str(ARTIFACTS),
-           "CHROMIUM_PATH": CHROMIUM, **extra_env}
-    run = subprocess.run(["node", str(E2E / name)], check=False, env=env, capture_output=True,
-                         text=True, timeout=270, cwd=ROOT)
+    env = {
+        **os.environ,
+        "E2E_BASE_URL": base_url,
+        "E2E_ARTIFACTS": str(ARTIFACTS),
+        "CHROMIUM_PATH": CHROMIUM,
+        **extra_env,
+    }
+    run = subprocess.run(
+        ["node", str(E2E / name)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=270,
+        cwd=ROOT,
+    )
     output = run.stdout + run.stderr
     print(output)  # the steps and their timings, shown with -rP or on failure
     assert run.returncode == 0, output
@@ -83,8 +110,10 @@ def test_sign_up_and_see_the_dashboard_in_chromium(platform) -> None:
 def test_team_workflow_in_chromium(platform) -> None:
     """Sign up twice, team, invite, accept, team cluster ready live, terminal, delete."""
     if not docker_ready():
-        pytest.skip("no Docker engine answers: the cluster nodes and the terminal need one "
-                    "(scripts/ensure-docker.sh)")
+        pytest.skip(
+            "no Docker engine answers: the cluster nodes and the terminal need one "
+            "(scripts/ensure-docker.sh)"
+        )
     started = time.time()
     cluster = f"e2e{uuid.uuid4().hex[:6]}"
     try:

@@ -59,8 +59,9 @@ def wait_ready(url: str, children: list[subprocess.Popen], deadline_s: float = 1
 
 def spawn(module: str, env: dict) -> subprocess.Popen:
     # Own session: Ctrl-C reaches only this runner, which then stops everything in order.
-    return subprocess.Popen([sys.executable, "-m", module], env=env, start_new_session=True,
-                            preexec_fn=die_with_parent)
+    return subprocess.Popen(
+        [sys.executable, "-m", module], env=env, start_new_session=True, preexec_fn=die_with_parent
+    )
 
 
 def stop_all(children: list[subprocess.Popen]) -> None:

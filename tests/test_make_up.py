@@ -26,8 +26,13 @@ def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
         "PYK8S_PG_PORT": str(ports["pg"]),
         "PYK8S_HEALTH_BASE_PORT": str(ports["health"]),
     }
-    return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "up.py")], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "up.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def ready(url: str) -> bool:
@@ -44,7 +49,7 @@ def interrupt_and_check_nothing_left(runner: subprocess.Popen) -> None:
     output, _ = runner.communicate(timeout=90)
     assert runner.returncode == 0, output
     assert "PyK8s-Lab stopped." in output
-    gone, alive = psutil.wait_procs(family, timeout=15)
+    _, alive = psutil.wait_procs(family, timeout=15)
     assert not alive, [p.info if hasattr(p, "info") else p.pid for p in alive]
 
 
@@ -58,8 +63,11 @@ def test_make_up_serves_persists_and_stops_cleanly(tmp_path: Path):
     try:
         wait_until(lambda: ready(url) or runner.poll() is not None, timeout=180, interval=0.3)
         assert runner.poll() is None, runner.stdout.read()
-        body = {"username": "newcomer", "email": "newcomer@example.com",
-                "password": "correct horse battery"}
+        body = {
+            "username": "newcomer",
+            "email": "newcomer@example.com",
+            "password": "correct horse battery",
+        }
         assert httpx.post(f"{url}/api/v1/auth/signup", json=body).status_code == 201
         for index in range(4):
             probe = httpx.get(f"http://127.0.0.1:{ports['health'] + index}/health/ready")
@@ -68,8 +76,10 @@ def test_make_up_serves_persists_and_stops_cleanly(tmp_path: Path):
 
         runner = start(tmp_path / "data", ports)
         wait_until(lambda: ready(url) or runner.poll() is not None, timeout=180, interval=0.3)
-        login = httpx.post(f"{url}/api/v1/auth/login",
-                           json={"login": "newcomer", "password": "correct horse battery"})
+        login = httpx.post(
+            f"{url}/api/v1/auth/login",
+            json={"login": "newcomer", "password": "correct horse battery"},
+        )
         assert login.status_code == 200, login.text
         interrupt_and_check_nothing_left(runner)
     finally:

@@ -13,8 +13,13 @@ from .terminal import OUTPUT_FORMATS, Terminal
 
 
 class App:
-    def __init__(self, server: str | None, token: str | None,
-                 config: Config | None = None, terminal: Terminal | None = None) -> None:
+    def __init__(
+        self,
+        server: str | None,
+        token: str | None,
+        config: Config | None = None,
+        terminal: Terminal | None = None,
+    ) -> None:
         self.config = config or Config.load()
         self.terminal = terminal or Terminal()
         self._server_option = normalize_server(server) if server else None
@@ -50,8 +55,13 @@ pass_app = click.make_pass_decorator(App)
 
 def output_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--output", "-o", type=click.Choice(OUTPUT_FORMATS), default="table",
-        show_default=True, envvar="PYK8S_OUTPUT", show_envvar=True,
+        "--output",
+        "-o",
+        type=click.Choice(OUTPUT_FORMATS),
+        default="table",
+        show_default=True,
+        envvar="PYK8S_OUTPUT",
+        show_envvar=True,
         help="Output format; json and yaml print the API objects unchanged.",
     )(func)
 
@@ -65,4 +75,3 @@ def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return func
 
     return decorate
-

@@ -49,14 +49,23 @@ def describe_errors(errors: list[Any]) -> str:
 
 
 class ApiClient:
-    def __init__(self, server: str, config: Config, token: str | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        config: Config,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.server = server
         self.config = config
         # An explicit token (PYK8S_TOKEN / --token) wins and is never refreshed or stored.
         self.explicit_token = token
-        self.http = httpx.Client(base_url=server + API_PREFIX, timeout=TIMEOUT,
-                                 transport=transport, headers={"User-Agent": "pyk8s-cli"})
+        self.http = httpx.Client(
+            base_url=server + API_PREFIX,
+            timeout=TIMEOUT,
+            transport=transport,
+            headers={"User-Agent": "pyk8s-cli"},
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -102,16 +111,18 @@ class ApiClient:
         if session is None or not session.refresh_token:
             return False
         try:
-            response = self.http.post("/auth/refresh",
-                                      json={"refresh_token": session.refresh_token})
+            response = self.http.post(
+                "/auth/refresh", json={"refresh_token": session.refresh_token}
+            )
         except httpx.TransportError:
             return False
         if not response.is_success:
             self.config.forget(self.server)
             return False
         pair = response.json()
-        self.config.set_session(self.server, Session(pair["access_token"], pair["refresh_token"],
-                                                     session.username))
+        self.config.set_session(
+            self.server, Session(pair["access_token"], pair["refresh_token"], session.username)
+        )
         return True
 
     def get(self, path: str, **kw: Any) -> Any:
@@ -132,8 +143,9 @@ class ApiClient:
         answers and lets httpx transport errors through for the caller to handle."""
         headers = kw.pop("headers", {})
         for attempt in (0, 1):
-            with self.http.stream("GET", path, headers={**headers, **self._auth_headers()},
-                                  timeout=timeout, **kw) as response:
+            with self.http.stream(
+                "GET", path, headers={**headers, **self._auth_headers()}, timeout=timeout, **kw
+            ) as response:
                 if response.status_code == 401 and attempt == 0 and self._refresh():
                     continue
                 if not response.is_success:

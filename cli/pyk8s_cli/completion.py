@@ -17,13 +17,14 @@ def _app(ctx: click.Context) -> App:
 
 
 def _complete(names: Callable[[App, click.Context], list[str]]):
-    def complete(ctx: click.Context, param: click.Parameter, incomplete: str
-                 ) -> list[CompletionItem]:
+    def complete(
+        ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
         app = None
         try:
             app = _app(ctx)
             return [CompletionItem(n) for n in names(app, ctx) if n.startswith(incomplete)]
-        except Exception:  # noqa: BLE001 - see the module docstring
+        except Exception:
             return []
         finally:
             if app is not None:
@@ -38,8 +39,11 @@ def _team_names(app: App, ctx: click.Context) -> list[str]:
 
 def _cluster_names(app: App, ctx: click.Context) -> list[str]:
     team: Any = ctx.params.get("team_name")
-    return [c["name"] for c in resolve.clusters(app.api, resolve.team_id(app.api, team))
-            if c.get("status") != "deleted"]
+    return [
+        c["name"]
+        for c in resolve.clusters(app.api, resolve.team_id(app.api, team))
+        if c.get("status") != "deleted"
+    ]
 
 
 complete_team = _complete(_team_names)

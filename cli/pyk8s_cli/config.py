@@ -59,8 +59,10 @@ class Config:
         self.save()
 
     def save(self) -> None:
-        data = {"current_server": self.current_server,
-                "servers": {url: asdict(s) for url, s in self.servers.items()}}
+        data = {
+            "current_server": self.current_server,
+            "servers": {url: asdict(s) for url, s in self.servers.items()},
+        }
         write_private(self.path, json.dumps(data, indent=2) + "\n")
 
 

@@ -42,9 +42,11 @@ def renamed(config: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
     except (KeyError, TypeError):
         raise CliError("the server's kubeconfig has no usable context") from None
     body = dict(context["context"], cluster=name, user=name)
-    return {"clusters": {"name": name, "cluster": cluster["cluster"]},
-            "users": {"name": name, "user": user["user"]},
-            "contexts": {"name": name, "context": body}}
+    return {
+        "clusters": {"name": name, "cluster": cluster["cluster"]},
+        "users": {"name": name, "user": user["user"]},
+        "contexts": {"name": name, "context": body},
+    }
 
 
 def pick(config: dict[str, Any], section: str, name: str | None) -> dict[str, Any]:
@@ -55,8 +57,9 @@ def pick(config: dict[str, Any], section: str, name: str | None) -> dict[str, An
     raise KeyError(section)
 
 
-def merge(existing: dict[str, Any], entries: dict[str, dict[str, Any]],
-          switch_context: bool) -> dict[str, Any]:
+def merge(
+    existing: dict[str, Any], entries: dict[str, dict[str, Any]], switch_context: bool
+) -> dict[str, Any]:
     merged = dict(existing)
     merged.setdefault("apiVersion", "v1")
     merged.setdefault("kind", "Config")

@@ -21,9 +21,10 @@ class RootGroup(click.Group):
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
         except OSError as error:
-            raise CliError(f"{error.strerror or error}"
-                           + (f": {error.filename}" if error.filename else "")) from None
-        except Exception as error:  # noqa: BLE001 - the promise is: never a traceback
+            raise CliError(
+                f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
+            ) from None
+        except Exception as error:
             raise CliError(f"unexpected error: {type(error).__name__}: {error}") from None
 
 
@@ -31,10 +32,20 @@ EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in E
 
 
 @click.group(cls=RootGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--server", envvar="PYK8S_SERVER", show_envvar=True, metavar="URL",
-              help="Gateway URL (default: the server of the last login).")
-@click.option("--token", envvar="PYK8S_TOKEN", show_envvar=True, metavar="TOKEN",
-              help="API token or access token to use instead of the stored login.")
+@click.option(
+    "--server",
+    envvar="PYK8S_SERVER",
+    show_envvar=True,
+    metavar="URL",
+    help="Gateway URL (default: the server of the last login).",
+)
+@click.option(
+    "--token",
+    envvar="PYK8S_TOKEN",
+    show_envvar=True,
+    metavar="TOKEN",
+    help="API token or access token to use instead of the stored login.",
+)
 @click.version_option(package_name="pyk8s-cli", prog_name="pyk8s")
 @click.pass_context
 def cli(ctx: click.Context, server: str | None, token: str | None) -> None:

@@ -35,8 +35,9 @@ def team(api: ApiClient, name: str) -> dict[str, Any]:
     for found in teams(api):
         if found.get("name") == name or str(found.get("id")) == name:
             return found
-    raise CliError(f"no team named {name!r} among your teams (see `pyk8s team list`)",
-                   exit_code=EXIT_NOT_FOUND)
+    raise CliError(
+        f"no team named {name!r} among your teams (see `pyk8s team list`)", exit_code=EXIT_NOT_FOUND
+    )
 
 
 def team_id(api: ApiClient, name: str | None) -> str | None:
@@ -67,12 +68,17 @@ def cluster(api: ApiClient, name: str, team_name: str | None = None) -> dict[str
     """A visible cluster by id, or by name (narrowed to one team with `team_name`)."""
     if is_uuid(name):
         return api.get(f"/clusters/{name}")
-    found = [c for c in clusters(api, team_id(api, team_name)) if c.get("name") == name
-             and c.get("status") != "deleted"]
+    found = [
+        c
+        for c in clusters(api, team_id(api, team_name))
+        if c.get("name") == name and c.get("status") != "deleted"
+    ]
     if not found:
-        raise CliError(f"no cluster named {name!r} (see `pyk8s cluster list`)",
-                       exit_code=EXIT_NOT_FOUND)
+        raise CliError(
+            f"no cluster named {name!r} (see `pyk8s cluster list`)", exit_code=EXIT_NOT_FOUND
+        )
     if len(found) > 1:
-        raise CliError(f"{len(found)} clusters are named {name!r}: pass --team or the cluster id",
-                       exit_code=2)
+        raise CliError(
+            f"{len(found)} clusters are named {name!r}: pass --team or the cluster id", exit_code=2
+        )
     return found[0]

@@ -61,8 +61,9 @@ def wait_until_ready(ws: ClientConnection) -> None:
     except TimeoutError:
         raise CliError("the terminal did not open within 30s") from None
     except ConnectionClosed:
-        raise CliError(f"the terminal was refused: {ws.close_reason or 'connection closed'}") \
-            from None
+        raise CliError(
+            f"the terminal was refused: {ws.close_reason or 'connection closed'}"
+        ) from None
 
 
 def bridge(ws: ClientConnection) -> int:

@@ -70,8 +70,9 @@ class Terminal:
     def error(self, text: str) -> None:
         self.err.print(f"[bold red]Error:[/bold red] {escape(text)}", highlight=False)
 
-    def table(self, rows: Sequence[dict[str, Any]], columns: Sequence[Column],
-              title: str | None = None) -> None:
+    def table(
+        self, rows: Sequence[dict[str, Any]], columns: Sequence[Column], title: str | None = None
+    ) -> None:
         table = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
         for column in columns:
             table.add_column(column.header, style=column.style, overflow="fold")
@@ -86,8 +87,9 @@ class Terminal:
         else:
             self.out.file.write(yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
 
-    def render(self, value: Any, output: str, columns: Sequence[Column],
-               title: str | None = None) -> None:
+    def render(
+        self, value: Any, output: str, columns: Sequence[Column], title: str | None = None
+    ) -> None:
         """A list or a single object: as a table, or as JSON/YAML."""
         if output != "table":
             self.data(value, output)

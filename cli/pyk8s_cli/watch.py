@@ -47,13 +47,17 @@ def change_of(event: sse.ServerEvent) -> Change | None:
 
 
 def change_from_cluster(cluster: dict[str, Any]) -> Change:
-    return Change(str(cluster["id"]), cluster.get("status"), cluster.get("status_message"),
-                  payload=cluster)
+    return Change(
+        str(cluster["id"]), cluster.get("status"), cluster.get("status_message"), payload=cluster
+    )
 
 
-def stream_changes(api: ApiClient, params: dict[str, str] | None = None,
-                   last_event_id: str | None = None, deadline: float | None = None,
-                   ) -> Iterator[tuple[Change | None, str | None]]:
+def stream_changes(
+    api: ApiClient,
+    params: dict[str, str] | None = None,
+    last_event_id: str | None = None,
+    deadline: float | None = None,
+) -> Iterator[tuple[Change | None, str | None]]:
     """Changes from the event stream with each event's id, after one `(None, None)` once the
     stream is open (so the caller can read the state it may have missed before). Ends at
     `deadline`; raises httpx errors and ApiError."""
@@ -80,8 +84,13 @@ class Timeout(Exception):
     pass
 
 
-def follow(api: ApiClient, cluster_id: str, done: Callable[[Change], bool],
-           on_change: Callable[[Change], None], deadline: float) -> Change:
+def follow(
+    api: ApiClient,
+    cluster_id: str,
+    done: Callable[[Change], bool],
+    on_change: Callable[[Change], None],
+    deadline: float,
+) -> Change:
     """Report changes of one cluster until `done(change)`; raise Timeout at the deadline."""
     while time.monotonic() < deadline:
         try:
@@ -104,8 +113,13 @@ def follow(api: ApiClient, cluster_id: str, done: Callable[[Change], bool],
     raise Timeout()
 
 
-def poll(api: ApiClient, cluster_id: str, done: Callable[[Change], bool],
-         on_change: Callable[[Change], None], deadline: float) -> Change:
+def poll(
+    api: ApiClient,
+    cluster_id: str,
+    done: Callable[[Change], bool],
+    on_change: Callable[[Change], None],
+    deadline: float,
+) -> Change:
     while time.monotonic() < deadline:
         current = read(api, cluster_id)
         on_change(current)

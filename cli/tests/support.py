@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
+
 from pyk8s_cli.main import cli
 from pyk8s_gateway.main import API_PREFIX, create_app
 from pyk8s_gateway.settings import GatewaySettings
@@ -31,13 +32,22 @@ class CliUser:
     server: str
     username: str = ""
 
-    def run(self, *args: str, input: str | None = None, env: dict[str, str | None] | None = None
-            ) -> Result:
-        environment = {"HOME": str(self.home), "XDG_CONFIG_HOME": str(self.home / ".config"),
-                       "PYK8S_SERVER": self.server, "PYK8S_TOKEN": None, "PYK8S_OUTPUT": None,
-                       "PYK8S_PASSWORD": None, "KUBECONFIG": None, **(env or {})}
-        return CliRunner().invoke(cli, list(args), input=input, env=environment, prog_name="pyk8s",
-                                  catch_exceptions=False)
+    def run(
+        self, *args: str, input: str | None = None, env: dict[str, str | None] | None = None
+    ) -> Result:
+        environment = {
+            "HOME": str(self.home),
+            "XDG_CONFIG_HOME": str(self.home / ".config"),
+            "PYK8S_SERVER": self.server,
+            "PYK8S_TOKEN": None,
+            "PYK8S_OUTPUT": None,
+            "PYK8S_PASSWORD": None,
+            "KUBECONFIG": None,
+            **(env or {}),
+        }
+        return CliRunner().invoke(
+            cli, list(args), input=input, env=environment, prog_name="pyk8s", catch_exceptions=False
+        )
 
     def ok(self, *args: str, **kw: Any) -> Result:
         result = self.run(*args, **kw)
@@ -48,8 +58,15 @@ class CliUser:
         return json.loads(self.ok(*args, "-o", "json").stdout)
 
     def signup(self, username: str) -> "CliUser":
-        self.ok("signup", "--username", username, "--email", f"{username}@example.com",
-                "--password", PASSWORD)
+        self.ok(
+            "signup",
+            "--username",
+            username,
+            "--email",
+            f"{username}@example.com",
+            "--password",
+            PASSWORD,
+        )
         self.username = username
         return self
 
@@ -80,8 +97,9 @@ class Users:
                 continue
             for cluster in json.loads(listed.stdout):
                 if cluster["status"] not in ("deleted", "deleting"):
-                    user.run("cluster", "delete", cluster["id"], "--yes", "--wait",
-                             "--timeout", "120")
+                    user.run(
+                        "cluster", "delete", cluster["id"], "--yes", "--wait", "--timeout", "120"
+                    )
 
     def signed_up(self, name: str) -> CliUser:
         return self.new(name).signup(name)
@@ -104,15 +122,19 @@ def fails(result: Result, exit_code: int, *words: str) -> str:
 def api_paths() -> dict[str, set[str]]:
     """The gateway's routes as its /api/v1/openapi.json lists them: path -> methods."""
     spec = create_app(GatewaySettings(environment="test")).openapi()
-    return {path.removeprefix(API_PREFIX): {m.upper() for m in item}
-            for path, item in spec["paths"].items()}
+    return {
+        path.removeprefix(API_PREFIX): {m.upper() for m in item}
+        for path, item in spec["paths"].items()
+    }
 
 
 def has_routes(*routes: str) -> bool:
     """`has_routes("POST /clusters", "GET /clusters/{cluster_id}")`."""
     paths = api_paths()
-    return all(method in paths.get(path, set())
-               for method, path in (route.split(" ", 1) for route in routes))
+    return all(
+        method in paths.get(path, set())
+        for method, path in (route.split(" ", 1) for route in routes)
+    )
 
 
 def set_size(fd: int, rows: int, cols: int) -> None:
@@ -125,11 +147,21 @@ class Pty:
     def __init__(self, user, *args: str, rows: int, cols: int) -> None:
         self.master, slave = pty.openpty()
         set_size(slave, rows, cols)
-        env = {**os.environ, "HOME": str(user.home), "PYK8S_SERVER": user.server,
-               "XDG_CONFIG_HOME": str(user.home / ".config")}
+        env = {
+            **os.environ,
+            "HOME": str(user.home),
+            "PYK8S_SERVER": user.server,
+            "XDG_CONFIG_HOME": str(user.home / ".config"),
+        }
         env.pop("PYK8S_TOKEN", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "pyk8s_cli", *args], stdin=slave,
-                                     stdout=slave, stderr=slave, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pyk8s_cli", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+        )
         os.close(slave)
         self.seen = b""
 

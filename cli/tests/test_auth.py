@@ -6,9 +6,9 @@ import stat
 
 import pytest
 import yaml
-from pyk8s_cli.errors import EXIT_AUTH, EXIT_ERROR, EXIT_USAGE
 
 from cli.tests.support import PASSWORD, Users, fails
+from pyk8s_cli.errors import EXIT_AUTH, EXIT_ERROR, EXIT_USAGE
 
 
 @pytest.fixture
@@ -126,20 +126,23 @@ def test_api_token_from_the_environment_and_login_token(users, person):
 
 def test_duplicate_signup_is_one_clear_error(users):
     users.signed_up("ada")
-    again = users.new("ada2").run("signup", "-u", "ada", "--email", "other@example.com",
-                                  "--password", PASSWORD)
+    again = users.new("ada2").run(
+        "signup", "-u", "ada", "--email", "other@example.com", "--password", PASSWORD
+    )
     fails(again, EXIT_ERROR)
 
 
 def test_invalid_signup_names_the_field(users):
-    result = users.new("bad").run("signup", "-u", "Not_A_Label", "--email", "x@example.com",
-                                  "--password", PASSWORD)
+    result = users.new("bad").run(
+        "signup", "-u", "Not_A_Label", "--email", "x@example.com", "--password", PASSWORD
+    )
     fails(result, EXIT_ERROR, "username")
 
 
 def test_unreachable_server_is_one_line(users):
-    result = users.new("offline").run("login", "--server", "http://127.0.0.1:9", "-u", "x",
-                                      "--password", "y")
+    result = users.new("offline").run(
+        "login", "--server", "http://127.0.0.1:9", "-u", "x", "--password", "y"
+    )
     fails(result, EXIT_ERROR, "cannot reach")
 
 

@@ -9,16 +9,24 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from pyk8s_cli.errors import EXIT_ERROR, EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
 
 from cli.tests.support import Pty, Users, fails, has_routes
+from pyk8s_cli.errors import EXIT_ERROR, EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
 
 pytestmark = pytest.mark.skipif(
-    not has_routes("POST /teams", "POST /teams/{team_id}/invitations",
-                   "POST /invitations/{invitation_id}/accept", "POST /clusters", "GET /clusters",
-                   "GET /clusters/{cluster_id}", "DELETE /clusters/{cluster_id}",
-                   "GET /clusters/{cluster_id}/kubeconfig", "POST /clusters/{cluster_id}/extend"),
-    reason="the gateway has no cluster routes yet")
+    not has_routes(
+        "POST /teams",
+        "POST /teams/{team_id}/invitations",
+        "POST /invitations/{invitation_id}/accept",
+        "POST /clusters",
+        "GET /clusters",
+        "GET /clusters/{cluster_id}",
+        "DELETE /clusters/{cluster_id}",
+        "GET /clusters/{cluster_id}/kubeconfig",
+        "POST /clusters/{cluster_id}/extend",
+    ),
+    reason="the gateway has no cluster routes yet",
+)
 
 
 @pytest.fixture
@@ -40,22 +48,41 @@ def team_with(users: Users, *, bob_role: str = "member"):
 def test_team_workflow_create_wait_list_delete(users):
     ada, bob = team_with(users)
 
-    created = bob.ok("cluster", "create", "demo", "--team", "platform", "--provider", "k3d",
-                     "--workers", "1", "--ttl", "2", "--wait", "--timeout", "240")
+    created = bob.ok(
+        "cluster",
+        "create",
+        "demo",
+        "--team",
+        "platform",
+        "--provider",
+        "k3d",
+        "--workers",
+        "1",
+        "--ttl",
+        "2",
+        "--wait",
+        "--timeout",
+        "240",
+    )
     assert "cluster demo is ready" in created.stderr
     # Progress came from the live stream (or polling): each status on its own line off a TTY.
     assert "cluster demo: ready" in created.stderr
 
     [listed] = ada.json("cluster", "list")
     assert (listed["name"], listed["status"], listed["provider"], listed["workers"]) == (
-        "demo", "ready", "k3d", 1)
+        "demo",
+        "ready",
+        "k3d",
+        1,
+    )
     [team] = ada.json("team", "list")
     assert listed["team_id"] == team["id"]
     assert ada.json("cluster", "list", "--team", "platform") == [listed]
     table = ada.ok("cluster", "list").stdout
     assert "demo" in table and "platform" in table and "ready" in table
-    assert yaml.safe_load(ada.ok("cluster", "get", "demo", "-o", "yaml").stdout)["id"] == \
-        listed["id"]
+    assert (
+        yaml.safe_load(ada.ok("cluster", "get", "demo", "-o", "yaml").stdout)["id"] == listed["id"]
+    )
 
     extended = json.loads(bob.ok("cluster", "extend", "demo", "--hours", "1", "-o", "json").stdout)
     assert extended["expires_at"] > listed["expires_at"]
@@ -80,12 +107,18 @@ def test_kubeconfig_stdout_file_and_merge(users):
 
     kube = ada.home / ".kube" / "config"
     kube.parent.mkdir()
-    kube.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config",
-                                    "current-context": "work",
-                                    "clusters": [{"name": "work", "cluster": {"server": "x"}}],
-                                    "users": [{"name": "work", "user": {"token": "t"}}],
-                                    "contexts": [{"name": "work", "context": {
-                                        "cluster": "work", "user": "work"}}]}))
+    kube.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "work",
+                "clusters": [{"name": "work", "cluster": {"server": "x"}}],
+                "users": [{"name": "work", "user": {"token": "t"}}],
+                "contexts": [{"name": "work", "context": {"cluster": "work", "user": "work"}}],
+            }
+        )
+    )
     for _ in range(2):
         ada.ok("cluster", "kubeconfig", "demo", "--merge")
     merged = yaml.safe_load(kube.read_text())
@@ -102,8 +135,18 @@ def test_kubeconfig_stdout_file_and_merge(users):
 
 def test_failed_cluster_exits_5_with_the_reason(users):
     ada = users.signed_up("ada")
-    result = ada.run("cluster", "create", "old", "--provider", "kind", "--version", "v1.0.99",
-                     "--wait", "--timeout", "240")
+    result = ada.run(
+        "cluster",
+        "create",
+        "old",
+        "--provider",
+        "kind",
+        "--version",
+        "v1.0.99",
+        "--wait",
+        "--timeout",
+        "240",
+    )
     line = fails(result, EXIT_FAILED, "cluster old failed")
     assert "pull image" in line
     [cluster] = ada.json("cluster", "list")
@@ -121,10 +164,12 @@ def test_no_wait_returns_at_once_with_json(users):
 def test_unknown_team_outsider_and_bad_input(users):
     ada, eve = users.signed_up("ada"), users.signed_up("eve")
     ada.ok("team", "create", "platform")
-    fails(ada.run("cluster", "create", "demo", "--team", "nope", "--no-wait"), EXIT_NOT_FOUND,
-          "no team named 'nope'")
-    fails(eve.run("cluster", "create", "demo", "--team", "platform", "--no-wait"),
-          EXIT_NOT_FOUND)
+    fails(
+        ada.run("cluster", "create", "demo", "--team", "nope", "--no-wait"),
+        EXIT_NOT_FOUND,
+        "no team named 'nope'",
+    )
+    fails(eve.run("cluster", "create", "demo", "--team", "platform", "--no-wait"), EXIT_NOT_FOUND)
     fails(ada.run("cluster", "get", "missing"), EXIT_NOT_FOUND)
     fails(ada.run("cluster", "create", "Bad_Name", "--no-wait"), 1, "name")
     assert ada.run("cluster", "create", "x", "--provider", "minikube").exit_code == EXIT_USAGE
@@ -136,8 +181,11 @@ def test_unknown_team_outsider_and_bad_input(users):
 
 
 def complete(user, words: str) -> list[str]:
-    env = {"_PYK8S_COMPLETE": "bash_complete", "COMP_WORDS": words,
-           "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}
+    env = {
+        "_PYK8S_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
     result = user.ok(env=env)
     return [item.split(",", 1)[1] for item in result.stdout.split()]
 
@@ -181,5 +229,4 @@ def test_same_name_in_two_teams_needs_the_team(users):
 def test_extend_beyond_the_maximum_is_refused(users):
     ada = users.signed_up("ada")
     ada.ok("cluster", "create", "demo", "--no-wait")
-    fails(ada.run("cluster", "extend", "demo", "--hours", "8000"), EXIT_ERROR,
-          "at most 72 hours")
+    fails(ada.run("cluster", "extend", "demo", "--hours", "8000"), EXIT_ERROR, "at most 72 hours")

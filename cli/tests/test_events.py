@@ -8,15 +8,16 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+
+from cli.tests.support import Users, has_routes
 from pyk8s_cli import watch
 from pyk8s_cli.app import App
 from pyk8s_cli.commands.events import line
 
-from cli.tests.support import Users, has_routes
-
 pytestmark = pytest.mark.skipif(
     not has_routes("GET /events/clusters", "POST /clusters", "POST /teams"),
-    reason="the gateway has no cluster event stream yet")
+    reason="the gateway has no cluster event stream yet",
+)
 
 
 @pytest.fixture
@@ -27,11 +28,20 @@ def users(platform, tmp_path) -> Iterator[Users]:
 
 
 def tail_process(user, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "HOME": str(user.home), "XDG_CONFIG_HOME": str(user.home / ".config"),
-           "PYK8S_SERVER": user.server}
+    env = {
+        **os.environ,
+        "HOME": str(user.home),
+        "XDG_CONFIG_HOME": str(user.home / ".config"),
+        "PYK8S_SERVER": user.server,
+    }
     env.pop("PYK8S_TOKEN", None)
-    return subprocess.Popen([sys.executable, "-m", "pyk8s_cli", "events", "tail", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pyk8s_cli", "events", "tail", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def test_events_tail_prints_the_teams_lifecycle_events_only(users):
@@ -85,9 +95,13 @@ def test_create_wait_falls_back_to_polling_without_a_stream(users, monkeypatch):
 
 
 def test_event_line_reads_well():
-    change = watch.Change("c1", "failed", "no image", "io.pyk8s.cluster.failed",
-                          {"time": "2026-01-02T03:04:05+00:00",
-                           "data": {"name": "demo", "status": "failed"}})
+    change = watch.Change(
+        "c1",
+        "failed",
+        "no image",
+        "io.pyk8s.cluster.failed",
+        {"time": "2026-01-02T03:04:05+00:00", "data": {"name": "demo", "status": "failed"}},
+    )
     text = line(change)
     assert text.endswith("cluster.failed  demo  failed  no image")
 

@@ -2,6 +2,7 @@
 
 import click
 from click.testing import CliRunner
+
 from pyk8s_cli.errors import EXIT_CODES
 from pyk8s_cli.main import cli
 
@@ -33,8 +34,15 @@ def test_root_help_lists_exit_codes_and_env_vars():
 
 def test_lists_and_gets_take_an_output_format():
     runner = CliRunner()
-    for path in (["whoami"], ["team", "list"], ["team", "get"], ["team", "members"],
-                 ["team", "invitations"], ["cluster", "list"], ["cluster", "get"]):
+    for path in (
+        ["whoami"],
+        ["team", "list"],
+        ["team", "get"],
+        ["team", "members"],
+        ["team", "invitations"],
+        ["cluster", "list"],
+        ["cluster", "get"],
+    ):
         text = runner.invoke(cli, [*path, "--help"]).stdout
         assert "--output" in text and "table|json|yaml" in text, path
 
@@ -43,7 +51,14 @@ def test_shell_completion_script_and_words():
     runner = CliRunner()
     script = runner.invoke(cli, [], prog_name="pyk8s", env={"_PYK8S_COMPLETE": "bash_source"})
     assert script.exit_code == 0 and "_pyk8s_completion" in script.stdout
-    words = runner.invoke(cli, [], prog_name="pyk8s",
-                          env={"_PYK8S_COMPLETE": "bash_complete", "COMP_WORDS": "pyk8s cluster cr",
-                               "COMP_CWORD": "2"})
+    words = runner.invoke(
+        cli,
+        [],
+        prog_name="pyk8s",
+        env={
+            "_PYK8S_COMPLETE": "bash_complete",
+            "COMP_WORDS": "pyk8s cluster cr",
+            "COMP_CWORD": "2",
+        },
+    )
     assert words.exit_code == 0 and "plain,create" in words.stdout.split()

@@ -4,28 +4,44 @@ import stat
 
 import pytest
 import yaml
+
 from pyk8s_cli import kubeconfig
 from pyk8s_cli.errors import CliError
 
 
 def cluster_kubeconfig(server: str, runtime: str = "kind-t1-demo") -> str:
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": runtime,
-        "clusters": [{"name": runtime, "cluster": {"server": server,
-                                                   "certificate-authority-data": "Q0E="}}],
-        "users": [{"name": runtime, "user": {"client-certificate-data": "Q0VSVA==",
-                                             "client-key-data": "S0VZ"}}],
-        "contexts": [{"name": runtime, "context": {"cluster": runtime, "user": runtime}}],
-    })
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": runtime,
+            "clusters": [
+                {
+                    "name": runtime,
+                    "cluster": {"server": server, "certificate-authority-data": "Q0E="},
+                }
+            ],
+            "users": [
+                {
+                    "name": runtime,
+                    "user": {"client-certificate-data": "Q0VSVA==", "client-key-data": "S0VZ"},
+                }
+            ],
+            "contexts": [{"name": runtime, "context": {"cluster": runtime, "user": runtime}}],
+        }
+    )
 
 
 EXISTING = {
-    "apiVersion": "v1", "kind": "Config", "current-context": "work",
+    "apiVersion": "v1",
+    "kind": "Config",
+    "current-context": "work",
     "preferences": {"colors": True},
     "clusters": [{"name": "work", "cluster": {"server": "https://work.example.com"}}],
     "users": [{"name": "work", "user": {"token": "secret-work-token"}}],
-    "contexts": [{"name": "work", "context": {"cluster": "work", "user": "work",
-                                              "namespace": "apps"}}],
+    "contexts": [
+        {"name": "work", "context": {"cluster": "work", "user": "work", "namespace": "apps"}}
+    ],
 }
 
 
@@ -67,8 +83,9 @@ def test_merge_without_switching_keeps_the_current_context(home):
     path = home / ".kube" / "config"
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(EXISTING))
-    kubeconfig.merge_into(path, cluster_kubeconfig("https://127.0.0.1:6443"), "pyk8s-demo",
-                          switch_context=False)
+    kubeconfig.merge_into(
+        path, cluster_kubeconfig("https://127.0.0.1:6443"), "pyk8s-demo", switch_context=False
+    )
     assert yaml.safe_load(path.read_text())["current-context"] == "work"
 
 

@@ -12,7 +12,8 @@ from conftest import SERVICES
 pytestmark = pytest.mark.skipif(
     not has_routes("POST /clusters/{cluster_id}/terminal", "POST /clusters")
     or "terminal" not in {spec.name for spec in SERVICES},
-    reason="the platform has no terminal service yet")
+    reason="the platform has no terminal service yet",
+)
 
 
 @pytest.fixture

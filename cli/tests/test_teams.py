@@ -5,16 +5,22 @@ import json
 
 import pytest
 import yaml
-from pyk8s_cli.errors import EXIT_ERROR, EXIT_NOT_FOUND
 
 from cli.tests.support import PASSWORD, Users, fails, has_routes
 from conftest import SERVICES
+from pyk8s_cli.errors import EXIT_ERROR, EXIT_NOT_FOUND
 
 pytestmark = pytest.mark.skipif(
-    not has_routes("POST /teams", "GET /teams", "GET /teams/{team_id}/members",
-                   "POST /teams/{team_id}/invitations", "GET /invitations",
-                   "POST /invitations/{invitation_id}/accept"),
-    reason="the gateway has no teams routes yet")
+    not has_routes(
+        "POST /teams",
+        "GET /teams",
+        "GET /teams/{team_id}/members",
+        "POST /teams/{team_id}/invitations",
+        "GET /invitations",
+        "POST /invitations/{invitation_id}/accept",
+    ),
+    reason="the gateway has no teams routes yet",
+)
 
 
 @pytest.fixture
@@ -31,8 +37,11 @@ def test_invite_accept_and_roles(users):
     created = ada.ok("team", "create", "platform", "--display-name", "Platform team")
     assert "created team platform" in created.stderr
     [team] = ada.json("team", "list")
-    assert (team["name"], team["role"], team["display_name"]) == ("platform", "owner",
-                                                                  "Platform team")
+    assert (team["name"], team["role"], team["display_name"]) == (
+        "platform",
+        "owner",
+        "Platform team",
+    )
     assert "platform" in ada.ok("team", "list").stdout
 
     invited = json.loads(ada.ok("team", "invite", "platform", "bob", "-o", "json").stdout)
@@ -59,8 +68,10 @@ def test_invite_accept_and_roles(users):
     fails(bob.run("team", "members", "platform"), EXIT_NOT_FOUND, "no team named 'platform'")
 
 
-@pytest.mark.skipif("provisioner" not in {spec.name for spec in SERVICES},
-                    reason="deleting a team asks the provisioner, which the platform lacks yet")
+@pytest.mark.skipif(
+    "provisioner" not in {spec.name for spec in SERVICES},
+    reason="deleting a team asks the provisioner, which the platform lacks yet",
+)
 def test_delete_team(users):
     ada = users.signed_up("ada")
     ada.ok("team", "create", "platform")
@@ -104,8 +115,17 @@ def test_invitation_to_an_email_without_account_joins_at_signup(users):
     token = result.stdout.strip()
     assert token and "invitation token" in result.stderr
     dora = users.new("dora")
-    dora.ok("signup", "-u", "dora", "--email", "dora@example.com", "--password", PASSWORD,
-            "--invitation-token", token)
+    dora.ok(
+        "signup",
+        "-u",
+        "dora",
+        "--email",
+        "dora@example.com",
+        "--password",
+        PASSWORD,
+        "--invitation-token",
+        token,
+    )
     assert [(t["name"], t["role"]) for t in dora.json("team", "list")] == [("platform", "viewer")]
 
 

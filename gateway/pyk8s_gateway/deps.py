@@ -40,7 +40,9 @@ async def current_user(
     try:
         return await verifier.verify(credentials.credentials)
     except InvalidToken:
-        raise Problem(401, ErrorCode.INVALID_TOKEN.value, "the token is invalid or expired") from None
+        raise Problem(
+            401, ErrorCode.INVALID_TOKEN.value, "the token is invalid or expired"
+        ) from None
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -66,6 +66,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 def main() -> None:
     settings = GatewaySettings()
     setup_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), proxy_headers=False,
-                timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )

@@ -15,7 +15,9 @@ from .problems import Problem
 
 async def team_role(bus: NATS, team_id: UUID, user_id: UUID) -> Role | None:
     reply = await request(
-        bus, subjects.TEAMS_MEMBERSHIP, MembershipRequest(team_id=team_id, user_id=user_id),
+        bus,
+        subjects.TEAMS_MEMBERSHIP,
+        MembershipRequest(team_id=team_id, user_id=user_id),
         MembershipReply,
     )
     return reply.role

@@ -122,7 +122,9 @@ class TokenVerifier:
             return cached.principal
         try:
             reply = await request(
-                self._nc, subjects.AUTH_TOKENS_RESOLVE, c.ApiTokenResolveRequest(token=token),
+                self._nc,
+                subjects.AUTH_TOKENS_RESOLVE,
+                c.ApiTokenResolveRequest(token=token),
                 c.ApiTokenResolveReply,
             )
         except ServiceError as error:

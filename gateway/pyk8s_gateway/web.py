@@ -12,12 +12,14 @@ RESERVED = ("api/", "ws/", "health/")
 def mount_web(app: FastAPI, dist: Path) -> None:
     index = dist / "index.html"
     if not index.exists():
+
         @app.get("/", include_in_schema=False)
         async def no_web() -> JSONResponse:
             return JSONResponse(
                 {"detail": "the web app is not built; run `make web`", "api": "/api/v1/docs"},
                 status_code=503,
             )
+
         return
 
     if (dist / "assets").is_dir():

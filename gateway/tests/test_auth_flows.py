@@ -9,8 +9,12 @@ PASSWORD = "correct horse battery"
 
 def signup(api, username=None, email=None, password=PASSWORD, **extra):
     username = username or unique()
-    body = {"username": username, "email": email or f"{username}@example.com",
-            "password": password, **extra}
+    body = {
+        "username": username,
+        "email": email or f"{username}@example.com",
+        "password": password,
+        **extra,
+    }
     return api.post("/auth/signup", json=body)
 
 
@@ -48,8 +52,11 @@ def test_email_is_stored_lowercase_and_login_by_email_works(api):
 def test_duplicate_username_or_email_is_409(api, field):
     first = unique()
     signup(api, username=first)
-    again = signup(api, username=first if field == "username" else unique(),
-                   email=f"{first}@example.com" if field == "email" else None)
+    again = signup(
+        api,
+        username=first if field == "username" else unique(),
+        email=f"{first}@example.com" if field == "email" else None,
+    )
     body = assert_problem(again, 409, "conflict")
     assert body["field"] == field
 
@@ -71,10 +78,15 @@ def test_bad_signup_input_is_422(api, override):
     assert_problem(signup(api, **override), 422, "validation_error")
 
 
-@pytest.mark.parametrize("body", [None, "not json", [], {"login": 5}, {"login": "", "password": "x"}])
+@pytest.mark.parametrize(
+    "body", [None, "not json", [], {"login": 5}, {"login": "", "password": "x"}]
+)
 def test_bad_login_input_is_422(api, body):
-    answer = api.post("/auth/login", content=body, headers={"content-type": "application/json"}) \
-        if isinstance(body, str) else api.post("/auth/login", json=body)
+    answer = (
+        api.post("/auth/login", content=body, headers={"content-type": "application/json"})
+        if isinstance(body, str)
+        else api.post("/auth/login", json=body)
+    )
     assert_problem(answer, 422, "validation_error")
 
 
@@ -113,8 +125,11 @@ def test_refresh_rotates_and_reuse_is_rejected(api):
     reuse = api.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert_problem(reuse, 401, "invalid_token")
     # Reuse means a copy leaked: the token rotated from it stops working too.
-    assert_problem(api.post("/auth/refresh", json={"refresh_token": second["refresh_token"]}),
-                   401, "invalid_token")
+    assert_problem(
+        api.post("/auth/refresh", json={"refresh_token": second["refresh_token"]}),
+        401,
+        "invalid_token",
+    )
     me = api.get("/auth/me", headers={"Authorization": f"Bearer {second['access_token']}"})
     assert me.status_code == 200
 
@@ -123,23 +138,31 @@ def test_logout_revokes_the_refresh_token(api, person):
     alice = person()
     refresh = alice.tokens["refresh_token"]
     assert alice.post("/auth/logout", json={"refresh_token": refresh}).status_code == 204
-    assert_problem(api.post("/auth/refresh", json={"refresh_token": refresh}), 401,
-                   "invalid_token")
+    assert_problem(api.post("/auth/refresh", json={"refresh_token": refresh}), 401, "invalid_token")
 
 
 def test_logout_needs_sign_in_and_own_token(api, person):
     alice, bob = person(), person()
-    assert_problem(api.post("/auth/logout", json={"refresh_token": alice.tokens["refresh_token"]}),
-                   401, "unauthorized")
-    assert_problem(bob.post("/auth/logout", json={"refresh_token": alice.tokens["refresh_token"]}),
-                   401, "invalid_token")
-    assert api.post("/auth/refresh", json={"refresh_token": alice.tokens["refresh_token"]}) \
-        .status_code == 200
+    assert_problem(
+        api.post("/auth/logout", json={"refresh_token": alice.tokens["refresh_token"]}),
+        401,
+        "unauthorized",
+    )
+    assert_problem(
+        bob.post("/auth/logout", json={"refresh_token": alice.tokens["refresh_token"]}),
+        401,
+        "invalid_token",
+    )
+    assert (
+        api.post("/auth/refresh", json={"refresh_token": alice.tokens["refresh_token"]}).status_code
+        == 200
+    )
 
 
 def test_unknown_refresh_token_is_401(api):
-    assert_problem(api.post("/auth/refresh", json={"refresh_token": "pyk8s_rt_nope"}), 401,
-                   "invalid_token")
+    assert_problem(
+        api.post("/auth/refresh", json={"refresh_token": "pyk8s_rt_nope"}), 401, "invalid_token"
+    )
 
 
 def test_api_token_lifecycle(api, person):
@@ -168,8 +191,15 @@ def test_api_tokens_are_private_to_their_owner(person):
     assert_problem(bob.delete(f"/auth/tokens/{token['id']}"), 404, "not_found")
 
 
-@pytest.mark.parametrize("body", [{"name": ""}, {"name": "x" * 65}, {"name": "ci", "expires_in_days": 0},
-                                  {"name": "ci", "expires_in_days": 366}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": ""},
+        {"name": "x" * 65},
+        {"name": "ci", "expires_in_days": 0},
+        {"name": "ci", "expires_in_days": 366},
+    ],
+)
 def test_bad_api_token_input_is_422(person, body):
     assert_problem(person().post("/auth/tokens", json=body), 422, "validation_error")
 

@@ -1,7 +1,6 @@
 """Team rights on clusters, generated from one table: every action x every role, with the
 denials proven. Non-members get 404 for everything of the team."""
 
-
 import pytest
 
 from conftest import unique

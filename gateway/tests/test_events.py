@@ -50,7 +50,11 @@ class EventStream:
     """Reads the gateway's SSE stream in a thread, collecting each frame."""
 
     def __init__(
-        self, base_url: str, token: str | None, params: dict | None = None, in_query: bool = False,
+        self,
+        base_url: str,
+        token: str | None,
+        params: dict | None = None,
+        in_query: bool = False,
         last_event_id: str | None = None,
     ) -> None:
         self.frames: list[dict] = []

@@ -26,16 +26,19 @@ def invite(inviter, team_id: str, login: str, role: str = "member"):
 
 
 def expire(teams_sql, invitation_id: str) -> None:
-    teams_sql(f"UPDATE invitations SET expires_at = now() - interval '1 second' "
-              f"WHERE id = '{invitation_id}'")
+    teams_sql(
+        f"UPDATE invitations SET expires_at = now() - interval '1 second' "
+        f"WHERE id = '{invitation_id}'"
+    )
 
 
 def test_invitation_expires_after_seven_days(person, make_team):
     alice, bob = person(), person()
     team_id = make_team(alice)
     made = invite(alice, team_id, bob.username)
-    lifetime = (datetime.fromisoformat(made["expires_at"])
-                - datetime.fromisoformat(made["created_at"]))
+    lifetime = datetime.fromisoformat(made["expires_at"]) - datetime.fromisoformat(
+        made["created_at"]
+    )
     assert abs(lifetime.total_seconds() - 7 * 24 * 3600) < 5
 
 
@@ -120,8 +123,7 @@ def signup(api, username: str, email: str, token: str | None):
 
 
 def login(api, username: str):
-    answer = api.post("/auth/login", json={"login": username,
-                                            "password": "correct horse battery"})
+    answer = api.post("/auth/login", json={"login": username, "password": "correct horse battery"})
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
@@ -135,8 +137,9 @@ def test_signup_with_an_invitation_token_joins_the_team(api, person, make_team, 
     assert len(token.removeprefix("pyk8s_inv_")) >= 22
     stored = teams_sql(f"SELECT token_hash FROM invitations WHERE id = '{made['id']}'").strip()
     assert stored == hashlib.sha256(token.encode()).hexdigest()
-    assert token not in teams_sql("SELECT string_agg(coalesce(token_hash, ''), ',') "
-                                  "FROM invitations")
+    assert token not in teams_sql(
+        "SELECT string_agg(coalesce(token_hash, ''), ',') FROM invitations"
+    )
 
     created = signup(api, "newperson", "new.person@example.com", token)
     assert created.status_code == 201, created.text

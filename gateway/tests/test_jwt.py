@@ -34,8 +34,15 @@ def alice(person):
 
 def claims(user_id: str, **changes) -> dict:
     now = int(time.time())
-    base = {"iss": ISSUER, "aud": AUDIENCE, "sub": user_id, "iat": now, "exp": now + 600,
-            "jti": uuid.uuid4().hex, "typ": "access"}
+    base = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_id,
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+        "typ": "access",
+    }
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -62,8 +69,11 @@ def test_alg_none(api, alice):
 
 def test_hs256_signed_with_the_public_key(api, auth_key, alice):
     kid, pem = auth_key
-    public = serialization.load_pem_private_key(pem.encode(), None).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = (
+        serialization.load_pem_private_key(pem.encode(), None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
     payload = b64(json.dumps(claims(alice.id)).encode())
     signature = hmac.new(public, f"{header}.{payload}".encode(), hashlib.sha256).digest()
@@ -71,9 +81,15 @@ def test_hs256_signed_with_the_public_key(api, auth_key, alice):
 
 
 def test_token_from_another_key_with_our_kid(api, auth_key, alice):
-    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
+    other = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     assert me(api, sign((auth_key[0], other), claims(alice.id))).status_code == 401
 
 
@@ -91,8 +107,9 @@ def test_missing_claim(api, auth_key, alice, missing):
     assert me(api, sign(auth_key, claims(alice.id, **{missing: None}))).status_code == 401
 
 
-@pytest.mark.parametrize("claim,value", [("iss", "someone-else"), ("aud", "another-api"),
-                                         ("sub", "not-a-uuid")])
+@pytest.mark.parametrize(
+    "claim,value", [("iss", "someone-else"), ("aud", "another-api"), ("sub", "not-a-uuid")]
+)
 def test_wrong_claim(api, auth_key, alice, claim, value):
     assert me(api, sign(auth_key, claims(alice.id, **{claim: value}))).status_code == 401
 
@@ -106,8 +123,9 @@ def test_refresh_token_presented_as_access_token(api, alice):
     assert me(api, alice.tokens["refresh_token"]).status_code == 401
 
 
-@pytest.mark.parametrize("token", ["garbage", "a.b.c", "Bearer", "pyk8s_pat_unknown",
-                                   "e30.e30.e30", "x" * 5000])
+@pytest.mark.parametrize(
+    "token", ["garbage", "a.b.c", "Bearer", "pyk8s_pat_unknown", "e30.e30.e30", "x" * 5000]
+)
 def test_garbage(api, token):
     answer = me(api, token)
     assert answer.status_code == 401

@@ -18,10 +18,12 @@ def test_team_b_ids_are_404_for_a_member_of_team_a(person, make_team, join_team)
     team_a = make_team(alice)
     team_b = make_team(bob)
     join_team(bob, team_b, carol, "member")
-    b_invitation = bob.post(f"/teams/{team_b}/invitations",
-                            json={"login": "someone@example.com", "role": "member"}).json()["id"]
-    for_carol_in_b = bob.post(f"/teams/{team_b}/invitations",
-                              json={"login": person().username, "role": "viewer"}).json()["id"]
+    b_invitation = bob.post(
+        f"/teams/{team_b}/invitations", json={"login": "someone@example.com", "role": "member"}
+    ).json()["id"]
+    for_carol_in_b = bob.post(
+        f"/teams/{team_b}/invitations", json={"login": person().username, "role": "viewer"}
+    ).json()["id"]
 
     attempts = [
         ("GET", f"/teams/{team_b}", None),
@@ -43,12 +45,16 @@ def test_team_b_ids_are_404_for_a_member_of_team_a(person, make_team, join_team)
         ("POST", f"/invitations/{for_carol_in_b}/accept", None),
         ("POST", f"/invitations/{for_carol_in_b}/decline", None),
     ]
-    answers = {(m, p): alice.api.request(m, p, json=b, headers=alice.headers).status_code
-               for m, p, b in attempts}
+    answers = {
+        (m, p): alice.api.request(m, p, json=b, headers=alice.headers).status_code
+        for m, p, b in attempts
+    }
     assert answers == {(m, p): 404 for m, p, _ in attempts}
 
     # Nothing in team B changed.
-    members = {m["user_id"]: m["role"] for m in bob.get(f"/teams/{team_b}/members").json()["members"]}
+    members = {
+        m["user_id"]: m["role"] for m in bob.get(f"/teams/{team_b}/members").json()["members"]
+    }
     assert members == {bob.id: "owner", carol.id: "member"}
     pending = {i["id"] for i in bob.get(f"/teams/{team_b}/invitations").json()["invitations"]}
     assert pending == {b_invitation, for_carol_in_b}
@@ -67,8 +73,12 @@ def test_role_downgrade_takes_effect_within_one_second(person, make_team, join_t
     # Same access token as before: the role is not frozen inside it.
     wait_until(lambda: admin.get(f"/teams/{team_id}/invitations").status_code == 403, timeout=1.0)
     assert time.monotonic() - started < 1.0
-    assert admin.post(f"/teams/{team_id}/invitations",
-                      json={"login": "x@example.com", "role": "viewer"}).status_code == 403
+    assert (
+        admin.post(
+            f"/teams/{team_id}/invitations", json={"login": "x@example.com", "role": "viewer"}
+        ).status_code
+        == 403
+    )
     assert admin.get(f"/teams/{team_id}").json()["role"] == "viewer"
 
     removed = owner.delete(f"/teams/{team_id}/members/{admin.id}")

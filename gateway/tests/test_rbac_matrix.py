@@ -48,9 +48,10 @@ class World:
         return self.victim.id
 
     def fresh_invitation(self) -> str:
-        made = self.people["owner"].post(f"/teams/{self.team}/invitations",
-                                         json={"login": f"{uuid.uuid4().hex[:10]}@example.com",
-                                               "role": "member"})
+        made = self.people["owner"].post(
+            f"/teams/{self.team}/invitations",
+            json={"login": f"{uuid.uuid4().hex[:10]}@example.com", "role": "member"},
+        )
         assert made.status_code == 201, made.text
         return made.json()["id"]
 
@@ -98,18 +99,36 @@ TABLE = [
     Row("PATCH", P, team_scoped("owner", 200), body={"display_name": "Renamed"}, params=team),
     Row("DELETE", P, team_scoped("owner", 204), params=team),
     Row("GET", P + "/members", team_scoped("viewer", 200), params=team),
-    Row("PATCH", P + "/members/{user_id}", team_scoped("admin", 200), body={"role": "member"},
-        params=victim),
-    Row("PATCH", P + "/members/{user_id}", team_scoped("owner", 200), body={"role": "owner"},
-        params=victim),
+    Row(
+        "PATCH",
+        P + "/members/{user_id}",
+        team_scoped("admin", 200),
+        body={"role": "member"},
+        params=victim,
+    ),
+    Row(
+        "PATCH",
+        P + "/members/{user_id}",
+        team_scoped("owner", 200),
+        body={"role": "owner"},
+        params=victim,
+    ),
     Row("DELETE", P + "/members/{user_id}", team_scoped("admin", 204), params=victim),
     # Leaving: any member may remove themselves, except the last owner.
-    Row("DELETE", P + "/members/{user_id}", team_scoped("viewer", 204) | {"owner": 409},
-        params=myself),
+    Row(
+        "DELETE",
+        P + "/members/{user_id}",
+        team_scoped("viewer", 204) | {"owner": 409},
+        params=myself,
+    ),
     Row("POST", P + "/invitations", team_scoped("admin", 201), body=fresh_email, params=team),
     Row("GET", P + "/invitations", team_scoped("admin", 200), params=team),
-    Row("DELETE", P + "/invitations/{invitation_id}", team_scoped("admin", 204),
-        params=team_invitation),
+    Row(
+        "DELETE",
+        P + "/invitations/{invitation_id}",
+        team_scoped("admin", 204),
+        params=team_invitation,
+    ),
     Row("GET", "/invitations", signed_in(200)),
     Row("POST", "/invitations/{invitation_id}/accept", invitee_only(200), params=invitation),
     Row("POST", "/invitations/{invitation_id}/decline", invitee_only(204), params=invitation),
@@ -138,11 +157,18 @@ def new_world(people: dict, person, make_team, join_team) -> World:
     team_id = make_team(people["owner"])
     for rank in ("admin", "member", "viewer"):
         join_team(people["owner"], team_id, people[rank], rank)
-    pending = people["owner"].post(f"/teams/{team_id}/invitations",
-                                   json={"login": people["invitee"].username, "role": "member"})
+    pending = people["owner"].post(
+        f"/teams/{team_id}/invitations",
+        json={"login": people["invitee"].username, "role": "member"},
+    )
     assert pending.status_code == 201, pending.text
-    return World(people=people, team=team_id, invitation=pending.json()["id"], victim=person(),
-                 join_team=join_team)
+    return World(
+        people=people,
+        team=team_id,
+        invitation=pending.json()["id"],
+        victim=person(),
+        join_team=join_team,
+    )
 
 
 def call(api, world: World, row: Row, caller: str):
@@ -161,6 +187,8 @@ def test_role_matrix(api, person, make_team, join_team, provisioner_double):
         for caller in CALLERS:
             answer = call(api, world, row, caller)
             if answer.status_code != row.expected[caller]:
-                wrong.append(f"{row.method} {row.path} as {caller}: expected "
-                             f"{row.expected[caller]}, got {answer.status_code} {answer.text}")
+                wrong.append(
+                    f"{row.method} {row.path} as {caller}: expected "
+                    f"{row.expected[caller]}, got {answer.status_code} {answer.text}"
+                )
     assert not wrong, "\n".join(wrong)

@@ -22,23 +22,26 @@ def test_two_people_team_invitation_by_username(person, make_team):
     alice, bob = person(), person()
     team_id = make_team(alice, "platform-team")
 
-    invited = alice.post(f"/teams/{team_id}/invitations",
-                         json={"login": bob.username, "role": "member"})
+    invited = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": bob.username, "role": "member"}
+    )
     assert invited.status_code == 201, invited.text
     assert invited.json()["token"] is None  # an existing account needs no secret
     assert invited.json()["invitee_username"] == bob.username
 
     mine = bob.get("/invitations").json()["invitations"]
     assert [(i["team_name"], i["role"], i["status"]) for i in mine] == [
-        ("platform-team", "member", "pending")]
+        ("platform-team", "member", "pending")
+    ]
     accepted = bob.post(f"/invitations/{mine[0]['id']}/accept")
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["role"] == "member"
 
     assert bob.get("/invitations").json()["invitations"] == []
     assert [t["name"] for t in bob.get("/teams").json()["teams"]] == ["platform-team"]
-    members = {m["username"]: m["role"]
-               for m in alice.get(f"/teams/{team_id}/members").json()["members"]}
+    members = {
+        m["username"]: m["role"] for m in alice.get(f"/teams/{team_id}/members").json()["members"]
+    }
     assert members == {alice.username: "owner", bob.username: "member"}
 
 
@@ -51,15 +54,18 @@ def test_team_list_shows_the_callers_role(person, make_team, join_team):
     assert teams == {mine: "owner", theirs: "viewer"}
 
 
-@pytest.mark.parametrize("body", [
-    {"name": ""},
-    {"name": "a" * 64},
-    {"name": "Not_A_Label"},
-    {"name": "-leading"},
-    {"name": "ok", "display_name": "x" * 101},
-    {"name": "ok", "unknown": 1},
-    {},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": ""},
+        {"name": "a" * 64},
+        {"name": "Not_A_Label"},
+        {"name": "-leading"},
+        {"name": "ok", "display_name": "x" * 101},
+        {"name": "ok", "unknown": 1},
+        {},
+    ],
+)
 def test_bad_team_bodies_are_422(person, body):
     answer = person().post("/teams", json=body)
     assert answer.status_code == 422, answer.text
@@ -94,42 +100,51 @@ def test_bad_member_and_invitation_input(person, make_team, join_team):
 
     unknown_role = alice.patch(f"/teams/{team_id}/members/{bob.id}", json={"role": "king"})
     assert unknown_role.status_code == 422
-    bad_invite_role = alice.post(f"/teams/{team_id}/invitations",
-                                 json={"login": "someone@example.com", "role": "king"})
+    bad_invite_role = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": "someone@example.com", "role": "king"}
+    )
     assert bad_invite_role.status_code == 422
     empty_login = alice.post(f"/teams/{team_id}/invitations", json={"login": "", "role": "member"})
     assert empty_login.status_code == 422
-    long_login = alice.post(f"/teams/{team_id}/invitations",
-                            json={"login": "a" * 255, "role": "member"})
+    long_login = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": "a" * 255, "role": "member"}
+    )
     assert long_login.status_code == 422
-    bad_email = alice.post(f"/teams/{team_id}/invitations",
-                           json={"login": "not@an@email", "role": "member"})
+    bad_email = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": "not@an@email", "role": "member"}
+    )
     assert bad_email.status_code == 422, bad_email.text
-    nobody = alice.post(f"/teams/{team_id}/invitations", json={"login": "nobody-here",
-                                                                "role": "member"})
+    nobody = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": "nobody-here", "role": "member"}
+    )
     assert nobody.status_code == 404
     assert nobody.json()["field"] == "login"
 
-    existing = alice.post(f"/teams/{team_id}/invitations",
-                          json={"login": bob.username, "role": "viewer"})
+    existing = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": bob.username, "role": "viewer"}
+    )
     assert existing.status_code == 409
     assert "already a member" in existing.json()["detail"]
-    by_email = alice.post(f"/teams/{team_id}/invitations", json={"login": bob.email,
-                                                                  "role": "viewer"})
+    by_email = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": bob.email, "role": "viewer"}
+    )
     assert by_email.status_code == 409
 
     carol = person()
-    first = alice.post(f"/teams/{team_id}/invitations", json={"login": carol.username,
-                                                               "role": "viewer"})
+    first = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": carol.username, "role": "viewer"}
+    )
     assert first.status_code == 201
-    again = alice.post(f"/teams/{team_id}/invitations", json={"login": carol.username,
-                                                               "role": "viewer"})
+    again = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": carol.username, "role": "viewer"}
+    )
     assert again.status_code == 409
 
     not_a_uuid = alice.get("/teams/not-a-uuid")
     assert not_a_uuid.status_code == 422
-    unknown_member = alice.patch(f"/teams/{team_id}/members/{uuid.uuid4()}",
-                                 json={"role": "viewer"})
+    unknown_member = alice.patch(
+        f"/teams/{team_id}/members/{uuid.uuid4()}", json={"role": "viewer"}
+    )
     assert unknown_member.status_code == 404
 
 
@@ -145,20 +160,28 @@ def test_last_owner_is_protected(person, make_team, join_team):
     assert leave.status_code == 409
     assert leave.json()["code"] == "last_owner"
     # An admin may not touch an owner at all.
-    assert bob.patch(f"/teams/{team_id}/members/{alice.id}",
-                     json={"role": "viewer"}).status_code == 403
+    assert (
+        bob.patch(f"/teams/{team_id}/members/{alice.id}", json={"role": "viewer"}).status_code
+        == 403
+    )
     assert bob.delete(f"/teams/{team_id}/members/{alice.id}").status_code == 403
-    assert bob.patch(f"/teams/{team_id}/members/{bob.id}",
-                     json={"role": "owner"}).status_code == 403
+    assert (
+        bob.patch(f"/teams/{team_id}/members/{bob.id}", json={"role": "owner"}).status_code == 403
+    )
 
     # With a second owner, the first may step down, and then leave.
-    assert alice.patch(f"/teams/{team_id}/members/{bob.id}",
-                       json={"role": "owner"}).status_code == 200
-    assert alice.patch(f"/teams/{team_id}/members/{alice.id}",
-                       json={"role": "member"}).status_code == 200
+    assert (
+        alice.patch(f"/teams/{team_id}/members/{bob.id}", json={"role": "owner"}).status_code == 200
+    )
+    assert (
+        alice.patch(f"/teams/{team_id}/members/{alice.id}", json={"role": "member"}).status_code
+        == 200
+    )
     assert bob.delete(f"/teams/{team_id}/members/{bob.id}").status_code == 409
     assert alice.delete(f"/teams/{team_id}/members/{alice.id}").status_code == 204
-    roles = {m["user_id"]: m["role"] for m in bob.get(f"/teams/{team_id}/members").json()["members"]}
+    roles = {
+        m["user_id"]: m["role"] for m in bob.get(f"/teams/{team_id}/members").json()["members"]
+    }
     assert roles == {bob.id: "owner"}
 
 
@@ -171,8 +194,9 @@ def test_admin_manages_roles_up_to_admin(person, make_team, join_team):
     assert promoted.status_code == 200
     assert promoted.json()["role"] == "admin"
     assert promoted.json()["username"] == viewer.username
-    owner_invite = admin.post(f"/teams/{team_id}/invitations",
-                              json={"login": "boss@example.com", "role": "owner"})
+    owner_invite = admin.post(
+        f"/teams/{team_id}/invitations", json={"login": "boss@example.com", "role": "owner"}
+    )
     assert owner_invite.status_code == 403
     assert admin.delete(f"/teams/{team_id}/members/{viewer.id}").status_code == 204
     assert viewer.get(f"/teams/{team_id}").status_code == 404
@@ -216,8 +240,11 @@ async def read_team_events(nats_url: str, count: int) -> list[dict]:
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        sub = await js.subscribe(f"{subjects.EVENTS_PREFIX}.team.>", ordered_consumer=True,
-                                 deliver_policy=DeliverPolicy.ALL)
+        sub = await js.subscribe(
+            f"{subjects.EVENTS_PREFIX}.team.>",
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+        )
         events: list[dict] = []
 
         async def collected() -> bool:
@@ -234,13 +261,15 @@ async def read_team_events(nats_url: str, count: int) -> list[dict]:
         await nc.close()
 
 
-def test_membership_changes_are_published_as_cloudevents(platform, person, make_team,
-                                                         join_team, provisioner_double):
+def test_membership_changes_are_published_as_cloudevents(
+    platform, person, make_team, join_team, provisioner_double
+):
     alice, bob = person(), person()
     team_id = make_team(alice)
     join_team(alice, team_id, bob, "viewer")
-    assert alice.patch(f"/teams/{team_id}/members/{bob.id}",
-                       json={"role": "admin"}).status_code == 200
+    assert (
+        alice.patch(f"/teams/{team_id}/members/{bob.id}", json={"role": "admin"}).status_code == 200
+    )
     assert alice.delete(f"/teams/{team_id}/members/{bob.id}").status_code == 204
     assert alice.delete(f"/teams/{team_id}").status_code == 204
 
@@ -253,15 +282,24 @@ def test_membership_changes_are_published_as_cloudevents(platform, person, make_
         "pyk8s.events.team.deleted",
     ]
     assert [e["type"] for e in events] == [
-        "io.pyk8s.team.created", "io.pyk8s.team.member.added",
-        "io.pyk8s.team.member.role_changed", "io.pyk8s.team.member.removed",
+        "io.pyk8s.team.created",
+        "io.pyk8s.team.member.added",
+        "io.pyk8s.team.member.role_changed",
+        "io.pyk8s.team.member.removed",
         "io.pyk8s.team.deleted",
     ]
-    assert all(e["source"] == "/services/teams" and e["subject"] == team_id
-               and e["specversion"] == "1.0" for e in events)
+    assert all(
+        e["source"] == "/services/teams" and e["subject"] == team_id and e["specversion"] == "1.0"
+        for e in events
+    )
     assert events[0]["data"]["owner_id"] == alice.id
     assert (events[1]["data"]["user_id"], events[1]["data"]["role"]) == (bob.id, "viewer")
-    assert events[2]["data"] == {"team_id": team_id, "user_id": bob.id,
-                                 "old_role": "viewer", "role": "admin", "by": alice.id}
+    assert events[2]["data"] == {
+        "team_id": team_id,
+        "user_id": bob.id,
+        "old_role": "viewer",
+        "role": "admin",
+        "by": alice.id,
+    }
     assert events[3]["data"]["user_id"] == bob.id
     assert len({e["id"] for e in events}) == 5

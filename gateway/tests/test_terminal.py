@@ -43,9 +43,11 @@ REPLACED = ("teams", "provisioner")
 
 # --- a real node container --------------------------------------------------------------------
 
+
 def docker(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["docker", *args], check=False, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        ["docker", *args], check=False, capture_output=True, text=True, timeout=60
+    )
     if check and done.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout
@@ -64,9 +66,14 @@ def node_container() -> str:
 def marked_processes(container: str, session_id: str | None = None) -> list[str]:
     """PIDs in the container whose environment carries a terminal session marker."""
     needle = f"PYK8S_TERMINAL_SESSION={session_id}" if session_id else "PYK8S_TERMINAL_SESSION="
-    out = docker("exec", container, "sh", "-c",
-                 f'for f in /proc/[0-9]*/environ; do grep -q "{needle}" "$f" 2>/dev/null '
-                 '&& echo "$f"; done; true')
+    out = docker(
+        "exec",
+        container,
+        "sh",
+        "-c",
+        f'for f in /proc/[0-9]*/environ; do grep -q "{needle}" "$f" 2>/dev/null '
+        '&& echo "$f"; done; true',
+    )
     return [line for line in out.split() if line]
 
 
@@ -78,6 +85,7 @@ def shells_in(container: str) -> list[str]:
 
 # --- test doubles of the provisioner and the teams service ------------------------------------
 
+
 @dataclass
 class World:
     """What the test doubles know: clusters and team roles."""
@@ -87,14 +95,27 @@ class World:
     roles: dict[tuple[uuid.UUID, uuid.UUID], Role] = field(default_factory=dict)
     node_requests: int = 0
 
-    def cluster(self, owner_id: str, team_id: uuid.UUID | None = None,
-                status: ClusterStatus = ClusterStatus.READY) -> Cluster:
+    def cluster(
+        self,
+        owner_id: str,
+        team_id: uuid.UUID | None = None,
+        status: ClusterStatus = ClusterStatus.READY,
+    ) -> Cluster:
         now = datetime.now(UTC)
         cluster = Cluster(
-            id=uuid.uuid4(), name=f"c{uuid.uuid4().hex[:6]}", team_id=team_id,
-            owner_id=uuid.UUID(owner_id), provider=Provider.KIND, kubernetes_version=None,
-            workers=0, status=status, status_message=None, api_server="https://127.0.0.1:6443",
-            created_at=now, ready_at=now, expires_at=now + timedelta(hours=4),
+            id=uuid.uuid4(),
+            name=f"c{uuid.uuid4().hex[:6]}",
+            team_id=team_id,
+            owner_id=uuid.UUID(owner_id),
+            provider=Provider.KIND,
+            kubernetes_version=None,
+            workers=0,
+            status=status,
+            status_message=None,
+            api_server="https://127.0.0.1:6443",
+            created_at=now,
+            ready_at=now,
+            expires_at=now + timedelta(hours=4),
         )
         self.clusters[cluster.id] = cluster
         return cluster
@@ -119,8 +140,11 @@ def provisioner_test_double(world: World) -> Router:
         cluster = world.clusters.get(cluster_id)
         if cluster is None:
             raise ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
-        outsider = actor_id is not None and cluster.owner_id != actor_id and (
-            cluster.team_id is None or (cluster.team_id, actor_id) not in world.roles)
+        outsider = (
+            actor_id is not None
+            and cluster.owner_id != actor_id
+            and (cluster.team_id is None or (cluster.team_id, actor_id) not in world.roles)
+        )
         if outsider:
             raise ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
         return cluster
@@ -177,6 +201,7 @@ def world(platform, node_container):
 
 # --- a WebSocket client speaking the frame protocol -------------------------------------------
 
+
 class Closed(Exception):
     def __init__(self, code: int | None, reason: str) -> None:
         super().__init__(f"closed {code}: {reason}")
@@ -222,7 +247,7 @@ class Shell:
         deadline = time.monotonic() + timeout
         start = len(self.tail)
         while True:
-            found = re.search(pattern, self.tail[max(0, start - 256):])
+            found = re.search(pattern, self.tail[max(0, start - 256) :])
             if found:
                 self.tail = b""
                 return found
@@ -294,6 +319,7 @@ def assert_nothing_started(platform, container: str) -> None:
 
 # --- the shell works --------------------------------------------------------------------------
 
+
 def test_echo_hello(platform, world, person):
     alice = person()
     cluster = world.cluster(alice.id)
@@ -324,8 +350,11 @@ def test_exit_code_arrives_and_is_audited(platform, world, person, node_containe
     closed = shell.wait_closed()
     assert shell.exit_code == 7
     assert closed.code == 1000
-    rows = terminal_rows(platform, "SELECT user_id, cluster_id, started_at, ended_at, exit_code, "
-                                   "bytes_in, bytes_out FROM sessions")
+    rows = terminal_rows(
+        platform,
+        "SELECT user_id, cluster_id, started_at, ended_at, exit_code, "
+        "bytes_in, bytes_out FROM sessions",
+    )
     assert len(rows) == 1
     user_id, cluster_id, started_at, ended_at, exit_code, bytes_in, bytes_out = rows[0]
     assert (str(user_id), cluster_id, exit_code) == (alice.id, cluster.id, 7)
@@ -333,8 +362,10 @@ def test_exit_code_arrives_and_is_audited(platform, world, person, node_containe
     assert bytes_in == len("echo ready\r") + len("exit 7\r")
     assert bytes_out > len("ready")
     events = platform.run(terminal_events(platform.nats_url))
-    assert [e.type for e in events] == [event_type("terminal", "opened"),
-                                        event_type("terminal", "closed")]
+    assert [e.type for e in events] == [
+        event_type("terminal", "opened"),
+        event_type("terminal", "closed"),
+    ]
     assert events[1].data["exit_code"] == 7 and events[1].data["user_id"] == alice.id
     assert marked_processes(node_container) == []
 
@@ -365,12 +396,15 @@ def test_closing_the_socket_ends_the_exec_process(platform, world, person, node_
     shell.ws.close()
     wait_until(lambda: not marked_processes(node_container, shell.session_id), timeout=15)
     wait_until(lambda: shells_in(node_container) == [], timeout=15)
-    wait_until(lambda: terminal_rows(platform, "SELECT end_reason FROM sessions "
-                                               "WHERE ended_at IS NOT NULL"), timeout=10)
+    wait_until(
+        lambda: terminal_rows(
+            platform, "SELECT end_reason FROM sessions WHERE ended_at IS NOT NULL"
+        ),
+        timeout=10,
+    )
 
 
-def test_background_jobs_do_not_outlive_a_shell_that_exits(platform, world, person,
-                                                           node_container):
+def test_background_jobs_do_not_outlive_a_shell_that_exits(platform, world, person, node_container):
     alice = person()
     shell = open_shell(platform, alice, world.cluster(alice.id).id)
     shell.type("sleep 8765 & echo started\r")
@@ -407,14 +441,18 @@ def test_a_node_container_that_is_gone_fails_cleanly(platform, world, person):
     cluster = world.cluster(alice.id)
     world.container = f"pyk8s-no-such-node-{uuid.uuid4().hex[:6]}"
     ticket = ticket_for(alice, cluster.id)
-    closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url),
-                     json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
+    closed = refused(
+        open_socket(platform, ticket["ws_url"], origin=platform.url),
+        json.dumps({"type": "hello", "ticket": ticket["ticket"]}),
+    )
     assert (closed.code, closed.reason) == (1011, "could not start a shell on the node")
     assert terminal_rows(platform, "SELECT end_reason FROM sessions") == [
-        ("could not start a shell",)]
+        ("could not start a shell",)
+    ]
 
 
 # --- tickets ----------------------------------------------------------------------------------
+
 
 def test_ticket_is_random_short_lived_and_stored_hashed(platform, world, person):
     alice = person()
@@ -438,6 +476,7 @@ def test_ticket_needs_a_signed_in_user(api, world, person):
 
 # --- denials ----------------------------------------------------------------------------------
 
+
 def test_socket_without_ticket_is_refused(platform, world, person, node_container):
     alice = person()
     cluster = world.cluster(alice.id)
@@ -452,8 +491,12 @@ def test_first_message_other_than_hello_is_refused(platform, world, person, node
     alice = person()
     cluster = world.cluster(alice.id)
     ticket = ticket_for(alice, cluster.id)
-    for first in (b"ls\r", json.dumps({"type": "resize", "cols": 10, "rows": 10}),
-                  "not json", ticket["ticket"]):
+    for first in (
+        b"ls\r",
+        json.dumps({"type": "resize", "cols": 10, "rows": 10}),
+        "not json",
+        ticket["ticket"],
+    ):
         closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url), first)
         assert closed.code == 1008, first
     assert_nothing_started(platform, node_container)
@@ -470,8 +513,10 @@ def test_reused_ticket_is_refused(platform, world, person, node_container):
     assert shell._next(20)["type"] == "ready"
     ws.close()
     # The end is recorded once the shell and everything it started are killed.
-    wait_until(lambda: terminal_rows(platform, "SELECT id FROM sessions WHERE ended_at IS NOT NULL"),
-               timeout=15)
+    wait_until(
+        lambda: terminal_rows(platform, "SELECT id FROM sessions WHERE ended_at IS NOT NULL"),
+        timeout=15,
+    )
     closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url), hello)
     assert closed.code == 1008 and "ticket" in closed.reason
     assert len(terminal_rows(platform, "SELECT id FROM sessions")) == 1
@@ -483,10 +528,13 @@ def test_expired_ticket_is_refused(platform, world, person, node_container):
     cluster = world.cluster(alice.id)
     ticket = ticket_for(alice, cluster.id)
     # The clock moves on: the ticket's 30 seconds are over.
-    terminal_rows(platform, "UPDATE tickets SET expires_at = now() - interval '1 second' "
-                            "RETURNING id")
-    closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url),
-                     json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
+    terminal_rows(
+        platform, "UPDATE tickets SET expires_at = now() - interval '1 second' RETURNING id"
+    )
+    closed = refused(
+        open_socket(platform, ticket["ws_url"], origin=platform.url),
+        json.dumps({"type": "hello", "ticket": ticket["ticket"]}),
+    )
     assert closed.code == 1008 and "ticket" in closed.reason
     assert_nothing_started(platform, node_container)
 
@@ -495,8 +543,10 @@ def test_ticket_for_another_cluster_is_refused(platform, world, person, node_con
     alice = person()
     mine, other = world.cluster(alice.id), world.cluster(alice.id)
     ticket = ticket_for(alice, mine.id)
-    closed = refused(open_socket(platform, f"/ws/terminal/{other.id}", origin=platform.url),
-                     json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
+    closed = refused(
+        open_socket(platform, f"/ws/terminal/{other.id}", origin=platform.url),
+        json.dumps({"type": "hello", "ticket": ticket["ticket"]}),
+    )
     assert closed.code == 1008
     assert_nothing_started(platform, node_container)
 
@@ -516,9 +566,12 @@ def test_foreign_origin_is_refused(platform, world, person, node_container):
     shell.ws.close()
 
 
-@pytest.mark.parametrize("platform_overrides", [
-    {"gateway": {"allowed_origins": ["https://console.example"]}},
-])
+@pytest.mark.parametrize(
+    "platform_overrides",
+    [
+        {"gateway": {"allowed_origins": ["https://console.example"]}},
+    ],
+)
 def test_allowlisted_origin_is_accepted(platform, world, person):
     alice = person()
     ticket = ticket_for(alice, world.cluster(alice.id).id)
@@ -568,28 +621,34 @@ def test_deleted_cluster_is_refused(platform, world, person, node_container):
     cluster = world.cluster(alice.id)
     ticket = ticket_for(alice, cluster.id)
     world.set_status(cluster.id, ClusterStatus.DELETED)
-    closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url),
-                     json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
+    closed = refused(
+        open_socket(platform, ticket["ws_url"], origin=platform.url),
+        json.dumps({"type": "hello", "ticket": ticket["ticket"]}),
+    )
     assert closed.code == 1008
     assert world.node_requests == 0
     assert_nothing_started(platform, node_container)
 
 
-def test_viewer_with_a_ticket_from_before_a_downgrade_is_refused(platform, world, person,
-                                                                 node_container):
+def test_viewer_with_a_ticket_from_before_a_downgrade_is_refused(
+    platform, world, person, node_container
+):
     owner, member = person(), person()
     team = uuid.uuid4()
     world.grant(team, member.id, Role.MEMBER)
     cluster = world.cluster(owner.id, team_id=team)
     ticket = ticket_for(member, cluster.id)
     world.grant(team, member.id, Role.VIEWER)
-    closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url),
-                     json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
+    closed = refused(
+        open_socket(platform, ticket["ws_url"], origin=platform.url),
+        json.dumps({"type": "hello", "ticket": ticket["ticket"]}),
+    )
     assert closed.code == 1008 and "member role" in closed.reason
     assert_nothing_started(platform, node_container)
 
 
 # --- sessions end when the right goes ---------------------------------------------------------
+
 
 def test_session_ends_when_the_user_loses_the_right(platform, world, person, node_container):
     owner, member = person(), person()
@@ -615,14 +674,18 @@ def test_team_member_event_triggers_an_immediate_recheck(platform, world, person
     shell.type("echo in\r")
     shell.read_until(rb"\r\nin\r\n")
     world.grant(team, member.id, Role.VIEWER)
-    event = CloudEvent(source="pyk8s-teams", type=event_type("team.member", "role_changed"),
-                       subject=str(team),
-                       data={"team_id": str(team), "user_id": member.id, "role": "viewer"})
+    event = CloudEvent(
+        source="pyk8s-teams",
+        type=event_type("team.member", "role_changed"),
+        subject=str(team),
+        data={"team_id": str(team), "user_id": member.id, "role": "viewer"},
+    )
 
     async def publish():
         nc = await nats.connect(platform.nats_url)
-        await nc.jetstream().publish(subjects.event_subject("team.member", "role_changed"),
-                                     event.model_dump_json().encode())
+        await nc.jetstream().publish(
+            subjects.event_subject("team.member", "role_changed"), event.model_dump_json().encode()
+        )
         await nc.close()
 
     # Periodic rechecks are 5 minutes apart here: only the event can end the session now.
@@ -637,14 +700,18 @@ def test_session_ends_when_the_cluster_is_deleted(platform, world, person, node_
     shell = open_shell(platform, alice, cluster.id)
     shell.type("echo in\r")
     shell.read_until(rb"\r\nin\r\n")
-    event = CloudEvent(source="pyk8s-provisioner", type=event_type("cluster", "deleted"),
-                       subject=str(cluster.id),
-                       data={"cluster_id": str(cluster.id), "status": "deleted"})
+    event = CloudEvent(
+        source="pyk8s-provisioner",
+        type=event_type("cluster", "deleted"),
+        subject=str(cluster.id),
+        data={"cluster_id": str(cluster.id), "status": "deleted"},
+    )
 
     async def publish():
         nc = await nats.connect(platform.nats_url)
-        await nc.jetstream().publish(subjects.event_subject("cluster", "deleted"),
-                                     event.model_dump_json().encode())
+        await nc.jetstream().publish(
+            subjects.event_subject("cluster", "deleted"), event.model_dump_json().encode()
+        )
         await nc.close()
 
     # The event alone ends it: the provisioner double still calls the cluster ready.
@@ -654,8 +721,9 @@ def test_session_ends_when_the_cluster_is_deleted(platform, world, person, node_
     wait_until(lambda: not marked_processes(node_container, shell.session_id), timeout=10)
 
 
-def test_socket_closes_when_the_terminal_stops_serving_the_session(platform, world, person,
-                                                                  monkeypatch):
+def test_socket_closes_when_the_terminal_stops_serving_the_session(
+    platform, world, person, monkeypatch
+):
     from pyk8s_gateway.routers import terminal as gateway_terminal
 
     monkeypatch.setattr(gateway_terminal, "LIVENESS_SECONDS", 0.2)
@@ -680,9 +748,13 @@ def test_socket_closes_when_the_terminal_stops_serving_the_session(platform, wor
 
 # --- limits -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("platform_overrides", [
-    {"terminal": {"max_sessions_per_user": 2, "max_sessions_per_cluster": 3}},
-])
+
+@pytest.mark.parametrize(
+    "platform_overrides",
+    [
+        {"terminal": {"max_sessions_per_user": 2, "max_sessions_per_cluster": 3}},
+    ],
+)
 def test_session_limits_per_user_and_per_cluster(platform, world, person, node_container):
     alice, bob = person(), person()
     team = uuid.uuid4()
@@ -695,12 +767,16 @@ def test_session_limits_per_user_and_per_cluster(platform, world, person, node_c
     assert over.value.code == 1008 and "limit" in over.value.reason
     shells.append(open_shell(platform, bob, cluster.id))
     ticket = ticket_for(bob, cluster.id)
-    closed = refused(open_socket(platform, ticket["ws_url"], origin=platform.url),
-                     json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
+    closed = refused(
+        open_socket(platform, ticket["ws_url"], origin=platform.url),
+        json.dumps({"type": "hello", "ticket": ticket["ticket"]}),
+    )
     assert closed.code == 1008 and "limit" in closed.reason
     assert len(terminal_rows(platform, "SELECT id FROM sessions")) == 3
     shells[0].ws.close()
-    wait_until(lambda: terminal_rows(platform, "SELECT id FROM sessions WHERE ended_at IS NOT NULL"))
+    wait_until(
+        lambda: terminal_rows(platform, "SELECT id FROM sessions WHERE ended_at IS NOT NULL")
+    )
     shells.append(open_shell(platform, bob, cluster.id))
     for shell in shells[1:]:
         shell.ws.close()
@@ -730,8 +806,9 @@ def test_session_length_is_limited(platform, world, person):
 FLOOD_BYTES = 50 * 1024 * 1024
 
 
-def test_flood_keeps_memory_bounded_and_other_sessions_responsive(platform, world, person,
-                                                                  node_container):
+def test_flood_keeps_memory_bounded_and_other_sessions_responsive(
+    platform, world, person, node_container
+):
     alice = person()
     cluster = world.cluster(alice.id)
     flood = open_shell(platform, alice, cluster.id)
@@ -761,7 +838,9 @@ def test_flood_keeps_memory_bounded_and_other_sessions_responsive(platform, worl
     assert flood.received >= FLOOD_BYTES > received_before
     assert bridge.counters.peak_in_flight <= window
     # Gateway and terminal together (and this client) never held more than a few windows.
-    print(f"flood: {flood.received / 2**20:.0f} MiB received, traced peak {peak / 2**20:.2f} MiB, "
-          f"terminal peak in flight {bridge.counters.peak_in_flight / 2**10:.0f} KiB")
+    print(
+        f"flood: {flood.received / 2**20:.0f} MiB received, traced peak {peak / 2**20:.2f} MiB, "
+        f"terminal peak in flight {bridge.counters.peak_in_flight / 2**10:.0f} KiB"
+    )
     assert peak < 8 * 1024 * 1024, f"peak traced memory {peak / 2**20:.1f} MiB"
     flood.ws.close()

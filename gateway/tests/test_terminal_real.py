@@ -32,8 +32,20 @@ def node_containers(platform) -> list[str]:
 
     names = []
     for runtime in platform.run(load()):
-        out = subprocess.run(["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={runtime}",
-                              "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "-a",
+                "--filter",
+                f"label=io.x-k8s.kind.cluster={runtime}",
+                "--format",
+                "{{.Names}}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         names += out.stdout.split()
     return names
 
@@ -63,14 +75,16 @@ def closed_with(ws, timeout: float = 30) -> tuple[int, str]:
         return closed.rcvd.code, closed.rcvd.reason
 
 
-def test_member_shell_on_a_real_team_cluster_until_it_is_deleted(platform, person, make_team,
-                                                                 join_team):
+def test_member_shell_on_a_real_team_cluster_until_it_is_deleted(
+    platform, person, make_team, join_team
+):
     owner, member, viewer, outsider = person(), person(), person(), person()
     team = make_team(owner)
     join_team(owner, team, member, "member")
     join_team(owner, team, viewer, "viewer")
-    created = owner.post("/clusters", json={"name": unique("t-"), "provider": "kind",
-                                            "team_id": team})
+    created = owner.post(
+        "/clusters", json={"name": unique("t-"), "provider": "kind", "team_id": team}
+    )
     assert created.status_code == 202, created.text
     cluster_id = created.json()["id"]
     try:
@@ -92,7 +106,8 @@ def test_member_shell_on_a_real_team_cluster_until_it_is_deleted(platform, perso
         wait_status(owner, cluster_id, "deleted")
         rows = platform.run(_sessions(platform))
         assert [(r.end_reason, r.bytes_in > 0, r.bytes_out > 0) for r in rows] == [
-            ("cluster deleted", True, True)]
+            ("cluster deleted", True, True)
+        ]
     finally:
         leftover = node_containers(platform)
         if leftover:
@@ -103,5 +118,6 @@ async def _sessions(platform):
     from sqlalchemy import text
 
     async with platform.runtimes["terminal"].db.session() as session:
-        return (await session.execute(text("SELECT end_reason, bytes_in, bytes_out "
-                                           "FROM sessions"))).all()
+        return (
+            await session.execute(text("SELECT end_reason, bytes_in, bytes_out FROM sessions"))
+        ).all()

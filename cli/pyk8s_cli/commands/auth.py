@@ -7,16 +7,27 @@ from ..config import Session
 from ..errors import CliError
 from ..terminal import Column
 
-USER_COLUMNS = [Column("Username", "username", "bold"), Column("Email", "email"),
-                Column("Name", "display_name"), Column("ID", "id"),
-                Column("Since", "created_at")]
+USER_COLUMNS = [
+    Column("Username", "username", "bold"),
+    Column("Email", "email"),
+    Column("Name", "display_name"),
+    Column("ID", "id"),
+    Column("Since", "created_at"),
+]
 
 server_option = click.option(
-    "--server", metavar="URL", envvar="PYK8S_SERVER", show_envvar=True,
-    help="Gateway URL; remembered for the next commands.")
+    "--server",
+    metavar="URL",
+    envvar="PYK8S_SERVER",
+    show_envvar=True,
+    help="Gateway URL; remembered for the next commands.",
+)
 password_option = click.option(
-    "--password", envvar="PYK8S_PASSWORD", show_envvar=True,
-    help="Password (prompted for, hidden, when not given).")
+    "--password",
+    envvar="PYK8S_PASSWORD",
+    show_envvar=True,
+    help="Password (prompted for, hidden, when not given).",
+)
 
 
 @click.command()
@@ -25,14 +36,26 @@ password_option = click.option(
 @click.option("--email", help="Email address.")
 @password_option
 @click.option("--display-name", help="Name shown to your teams (default: the username).")
-@click.option("--invitation-token", metavar="TOKEN",
-              help="Token of an invitation sent to your email: join that team at once.")
-@examples("pyk8s signup --server http://localhost:8080",
-          "pyk8s signup -u alice --email alice@example.com",
-          "pyk8s signup -u carol --email carol@example.com --invitation-token 9Qx...")
+@click.option(
+    "--invitation-token",
+    metavar="TOKEN",
+    help="Token of an invitation sent to your email: join that team at once.",
+)
+@examples(
+    "pyk8s signup --server http://localhost:8080",
+    "pyk8s signup -u alice --email alice@example.com",
+    "pyk8s signup -u carol --email carol@example.com --invitation-token 9Qx...",
+)
 @pass_app
-def signup(app: App, server: str | None, username: str | None, email: str | None,
-           password: str | None, display_name: str | None, invitation_token: str | None) -> None:
+def signup(
+    app: App,
+    server: str | None,
+    username: str | None,
+    email: str | None,
+    password: str | None,
+    display_name: str | None,
+    invitation_token: str | None,
+) -> None:
     """Create an account, then sign in with it."""
     if server:
         app.use_server(server)
@@ -53,21 +76,31 @@ def signup(app: App, server: str | None, username: str | None, email: str | None
 @server_option
 @click.option("--username", "-u", "login_name", metavar="LOGIN", help="Username or email.")
 @password_option
-@click.option("--token", "api_token", metavar="TOKEN",
-              help="Sign in with an API token (from the web app) instead of a password.")
-@examples("pyk8s login --server https://pyk8s.example.com",
-          "pyk8s login -u alice",
-          "pyk8s login --token pyk8s_pat_...   # for CI")
+@click.option(
+    "--token",
+    "api_token",
+    metavar="TOKEN",
+    help="Sign in with an API token (from the web app) instead of a password.",
+)
+@examples(
+    "pyk8s login --server https://pyk8s.example.com",
+    "pyk8s login -u alice",
+    "pyk8s login --token pyk8s_pat_...   # for CI",
+)
 @pass_app
-def login(app: App, server: str | None, login_name: str | None, password: str | None,
-          api_token: str | None) -> None:
+def login(
+    app: App,
+    server: str | None,
+    login_name: str | None,
+    password: str | None,
+    api_token: str | None,
+) -> None:
     """Sign in and store the credentials (mode 0600) in the user config directory."""
     if server:
         app.use_server(server)
     server_url = app.server
     if api_token:
-        user = app.api.get("/auth/me", headers={"Authorization": f"Bearer {api_token}"},
-                           auth=False)
+        user = app.api.get("/auth/me", headers={"Authorization": f"Bearer {api_token}"}, auth=False)
         app.config.set_session(server_url, Session(api_token, None, user["username"]))
         app.terminal.success(f"logged in as {user['username']} on {server_url} with an API token")
         return
@@ -79,10 +112,12 @@ def login(app: App, server: str | None, login_name: str | None, password: str | 
 
 def sign_in(app: App, login_name: str, password: str) -> str:
     pair = app.api.post("/auth/login", {"login": login_name, "password": password}, auth=False)
-    user = app.api.get("/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"},
-                       auth=False)
-    app.config.set_session(app.server, Session(pair["access_token"], pair["refresh_token"],
-                                               user["username"]))
+    user = app.api.get(
+        "/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}, auth=False
+    )
+    app.config.set_session(
+        app.server, Session(pair["access_token"], pair["refresh_token"], user["username"])
+    )
     return user["username"]
 
 

@@ -16,16 +16,28 @@ from ..errors import EXIT_FAILED, CliError
 from ..terminal import Column
 
 PROVIDERS = ("kind", "k3d")
-STATUS_COLORS = {"ready": "green", "failed": "red", "pending": "yellow",
-                 "provisioning": "yellow", "deleting": "magenta", "deleted": "dim"}
+STATUS_COLORS = {
+    "ready": "green",
+    "failed": "red",
+    "pending": "yellow",
+    "provisioning": "yellow",
+    "deleting": "magenta",
+    "deleted": "dim",
+}
 WAIT_HELP = "Follow progress until the cluster is ready or failed (default on a terminal)."
 
 
 def cluster_columns(team_names: dict[str, str]) -> list[Column]:
     return [
         Column("Name", "name", "bold"),
-        Column("Team", lambda c: team_names.get(str(c.get("team_id")), c.get("team_id"))
-               if c.get("team_id") else "(personal)"),
+        Column(
+            "Team",
+            lambda c: (
+                team_names.get(str(c.get("team_id")), c.get("team_id"))
+                if c.get("team_id")
+                else "(personal)"
+            ),
+        ),
         Column("Provider", "provider"),
         Column("Version", "kubernetes_version"),
         Column("Workers", "workers"),
@@ -55,16 +67,29 @@ def show(app: App, value: Any, output: str) -> None:
     app.terminal.render(value, output, columns)
 
 
-team_option = click.option("--team", "-t", "team_name", metavar="TEAM",
-                           shell_complete=complete_team,
-                           help="Team name (default: a personal cluster / all visible).")
-timeout_option = click.option("--timeout", type=click.IntRange(1), default=900,
-                              show_default=True, help="Seconds to wait with --wait.")
+team_option = click.option(
+    "--team",
+    "-t",
+    "team_name",
+    metavar="TEAM",
+    shell_complete=complete_team,
+    help="Team name (default: a personal cluster / all visible).",
+)
+timeout_option = click.option(
+    "--timeout",
+    type=click.IntRange(1),
+    default=900,
+    show_default=True,
+    help="Seconds to wait with --wait.",
+)
 
 
 @click.group()
-@examples("pyk8s cluster create demo --team platform", "pyk8s cluster list",
-          "pyk8s cluster kubeconfig demo --merge")
+@examples(
+    "pyk8s cluster create demo --team platform",
+    "pyk8s cluster list",
+    "pyk8s cluster kubeconfig demo --merge",
+)
 def cluster() -> None:
     """Short-lived Kubernetes clusters (kind or k3d)."""
 
@@ -73,22 +98,47 @@ def cluster() -> None:
 @click.argument("name")
 @team_option
 @click.option("--provider", "-p", type=click.Choice(PROVIDERS), default="kind", show_default=True)
-@click.option("--version", "kubernetes_version", metavar="V",
-              help="Kubernetes version, e.g. v1.31.0 (default: the provider's).")
-@click.option("--workers", type=click.IntRange(0, 5), default=0, show_default=True,
-              help="Worker nodes besides the control plane.")
-@click.option("--ttl", "ttl_hours", type=click.IntRange(1), metavar="HOURS",
-              help="Hours before the cluster is deleted (default: the server's).")
+@click.option(
+    "--version",
+    "kubernetes_version",
+    metavar="V",
+    help="Kubernetes version, e.g. v1.31.0 (default: the provider's).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 5),
+    default=0,
+    show_default=True,
+    help="Worker nodes besides the control plane.",
+)
+@click.option(
+    "--ttl",
+    "ttl_hours",
+    type=click.IntRange(1),
+    metavar="HOURS",
+    help="Hours before the cluster is deleted (default: the server's).",
+)
 @click.option("--wait/--no-wait", default=None, help=WAIT_HELP)
 @timeout_option
 @output_option
-@examples("pyk8s cluster create demo",
-          "pyk8s cluster create demo --team platform --provider k3d --workers 2 --ttl 8",
-          "pyk8s cluster create ci-$RANDOM --team platform --no-wait -o json")
+@examples(
+    "pyk8s cluster create demo",
+    "pyk8s cluster create demo --team platform --provider k3d --workers 2 --ttl 8",
+    "pyk8s cluster create ci-$RANDOM --team platform --no-wait -o json",
+)
 @pass_app
-def create(app: App, name: str, team_name: str | None, provider: str,
-           kubernetes_version: str | None, workers: int, ttl_hours: int | None,
-           wait: bool | None, timeout: int, output: str) -> None:
+def create(
+    app: App,
+    name: str,
+    team_name: str | None,
+    provider: str,
+    kubernetes_version: str | None,
+    workers: int,
+    ttl_hours: int | None,
+    wait: bool | None,
+    timeout: int,
+    output: str,
+) -> None:
     """Create a cluster NAME, for a team with --team."""
     body: dict[str, Any] = {"name": name, "provider": provider, "workers": workers}
     if team_name:
@@ -132,13 +182,13 @@ def get(app: App, name: str, team_name: str | None, output: str) -> None:
 @click.argument("name", metavar="NAME|ID", shell_complete=complete_cluster)
 @team_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--wait/--no-wait", default=False, show_default=True,
-              help="Wait until the cluster is deleted.")
+@click.option(
+    "--wait/--no-wait", default=False, show_default=True, help="Wait until the cluster is deleted."
+)
 @timeout_option
 @examples("pyk8s cluster delete demo", "pyk8s cluster delete demo --team platform --yes --wait")
 @pass_app
-def delete(app: App, name: str, team_name: str | None, yes: bool, wait: bool,
-           timeout: int) -> None:
+def delete(app: App, name: str, team_name: str | None, yes: bool, wait: bool, timeout: int) -> None:
     """Delete a cluster (its creator, or an admin of its team)."""
     found = resolve.cluster(app.api, name, team_name)
     if not yes:
@@ -162,25 +212,44 @@ def extend(app: App, name: str, team_name: str | None, hours: int, output: str) 
     """Push back a cluster's expiry (up to the server's maximum time-to-live)."""
     found = resolve.cluster(app.api, name, team_name)
     updated = app.api.post(f"/clusters/{found['id']}/extend", {"hours": hours})
-    report(app, updated, output, f"cluster {found['name']} now expires at "
-           f"{(updated or {}).get('expires_at', '?')}")
+    report(
+        app,
+        updated,
+        output,
+        f"cluster {found['name']} now expires at {(updated or {}).get('expires_at', '?')}",
+    )
 
 
 @cluster.command("kubeconfig")
 @click.argument("name", metavar="NAME|ID", shell_complete=complete_cluster)
 @team_option
-@click.option("--merge", is_flag=True,
-              help="Add the context pyk8s-NAME to ~/.kube/config (or the first $KUBECONFIG).")
-@click.option("--switch-context/--no-switch-context", default=True, show_default=True,
-              help="With --merge, make pyk8s-NAME the current context.")
-@click.option("--file", "-f", "file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the kubeconfig to this file (mode 0600) instead of stdout.")
-@examples("pyk8s cluster kubeconfig demo > demo.yaml",
-          "pyk8s cluster kubeconfig demo --merge && kubectl get nodes",
-          "pyk8s cluster kubeconfig demo --file ~/.kube/demo.yaml")
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Add the context pyk8s-NAME to ~/.kube/config (or the first $KUBECONFIG).",
+)
+@click.option(
+    "--switch-context/--no-switch-context",
+    default=True,
+    show_default=True,
+    help="With --merge, make pyk8s-NAME the current context.",
+)
+@click.option(
+    "--file",
+    "-f",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the kubeconfig to this file (mode 0600) instead of stdout.",
+)
+@examples(
+    "pyk8s cluster kubeconfig demo > demo.yaml",
+    "pyk8s cluster kubeconfig demo --merge && kubectl get nodes",
+    "pyk8s cluster kubeconfig demo --file ~/.kube/demo.yaml",
+)
 @pass_app
-def kubeconfig_(app: App, name: str, team_name: str | None, merge: bool,
-                switch_context: bool, file: Path | None) -> None:
+def kubeconfig_(
+    app: App, name: str, team_name: str | None, merge: bool, switch_context: bool, file: Path | None
+) -> None:
     """Download a cluster's kubeconfig (members of its team and its creator)."""
     found = resolve.cluster(app.api, name, team_name)
     text = kubeconfig_text(app.api.get(f"/clusters/{found['id']}/kubeconfig"))
@@ -239,13 +308,17 @@ def follow(app: App, found: dict[str, Any], wanted: str, timeout: int) -> dict[s
 
     with app.terminal.status(f"cluster {name}: waiting") as update:
         try:
-            final = watch.follow(app.api, cluster_id,
-                                 done=lambda c: c.status == wanted or c.status in failed,
-                                 on_change=lambda c: update(describe(c)),
-                                 deadline=started + timeout)
+            final = watch.follow(
+                app.api,
+                cluster_id,
+                done=lambda c: c.status == wanted or c.status in failed,
+                on_change=lambda c: update(describe(c)),
+                deadline=started + timeout,
+            )
         except watch.Timeout:
-            raise CliError(f"cluster {name} is not {wanted} after {timeout}s",
-                           exit_code=EXIT_FAILED) from None
+            raise CliError(
+                f"cluster {name} is not {wanted} after {timeout}s", exit_code=EXIT_FAILED
+            ) from None
     if final.status != wanted:
         reason = final.message or "no reason given"
         raise CliError(f"cluster {name} {final.status}: {reason}", exit_code=EXIT_FAILED)

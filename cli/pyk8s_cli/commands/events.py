@@ -23,11 +23,24 @@ def events() -> None:
 
 
 @events.command("tail")
-@click.option("--team", "-t", "team_name", metavar="TEAM", shell_complete=complete_team,
-              help="Only this team's clusters.")
-@click.option("--output", "-o", type=click.Choice(("text", "json", "yaml")), default="text",
-              show_default=True, envvar="PYK8S_OUTPUT", show_envvar=True,
-              help="One line per event, or one JSON object per line, or YAML documents.")
+@click.option(
+    "--team",
+    "-t",
+    "team_name",
+    metavar="TEAM",
+    shell_complete=complete_team,
+    help="Only this team's clusters.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(("text", "json", "yaml")),
+    default="text",
+    show_default=True,
+    envvar="PYK8S_OUTPUT",
+    show_envvar=True,
+    help="One line per event, or one JSON object per line, or YAML documents.",
+)
 @click.option("--count", "-n", type=click.IntRange(1), help="Stop after this many events.")
 @examples("pyk8s events tail", "pyk8s events tail --team platform -o json | jq .type")
 @pass_app
@@ -42,8 +55,9 @@ def tail(app: App, team_name: str | None, output: str, count: int | None) -> Non
             for change, event_id in watch.stream_changes(app.api, params, last_id):
                 if change is None:
                     if not opened:
-                        app.terminal.info(f"watching cluster events on {app.server} "
-                                          "(Ctrl-C to stop)")
+                        app.terminal.info(
+                            f"watching cluster events on {app.server} (Ctrl-C to stop)"
+                        )
                         opened = True
                     continue
                 last_id = event_id or last_id
@@ -54,8 +68,9 @@ def tail(app: App, team_name: str | None, output: str, count: int | None) -> Non
                 if count and seen >= count:
                     return
         except httpx.TransportError as error:
-            app.terminal.warning(f"event stream interrupted ({error or type(error).__name__}); "
-                                 "reconnecting")
+            app.terminal.warning(
+                f"event stream interrupted ({error or type(error).__name__}); reconnecting"
+            )
             time.sleep(RECONNECT_SECONDS)
         except CliError as error:
             if getattr(error, "status", None) in (404, 405):
@@ -84,8 +99,12 @@ def line(change: watch.Change) -> str:
     data = payload.get("data") if isinstance(payload.get("data"), dict) else payload
     when = display(payload.get("time")) if payload.get("time") else time.strftime("%H:%M:%S")
     kind = (change.type or "").removeprefix("io.pyk8s.")
-    parts = [when, kind or "-", str(data.get("name") or change.cluster_id),
-             str(change.status or "-")]
+    parts = [
+        when,
+        kind or "-",
+        str(data.get("name") or change.cluster_id),
+        str(change.status or "-"),
+    ]
     if change.message:
         parts.append(change.message)
     return "  ".join(parts)

@@ -9,11 +9,20 @@ from ..terminal import Column
 
 ROLES = ("owner", "admin", "member", "viewer")
 
-TEAM_COLUMNS = [Column("Name", "name", "bold"), Column("Display name", "display_name"),
-                Column("Your role", "role"), Column("ID", "id"), Column("Created", "created_at")]
-MEMBER_COLUMNS = [Column("Username", "username", "bold"), Column("Role", "role"),
-                  Column("Name", "display_name"), Column("User ID", resolve.member_id),
-                  Column("Joined", lambda m: m.get("joined_at") or m.get("created_at"))]
+TEAM_COLUMNS = [
+    Column("Name", "name", "bold"),
+    Column("Display name", "display_name"),
+    Column("Your role", "role"),
+    Column("ID", "id"),
+    Column("Created", "created_at"),
+]
+MEMBER_COLUMNS = [
+    Column("Username", "username", "bold"),
+    Column("Role", "role"),
+    Column("Name", "display_name"),
+    Column("User ID", resolve.member_id),
+    Column("Joined", lambda m: m.get("joined_at") or m.get("created_at")),
+]
 INVITATION_COLUMNS = [
     Column("ID", "id"),
     Column("Team", "team_name", "bold"),
@@ -25,8 +34,11 @@ INVITATION_COLUMNS = [
 
 
 @click.group()
-@examples("pyk8s team create platform", "pyk8s team invite platform bob --role admin",
-          "pyk8s team members platform")
+@examples(
+    "pyk8s team create platform",
+    "pyk8s team invite platform bob --role admin",
+    "pyk8s team members platform",
+)
 def team() -> None:
     """Teams, their members and invitations. Teams are named by name."""
 
@@ -83,8 +95,9 @@ def members(app: App, team_name: str, output: str) -> None:
 @click.argument("login")
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
 @output_option
-@examples("pyk8s team invite platform bob",
-          "pyk8s team invite platform carol@example.com --role admin")
+@examples(
+    "pyk8s team invite platform bob", "pyk8s team invite platform carol@example.com --role admin"
+)
 @pass_app
 def invite(app: App, team_name: str, login: str, role: str, output: str) -> None:
     """Invite someone by username or email. The invitation expires after 7 days."""
@@ -93,19 +106,24 @@ def invite(app: App, team_name: str, login: str, role: str, output: str) -> None
     if output != "table":
         app.terminal.data(invitation, output)
         return
-    app.terminal.success(f"invited {login} to {found['name']} as {role} "
-                         f"(invitation {invitation['id']})")
+    app.terminal.success(
+        f"invited {login} to {found['name']} as {role} (invitation {invitation['id']})"
+    )
     if invitation.get("token"):
-        app.terminal.info("No account uses that email yet. Send them this invitation token "
-                          "(shown only now) to use at sign-up with --invitation-token:")
+        app.terminal.info(
+            "No account uses that email yet. Send them this invitation token "
+            "(shown only now) to use at sign-up with --invitation-token:"
+        )
         app.terminal.print(invitation["token"])
 
 
 @team.command("invitations")
 @click.argument("team_name", metavar="[TEAM]", required=False, shell_complete=complete_team)
 @output_option
-@examples("pyk8s team invitations            # invitations waiting for you",
-          "pyk8s team invitations platform   # a team's pending invitations (admin)")
+@examples(
+    "pyk8s team invitations            # invitations waiting for you",
+    "pyk8s team invitations platform   # a team's pending invitations (admin)",
+)
 @pass_app
 def invitations(app: App, team_name: str | None, output: str) -> None:
     """List invitations: your pending ones, or a team's when TEAM is given."""

@@ -82,8 +82,9 @@ async def create_token(body: ApiTokenBody, bus: Bus, user: CurrentUser) -> c.Api
 
 @router.get("/tokens", response_model=c.ApiTokenList)
 async def list_tokens(bus: Bus, user: CurrentUser) -> c.ApiTokenList:
-    return await request(bus, subjects.AUTH_TOKENS_LIST, c.MeRequest(actor_id=user.user_id),
-                         c.ApiTokenList)
+    return await request(
+        bus, subjects.AUTH_TOKENS_LIST, c.MeRequest(actor_id=user.user_id), c.ApiTokenList
+    )
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

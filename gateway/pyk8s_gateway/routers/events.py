@@ -121,8 +121,9 @@ def frame(msg: Msg, raw: str) -> str:
 def start_after(last_event_id: str | None) -> ConsumerConfig:
     """New events only, or everything after the last one the client saw."""
     if last_event_id and last_event_id.strip().isdigit():
-        return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                              opt_start_seq=int(last_event_id) + 1)
+        return ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=int(last_event_id) + 1
+        )
     return ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
 
 
@@ -160,8 +161,11 @@ async def cluster_events(
 
     # An ordered consumer of our own: ephemeral, gapless, replayed from where the client was.
     subscription = await bus.jetstream().subscribe(
-        subjects.CLUSTER_EVENTS_ALL, stream=subjects.EVENTS_STREAM, cb=deliver,
-        ordered_consumer=True, config=start_after(last_event_id),
+        subjects.CLUSTER_EVENTS_ALL,
+        stream=subjects.EVENTS_STREAM,
+        cb=deliver,
+        ordered_consumer=True,
+        config=start_after(last_event_id),
     )
     visibility = Visibility(bus, user.user_id)
     return StreamingResponse(

@@ -28,9 +28,10 @@ async def ready(request: Request) -> JSONResponse:
     checks = {"nats": bool(nc and nc.is_connected)}
     if checks["nats"]:
         results = await asyncio.gather(*(_answers(nc, s) for s in services))
-        checks.update(dict(zip(services, results)))
+        checks.update(dict(zip(services, results, strict=True)))
     else:
         checks.update({s: False for s in services})
     ok = all(checks.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
-                        status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )

@@ -21,8 +21,9 @@ router = APIRouter(prefix="/invitations", tags=["invitations"])
 @router.get("", response_model=c.InvitationList)
 async def my_invitations(bus: Bus, user: CurrentUser) -> c.InvitationList:
     """Pending invitations addressed to the caller."""
-    return await request(bus, subjects.TEAMS_INVITATIONS_MINE, ByUser(actor_id=user.user_id),
-                         c.InvitationList)
+    return await request(
+        bus, subjects.TEAMS_INVITATIONS_MINE, ByUser(actor_id=user.user_id), c.InvitationList
+    )
 
 
 @router.post("/{invitation_id}/accept", response_model=c.TeamWithRole)
@@ -42,8 +43,12 @@ async def decline(invitation_id: UUID, bus: Bus, user: CurrentUser) -> Response:
 async def check_signup_invitation(bus: NATS, token: str, email: str) -> None:
     """Raises 410 unless `token` is a pending invitation for `email`: checked before the
     account is created, so a bad token creates nothing."""
-    await request(bus, subjects.TEAMS_INVITATIONS_CHECK,
-                  c.InvitationTokenCheck(token=token, email=email), c.Invitation)
+    await request(
+        bus,
+        subjects.TEAMS_INVITATIONS_CHECK,
+        c.InvitationTokenCheck(token=token, email=email),
+        c.Invitation,
+    )
 
 
 async def redeem_signup_invitation(bus: NATS, token: str, email: str, user_id: UUID) -> None:

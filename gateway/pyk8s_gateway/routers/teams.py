@@ -76,8 +76,9 @@ async def get_team(team_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole) -> c.
 
 
 @router.patch("/{team_id}", response_model=c.TeamWithRole)
-async def update_team(team_id: UUID, body: TeamUpdateBody, bus: Bus, user: CurrentUser,
-                      _: OwnerRole) -> c.TeamWithRole:
+async def update_team(
+    team_id: UUID, body: TeamUpdateBody, bus: Bus, user: CurrentUser, _: OwnerRole
+) -> c.TeamWithRole:
     """Rename the team or change its display name (owners only)."""
     payload = c.TeamUpdateRequest(actor_id=user.user_id, team_id=team_id, **body.model_dump())
     return await request(bus, subjects.TEAMS_UPDATE, payload, c.TeamWithRole)
@@ -98,18 +99,21 @@ async def list_members(team_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole) -
 
 
 @router.patch("/{team_id}/members/{user_id}", response_model=c.Member)
-async def set_member_role(team_id: UUID, user_id: UUID, body: RoleBody, bus: Bus,
-                          user: CurrentUser, _: AdminRole) -> c.Member:
+async def set_member_role(
+    team_id: UUID, user_id: UUID, body: RoleBody, bus: Bus, user: CurrentUser, _: AdminRole
+) -> c.Member:
     """Change a member's role: admins up to admin, owners also to and from owner.
     A team always keeps one owner."""
-    payload = c.MemberSetRoleRequest(actor_id=user.user_id, team_id=team_id, user_id=user_id,
-                                     role=body.role)
+    payload = c.MemberSetRoleRequest(
+        actor_id=user.user_id, team_id=team_id, user_id=user_id, role=body.role
+    )
     return await request(bus, subjects.TEAMS_MEMBERS_SET_ROLE, payload, c.Member)
 
 
 @router.delete("/{team_id}/members/{user_id}", status_code=204)
-async def remove_member(team_id: UUID, user_id: UUID, bus: Bus, user: CurrentUser,
-                        _: AnyRole) -> Response:
+async def remove_member(
+    team_id: UUID, user_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole
+) -> Response:
     """Remove a member (admins), or leave the team (any member, with your own id)."""
     if user_id != user.user_id:
         await require_team_role(bus, team_id, user.user_id, Role.ADMIN)
@@ -119,27 +123,30 @@ async def remove_member(team_id: UUID, user_id: UUID, bus: Bus, user: CurrentUse
 
 
 @router.post("/{team_id}/invitations", status_code=201, response_model=c.InvitationCreated)
-async def invite(team_id: UUID, body: InvitationBody, bus: Bus, user: CurrentUser,
-                 _: AdminRole) -> c.InvitationCreated:
+async def invite(
+    team_id: UUID, body: InvitationBody, bus: Bus, user: CurrentUser, _: AdminRole
+) -> c.InvitationCreated:
     """Invite someone by username or email. An email without an account gets a secret
     `token`, shown in this answer only, to sign up with (`invitation_token`)."""
-    payload = c.InvitationCreateRequest(actor_id=user.user_id, team_id=team_id,
-                                        **body.model_dump())
+    payload = c.InvitationCreateRequest(actor_id=user.user_id, team_id=team_id, **body.model_dump())
     return await request(bus, subjects.TEAMS_INVITATIONS_CREATE, payload, c.InvitationCreated)
 
 
 @router.get("/{team_id}/invitations", response_model=c.InvitationList)
-async def list_invitations(team_id: UUID, bus: Bus, user: CurrentUser,
-                           _: AdminRole) -> c.InvitationList:
+async def list_invitations(
+    team_id: UUID, bus: Bus, user: CurrentUser, _: AdminRole
+) -> c.InvitationList:
     """Pending invitations of the team."""
     payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
     return await request(bus, subjects.TEAMS_INVITATIONS_LIST, payload, c.InvitationList)
 
 
 @router.delete("/{team_id}/invitations/{invitation_id}", status_code=204)
-async def revoke_invitation(team_id: UUID, invitation_id: UUID, bus: Bus, user: CurrentUser,
-                            _: AdminRole) -> Response:
-    payload = c.InvitationRevokeRequest(actor_id=user.user_id, team_id=team_id,
-                                        invitation_id=invitation_id)
+async def revoke_invitation(
+    team_id: UUID, invitation_id: UUID, bus: Bus, user: CurrentUser, _: AdminRole
+) -> Response:
+    payload = c.InvitationRevokeRequest(
+        actor_id=user.user_id, team_id=team_id, invitation_id=invitation_id
+    )
     await request(bus, subjects.TEAMS_INVITATIONS_REVOKE, payload, Ok)
     return Response(status_code=204)

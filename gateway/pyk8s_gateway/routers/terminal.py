@@ -78,8 +78,12 @@ async def authorize_terminal(bus: NATS, cluster_id: uuid.UUID, user_id: uuid.UUI
     """The cluster's creator, or member+ of its team: 404 for outsiders, 403 for viewers,
     409 while the cluster is not ready."""
     try:
-        cluster = await request(bus, subjects.PROVISIONER_CLUSTER_GET,
-                                ClusterRequest(actor_id=user_id, cluster_id=cluster_id), Cluster)
+        cluster = await request(
+            bus,
+            subjects.PROVISIONER_CLUSTER_GET,
+            ClusterRequest(actor_id=user_id, cluster_id=cluster_id),
+            Cluster,
+        )
     except ServiceError as error:
         if error.code in (ErrorCode.NOT_FOUND, ErrorCode.FORBIDDEN):
             raise not_found("cluster") from None
@@ -93,7 +97,9 @@ async def authorize_terminal(bus: NATS, cluster_id: uuid.UUID, user_id: uuid.UUI
         if not role.at_least(Role.MEMBER):
             raise forbidden("a terminal needs the member role or higher in the team")
     if cluster.status != ClusterStatus.READY:
-        raise Problem(409, ErrorCode.CONFLICT.value, f"cluster is {cluster.status.value}, not ready")
+        raise Problem(
+            409, ErrorCode.CONFLICT.value, f"cluster is {cluster.status.value}, not ready"
+        )
     return cluster
 
 
@@ -102,10 +108,18 @@ async def create_ticket(cluster_id: uuid.UUID, bus: Bus, user: CurrentUser) -> T
     """A single-use ticket, valid for 30 seconds, to open the terminal WebSocket at `ws_url`:
     send it as the first message (`{"type": "hello", "ticket": ...}`)."""
     await authorize_terminal(bus, cluster_id, user.user_id)
-    ticket = await request(bus, subjects.TERMINAL_TICKET_CREATE,
-                           TicketCreateRequest(actor_id=user.user_id, cluster_id=cluster_id), Ticket)
-    return TerminalTicket(ticket=ticket.ticket, cluster_id=cluster_id,
-                          expires_at=ticket.expires_at, ws_url=ws_path(cluster_id))
+    ticket = await request(
+        bus,
+        subjects.TERMINAL_TICKET_CREATE,
+        TicketCreateRequest(actor_id=user.user_id, cluster_id=cluster_id),
+        Ticket,
+    )
+    return TerminalTicket(
+        ticket=ticket.ticket,
+        cluster_id=cluster_id,
+        expires_at=ticket.expires_at,
+        ws_url=ws_path(cluster_id),
+    )
 
 
 class Hello(BaseModel):
@@ -216,12 +230,19 @@ class BrowserSession:
         sub = await self.nc.subscribe(session_subject(self.id, "out"), cb=self._on_output)
         try:
             try:
-                await request(self.nc, subjects.TERMINAL_SESSION_OPEN,
-                              SessionOpenRequest(session_id=self.id, cluster_id=cluster_id,
-                                                 ticket=hello.ticket,
-                                                 cols=min(max(hello.cols, 1), 1000),
-                                                 rows=min(max(hello.rows, 1), 1000)),
-                              SessionOpened, timeout=OPEN_TIMEOUT_SECONDS)
+                await request(
+                    self.nc,
+                    subjects.TERMINAL_SESSION_OPEN,
+                    SessionOpenRequest(
+                        session_id=self.id,
+                        cluster_id=cluster_id,
+                        ticket=hello.ticket,
+                        cols=min(max(hello.cols, 1), 1000),
+                        rows=min(max(hello.rows, 1), 1000),
+                    ),
+                    SessionOpened,
+                    timeout=OPEN_TIMEOUT_SECONDS,
+                )
             except ServiceError as error:
                 raise refusal(error) from None
             try:
@@ -237,8 +258,9 @@ class BrowserSession:
         to_browser = asyncio.create_task(self._to_browser())
         from_browser = asyncio.create_task(self._from_browser())
         watch = asyncio.create_task(self._watch_terminal())
-        done, pending = await asyncio.wait({to_browser, from_browser},
-                                           return_when=asyncio.FIRST_COMPLETED)
+        done, pending = await asyncio.wait(
+            {to_browser, from_browser}, return_when=asyncio.FIRST_COMPLETED
+        )
         pending.add(watch)
         for task in pending:
             task.cancel()
@@ -256,9 +278,12 @@ class BrowserSession:
         while missed < 2:
             await asyncio.sleep(LIVENESS_SECONDS)
             try:
-                await self.nc.request(self._in, Ping().model_dump_json().encode(),
-                                      timeout=LIVENESS_TIMEOUT_SECONDS,
-                                      headers={CONTROL_HEADER: "1"})
+                await self.nc.request(
+                    self._in,
+                    Ping().model_dump_json().encode(),
+                    timeout=LIVENESS_TIMEOUT_SECONDS,
+                    headers={CONTROL_HEADER: "1"},
+                )
                 missed = 0
             except NoRespondersError:
                 missed = 2
@@ -267,8 +292,9 @@ class BrowserSession:
         self.queue.put_nowait(Ended(close_code=CLOSE_ERROR, reason="terminal session lost"))
 
     async def _control(self, message: BaseModel) -> None:
-        await self.nc.publish(self._in, message.model_dump_json().encode(),
-                              headers={CONTROL_HEADER: "1"})
+        await self.nc.publish(
+            self._in, message.model_dump_json().encode(), headers={CONTROL_HEADER: "1"}
+        )
 
     async def _to_browser(self) -> None:
         while True:
@@ -292,7 +318,9 @@ class BrowserSession:
             data = message.get("bytes")
             if data is not None:
                 if len(data) > MAX_DATA_FRAME:
-                    return Refused(CLOSE_TOO_BIG, f"data frames are limited to {MAX_DATA_FRAME} bytes")
+                    return Refused(
+                        CLOSE_TOO_BIG, f"data frames are limited to {MAX_DATA_FRAME} bytes"
+                    )
                 await self.nc.publish(self._in, data)
                 continue
             refused = await self._on_text(message.get("text") or "")
@@ -310,7 +338,9 @@ class BrowserSession:
             elif kind == "ack":
                 await self._control(Ack(bytes=frame["bytes"]))
             elif kind == "ping":
-                self.queue.put_nowait({"type": "pong", **({"t": frame["t"]} if "t" in frame else {})})
+                self.queue.put_nowait(
+                    {"type": "pong", **({"t": frame["t"]} if "t" in frame else {})}
+                )
             elif kind == "close":
                 return Refused(1000, "client closed")
             # Unknown frame types are ignored so that clients may be newer than the gateway.

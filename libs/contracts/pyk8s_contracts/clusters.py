@@ -113,5 +113,11 @@ class ClusterEventData(Contract):
 
 # Lifecycle event verbs: subjects `pyk8s.events.cluster.<verb>`, types `io.pyk8s.cluster.<verb>`.
 CLUSTER_EVENT_VERBS = (
-    "created", "provisioning", "ready", "failed", "deleting", "expired", "deleted",
+    "created",
+    "provisioning",
+    "ready",
+    "failed",
+    "deleting",
+    "expired",
+    "deleted",
 )

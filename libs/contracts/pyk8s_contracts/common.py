@@ -8,12 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # DNS label (RFC 1123): lowercase letters, digits and '-', starting and ending alphanumeric.
 DNS_LABEL_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
-DnsLabel = Annotated[
-    str, StringConstraints(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)
-]
-Username = Annotated[
-    str, StringConstraints(min_length=2, max_length=39, pattern=DNS_LABEL_PATTERN)
-]
+DnsLabel = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)]
+Username = Annotated[str, StringConstraints(min_length=2, max_length=39, pattern=DNS_LABEL_PATTERN)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 
 

@@ -171,4 +171,3 @@ class InvitationRedeemRequest(ByUser):
 
     token: InvitationToken
     email: LoginName
-

@@ -112,7 +112,9 @@ async def serve(nc: NATS, name: str, version: str, routers: list[Router]) -> Ser
     for router in routers:
         for endpoint in router.endpoints:
             await service.add_endpoint(
-                EndpointConfig(name=endpoint.name, subject=endpoint.subject, handler=_wrap(endpoint))
+                EndpointConfig(
+                    name=endpoint.name, subject=endpoint.subject, handler=_wrap(endpoint)
+                )
             )
     return service
 

@@ -95,22 +95,55 @@ class EmbeddedPostgres:
             self._prepare_root()
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.data_dir), "-U", PG_SUPERUSER,
-                 "--auth=trust", "--encoding=UTF8", "--no-sync"],
-                check=True, capture_output=True, **self._as_user(),
+                [
+                    str(POSTGRES_BIN_PATH / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    PG_SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                **self._as_user(),
             )
         if self._stale_pid():
             (self.data_dir / "postmaster.pid").unlink()
-        args = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                "-h", "127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300"]
+        args = [
+            str(POSTGRES_BIN_PATH / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-h",
+            "127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=300",
+        ]
         if not self.durable:
             # Throwaway test clusters: durability is not worth the fsyncs.
-            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-        self.process = subprocess.Popen(
-            args,
-            stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"),
-            start_new_session=True, preexec_fn=die_with_parent, **self._as_user(),
-        )
+            args += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
+        # The child keeps its own copy of the log descriptor.
+        with open(self.data_dir / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                args,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+                **self._as_user(),
+            )
         wait_for_port(self.port, 60, self.process)
         self._wait_accepting()
         return self
@@ -139,9 +172,23 @@ class EmbeddedPostgres:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         done = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
-             PG_SUPERUSER, "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-            capture_output=True, text=True,
+            [
+                str(POSTGRES_BIN_PATH / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                PG_SUPERUSER,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             raise RuntimeError(done.stderr.strip())
@@ -181,12 +228,23 @@ class EmbeddedNats:
 
     def start(self) -> "EmbeddedNats":
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
-             "-sd", str(self.store_dir)],
-            stdout=subprocess.DEVNULL, stderr=open(self.store_dir / "server.log", "ab"),
-            start_new_session=True, preexec_fn=die_with_parent,
-        )
+        with open(self.store_dir / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    nats_server_binary(),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-js",
+                    "-sd",
+                    str(self.store_dir),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
         wait_for_port(self.port, 30, self.process)
         return self
 

@@ -41,9 +41,17 @@ def _next_stamp() -> datetime:
     return _last_stamp
 
 
-def add_event(session: AsyncSession, model: type[OutboxMixin], subject: str, event: CloudEvent) -> None:
-    session.add(model(id=uuid.UUID(event.id), subject=subject, payload=event.model_dump_json(),
-                      created_at=_next_stamp()))
+def add_event(
+    session: AsyncSession, model: type[OutboxMixin], subject: str, event: CloudEvent
+) -> None:
+    session.add(
+        model(
+            id=uuid.UUID(event.id),
+            subject=subject,
+            payload=event.model_dump_json(),
+            created_at=_next_stamp(),
+        )
+    )
     session.info["wrote_events"] = True
 
 

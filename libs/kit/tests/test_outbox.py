@@ -68,8 +68,11 @@ async def test_republishing_after_a_crash_does_not_duplicate(setup):
     db, js = setup
     same = event(3)
     # A relay that published but died before deleting its rows publishes them again later.
-    await js.publish("pyk8s.events.test.happened", same.model_dump_json().encode(),
-                     headers={"Nats-Msg-Id": same.id})
+    await js.publish(
+        "pyk8s.events.test.happened",
+        same.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": same.id},
+    )
     async with db.session() as session:
         add_event(session, OutboxEvent, "pyk8s.events.test.happened", same)
     relay = OutboxRelay(db, OutboxEvent, js)
@@ -84,6 +87,7 @@ async def test_events_of_one_transaction_keep_their_order(setup):
             add_event(session, OutboxEvent, "pyk8s.events.test.happened", event(n))
     assert await OutboxRelay(db, OutboxEvent, js).publish_batch() == 20
     sub = await js.subscribe("pyk8s.events.test.happened", ordered_consumer=True)
-    seen = [CloudEvent.model_validate_json((await sub.next_msg(2)).data).data["n"]
-            for _ in range(20)]
+    seen = [
+        CloudEvent.model_validate_json((await sub.next_msg(2)).data).data["n"] for _ in range(20)
+    ]
     assert seen == list(range(20))

@@ -58,7 +58,8 @@ def build_router(service: AuthService, nc: NATS) -> Router:
         reply = await service.revoke_api_token(req)
         # Every gateway replica drops the token from its cache at once.
         await nc.publish(
-            subjects.AUTH_TOKEN_REVOKED, c.TokenRevoked(token_id=req.token_id).model_dump_json().encode()
+            subjects.AUTH_TOKEN_REVOKED,
+            c.TokenRevoked(token_id=req.token_id).model_dump_json().encode(),
         )
         return reply
 

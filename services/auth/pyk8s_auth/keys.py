@@ -37,5 +37,6 @@ class SigningKey:
     def jwk(self) -> Jwk:
         key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
         numbers = key.public_key().public_numbers()
-        return Jwk(kty="EC", crv="P-256", x=_b64(numbers.x), y=_b64(numbers.y), kid=self.kid,
-                   alg=ALGORITHM)
+        return Jwk(
+            kty="EC", crv="P-256", x=_b64(numbers.x), y=_b64(numbers.y), kid=self.kid, alg=ALGORITHM
+        )

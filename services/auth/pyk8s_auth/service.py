@@ -82,7 +82,9 @@ class AuthService:
             username_taken, email_taken = await repo.username_or_email_taken(req.username, email)
             if username_taken or email_taken:
                 field = "username" if username_taken else "email"
-                raise ServiceError(ErrorCode.CONFLICT, f"{field} is already taken", {"field": field})
+                raise ServiceError(
+                    ErrorCode.CONFLICT, f"{field} is already taken", {"field": field}
+                )
             user = User(
                 username=req.username,
                 email=email,
@@ -128,7 +130,9 @@ class AuthService:
             return False
         return user is not None
 
-    async def _issue(self, repo: AuthRepository, user_id: uuid.UUID, family_id: uuid.UUID) -> c.TokenPair:
+    async def _issue(
+        self, repo: AuthRepository, user_id: uuid.UUID, family_id: uuid.UUID
+    ) -> c.TokenPair:
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
         await repo.add(
             RefreshToken(
@@ -155,8 +159,9 @@ class AuthService:
             "jti": uuid.uuid4().hex,
             "typ": "access",
         }
-        return jwt.encode(claims, self.key.private_pem, algorithm=ALGORITHM,
-                          headers={"kid": self.key.kid})
+        return jwt.encode(
+            claims, self.key.private_pem, algorithm=ALGORITHM, headers={"kid": self.key.kid}
+        )
 
     # refresh tokens
     async def refresh(self, req: c.RefreshRequest) -> c.TokenPair:
@@ -244,5 +249,6 @@ class AuthService:
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 raise ServiceError(ErrorCode.INVALID_TOKEN, "API token is invalid")
             row.last_used_at = now
-            return c.ApiTokenResolveReply(user_id=row.user_id, token_id=row.id,
-                                          expires_at=row.expires_at)
+            return c.ApiTokenResolveReply(
+                user_id=row.user_id, token_id=row.id, expires_at=row.expires_at
+            )

@@ -42,7 +42,8 @@ async def test_tokens_are_stored_hashed(service):
     await signup(service)
     pair = await service.login(c.LoginRequest(login="ada", password="correct horse"))
     created = await service.create_api_token(
-        c.ApiTokenCreateRequest(actor_id=(await service.lookup("ada")).user.id, name="ci"))
+        c.ApiTokenCreateRequest(actor_id=(await service.lookup("ada")).user.id, name="ci")
+    )
     async with service.db.session() as session:
         refresh_hashes = (await session.scalars(select(RefreshToken.token_hash))).all()
         api_hashes = (await session.scalars(select(ApiToken.token_hash))).all()
@@ -54,8 +55,9 @@ async def test_expired_refresh_token_is_refused(service):
     await signup(service)
     pair = await service.login(c.LoginRequest(login="ada", password="correct horse"))
     async with service.db.session() as session:
-        await session.execute(update(RefreshToken).values(
-            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await session.execute(
+            update(RefreshToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     with pytest.raises(ServiceError) as refused:
         await service.refresh(c.RefreshRequest(refresh_token=pair.refresh_token))
     assert refused.value.code == "invalid_token"
@@ -65,8 +67,9 @@ async def test_expired_api_token_is_refused(service):
     user = await signup(service)
     created = await service.create_api_token(c.ApiTokenCreateRequest(actor_id=user.id, name="ci"))
     async with service.db.session() as session:
-        await session.execute(update(ApiToken).values(
-            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await session.execute(
+            update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     with pytest.raises(ServiceError):
         await service.resolve_api_token(created.token)
     assert (await service.list_api_tokens(user.id)).tokens == []

@@ -1,10 +1,11 @@
 import uuid
 from datetime import datetime
 
-from pyk8s_kit.db import make_metadata
-from pyk8s_kit.outbox import OutboxMixin
 from sqlalchemy import DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pyk8s_kit.db import make_metadata
+from pyk8s_kit.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):

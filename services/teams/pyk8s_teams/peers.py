@@ -4,6 +4,7 @@ cluster counts from the provisioner. Never their tables."""
 from uuid import UUID
 
 from nats.aio.client import Client as NATS
+
 from pyk8s_contracts import auth as a
 from pyk8s_contracts import subjects
 from pyk8s_contracts.teams import TeamClusterCountReply, TeamClusterCountRequest
@@ -17,8 +18,11 @@ class Peers:
 
     async def find_user(self, login: str) -> a.User | None:
         reply = await request(
-            self._nc, subjects.AUTH_USERS_LOOKUP, a.UserLookupRequest(login=login),
-            a.UserLookupReply, timeout=self._timeout,
+            self._nc,
+            subjects.AUTH_USERS_LOOKUP,
+            a.UserLookupRequest(login=login),
+            a.UserLookupReply,
+            timeout=self._timeout,
         )
         return reply.user
 
@@ -26,14 +30,20 @@ class Peers:
         if not ids:
             return {}
         reply = await request(
-            self._nc, subjects.AUTH_USERS_GET_MANY, a.UsersGetManyRequest(ids=ids),
-            a.UsersGetManyReply, timeout=self._timeout,
+            self._nc,
+            subjects.AUTH_USERS_GET_MANY,
+            a.UsersGetManyRequest(ids=ids),
+            a.UsersGetManyReply,
+            timeout=self._timeout,
         )
         return {user.id: user for user in reply.users}
 
     async def team_cluster_count(self, team_id: UUID) -> int:
         reply = await request(
-            self._nc, subjects.PROVISIONER_TEAM_COUNT, TeamClusterCountRequest(team_id=team_id),
-            TeamClusterCountReply, timeout=self._timeout,
+            self._nc,
+            subjects.PROVISIONER_TEAM_COUNT,
+            TeamClusterCountRequest(team_id=team_id),
+            TeamClusterCountReply,
+            timeout=self._timeout,
         )
         return reply.count

@@ -143,9 +143,7 @@ class TeamsRepository:
     async def pending_invitation_exists(
         self, team_id: uuid.UUID, invitee_id: uuid.UUID | None, email: str | None, now: datetime
     ) -> bool:
-        who = (
-            Invitation.invitee_id == invitee_id if invitee_id else Invitation.email == email
-        )
+        who = Invitation.invitee_id == invitee_id if invitee_id else Invitation.email == email
         found = await self.session.scalar(
             select(Invitation.id).where(
                 Invitation.team_id == team_id,

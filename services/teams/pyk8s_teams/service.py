@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from pyk8s_contracts import teams as c
 from pyk8s_contracts.auth import User
 from pyk8s_contracts.common import Ok
@@ -19,8 +22,6 @@ from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 from pyk8s_kit.outbox import add_event
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Invitation, Membership, OutboxEvent, Team
 from .repository import PENDING, TeamsRepository
@@ -47,8 +48,13 @@ def _hash_token(token: str) -> str:
 
 
 def _team(team: Team, role: str) -> c.TeamWithRole:
-    return c.TeamWithRole(id=team.id, name=team.name, display_name=team.display_name,
-                          created_at=team.created_at, role=Role(role))
+    return c.TeamWithRole(
+        id=team.id,
+        name=team.name,
+        display_name=team.display_name,
+        created_at=team.created_at,
+        role=Role(role),
+    )
 
 
 def _status(invitation: Invitation, now: datetime) -> c.InvitationStatus:
@@ -57,19 +63,29 @@ def _status(invitation: Invitation, now: datetime) -> c.InvitationStatus:
     return c.InvitationStatus(invitation.status)
 
 
-def _invitation(invitation: Invitation, team_name: str, username: str | None = None) -> c.Invitation:
+def _invitation(
+    invitation: Invitation, team_name: str, username: str | None = None
+) -> c.Invitation:
     return c.Invitation(
-        id=invitation.id, team_id=invitation.team_id, team_name=team_name,
-        role=Role(invitation.role), invitee_id=invitation.invitee_id, invitee_username=username,
-        email=invitation.email, invited_by=invitation.invited_by,
-        status=_status(invitation, _now()), created_at=invitation.created_at,
+        id=invitation.id,
+        team_id=invitation.team_id,
+        team_name=team_name,
+        role=Role(invitation.role),
+        invitee_id=invitation.invitee_id,
+        invitee_username=username,
+        email=invitation.email,
+        invited_by=invitation.invited_by,
+        status=_status(invitation, _now()),
+        created_at=invitation.created_at,
         expires_at=invitation.expires_at,
     )
 
 
 def _member(membership: Membership, user: User | None) -> c.Member:
     return c.Member(
-        user_id=membership.user_id, role=Role(membership.role), joined_at=membership.created_at,
+        user_id=membership.user_id,
+        role=Role(membership.role),
+        joined_at=membership.created_at,
         username=user.username if user else None,
         display_name=user.display_name if user else None,
     )
@@ -96,8 +112,10 @@ def not_found(what: str = "team") -> ServiceError:
 
 def _unusable(invitation: Invitation) -> ServiceError | None:
     if invitation.status != PENDING:
-        return ServiceError(ErrorCode.INVITATION_INVALID,
-                            f"the invitation is no longer valid: it was {invitation.status}")
+        return ServiceError(
+            ErrorCode.INVITATION_INVALID,
+            f"the invitation is no longer valid: it was {invitation.status}",
+        )
     if invitation.expires_at <= _now():
         return ServiceError(ErrorCode.INVITATION_INVALID, "the invitation has expired")
     return None
@@ -109,14 +127,16 @@ class TeamsService:
         self.settings = settings
         self.peers = peers
 
-    async def _require(self, repo: TeamsRepository, team_id: uuid.UUID, actor_id: uuid.UUID,
-                       minimum: Role) -> Membership:
+    async def _require(
+        self, repo: TeamsRepository, team_id: uuid.UUID, actor_id: uuid.UUID, minimum: Role
+    ) -> Membership:
         membership = await repo.membership(team_id, actor_id)
         if membership is None:
             raise not_found()
         if not Role(membership.role).at_least(minimum):
-            raise ServiceError(ErrorCode.FORBIDDEN,
-                               f"this needs the {minimum.value} role or higher in the team")
+            raise ServiceError(
+                ErrorCode.FORBIDDEN, f"this needs the {minimum.value} role or higher in the team"
+            )
         return membership
 
     # membership query used by every team-scoped check
@@ -145,8 +165,9 @@ class TeamsService:
 
     @staticmethod
     def _name_taken(name: str) -> ServiceError:
-        return ServiceError(ErrorCode.CONFLICT, f"the team name {name!r} is already taken",
-                            {"field": "name"})
+        return ServiceError(
+            ErrorCode.CONFLICT, f"the team name {name!r} is already taken", {"field": "name"}
+        )
 
     async def list_teams(self, req: c.ByUser) -> c.TeamList:
         async with self.db.session() as session:
@@ -215,23 +236,34 @@ class TeamsService:
                 raise not_found("member")
             owners_involved = Role.OWNER in (req.role, Role(target.role))
             if owners_involved and actor.role != Role.OWNER:
-                raise ServiceError(ErrorCode.FORBIDDEN,
-                                   "only an owner can grant the owner role or change an owner")
+                raise ServiceError(
+                    ErrorCode.FORBIDDEN, "only an owner can grant the owner role or change an owner"
+                )
             old = Role(target.role)
             if old == Role.OWNER and req.role != Role.OWNER:
                 await self._keep_an_owner(repo, req.team_id)
             if old != req.role:
                 target.role = req.role.value
-                _emit(session, "team.member", "role_changed", req.team_id, user_id=req.user_id,
-                      old_role=old.value, role=req.role.value, by=req.actor_id)
+                _emit(
+                    session,
+                    "team.member",
+                    "role_changed",
+                    req.team_id,
+                    user_id=req.user_id,
+                    old_role=old.value,
+                    role=req.role.value,
+                    by=req.actor_id,
+                )
             await session.flush()
         users = await self.peers.users([req.user_id])
         return _member(target, users.get(req.user_id))
 
     async def _keep_an_owner(self, repo: TeamsRepository, team_id: uuid.UUID) -> None:
         if await repo.count_owners(team_id) <= 1:
-            raise ServiceError(ErrorCode.LAST_OWNER,
-                               "a team keeps at least one owner; make someone else owner first")
+            raise ServiceError(
+                ErrorCode.LAST_OWNER,
+                "a team keeps at least one owner; make someone else owner first",
+            )
 
     async def remove_member(self, req: c.MemberRemoveRequest) -> Ok:
         async with self.db.session() as session:
@@ -239,8 +271,9 @@ class TeamsService:
             if await repo.team_for_update(req.team_id) is None:
                 raise not_found()
             leaving = req.user_id == req.actor_id
-            actor = await self._require(repo, req.team_id, req.actor_id,
-                                        Role.VIEWER if leaving else Role.ADMIN)
+            actor = await self._require(
+                repo, req.team_id, req.actor_id, Role.VIEWER if leaving else Role.ADMIN
+            )
             target = actor if leaving else await repo.membership(req.team_id, req.user_id)
             if target is None:
                 raise not_found("member")
@@ -249,8 +282,15 @@ class TeamsService:
                     raise ServiceError(ErrorCode.FORBIDDEN, "only an owner can remove an owner")
                 await self._keep_an_owner(repo, req.team_id)
             await repo.remove_membership(target)
-            _emit(session, "team.member", "removed", req.team_id, user_id=req.user_id,
-                  role=target.role, by=req.actor_id)
+            _emit(
+                session,
+                "team.member",
+                "removed",
+                req.team_id,
+                user_id=req.user_id,
+                role=target.role,
+                by=req.actor_id,
+            )
         return Ok()
 
     # invitations
@@ -264,17 +304,24 @@ class TeamsService:
             user, email = await self._invitee(req.login)
             now = _now()
             if user and await repo.membership(req.team_id, user.id):
-                raise ServiceError(ErrorCode.CONFLICT, f"{user.username} is already a member",
-                                   {"field": "login"})
-            if await repo.pending_invitation_exists(req.team_id, user.id if user else None,
-                                                    email, now):
-                raise ServiceError(ErrorCode.CONFLICT, "a pending invitation already exists",
-                                   {"field": "login"})
+                raise ServiceError(
+                    ErrorCode.CONFLICT, f"{user.username} is already a member", {"field": "login"}
+                )
+            if await repo.pending_invitation_exists(
+                req.team_id, user.id if user else None, email, now
+            ):
+                raise ServiceError(
+                    ErrorCode.CONFLICT, "a pending invitation already exists", {"field": "login"}
+                )
             token = None if user else TOKEN_PREFIX + secrets.token_urlsafe(32)
             invitation = Invitation(
-                team_id=req.team_id, role=req.role.value, invitee_id=user.id if user else None,
-                email=email, token_hash=_hash_token(token) if token else None,
-                invited_by=req.actor_id, status=PENDING,
+                team_id=req.team_id,
+                role=req.role.value,
+                invitee_id=user.id if user else None,
+                email=email,
+                token_hash=_hash_token(token) if token else None,
+                invited_by=req.actor_id,
+                status=PENDING,
                 expires_at=now + timedelta(seconds=self.settings.invitation_ttl_seconds),
             )
             await repo.add(invitation)
@@ -287,14 +334,17 @@ class TeamsService:
         if user is not None:
             return user, None
         if "@" not in login:
-            raise ServiceError(ErrorCode.NOT_FOUND, f"no account has the username {login!r}",
-                               {"field": "login"})
+            raise ServiceError(
+                ErrorCode.NOT_FOUND, f"no account has the username {login!r}", {"field": "login"}
+            )
         try:
             return None, _EMAIL.validate_python(login).lower()
         except ValidationError:
-            raise ServiceError(ErrorCode.VALIDATION, "login is neither a username nor an email",
-                               [{"loc": ["body", "login"], "msg": "not a valid email",
-                                 "type": "value_error"}]) from None
+            raise ServiceError(
+                ErrorCode.VALIDATION,
+                "login is neither a username nor an email",
+                [{"loc": ["body", "login"], "msg": "not a valid email", "type": "value_error"}],
+            ) from None
 
     async def list_invitations(self, req: c.TeamRequest) -> c.InvitationList:
         async with self.db.session() as session:
@@ -303,10 +353,14 @@ class TeamsService:
             team = await repo.team(req.team_id)
             rows = await repo.pending_invitations_of_team(req.team_id, _now())
         users = await self.peers.users([r.invitee_id for r in rows if r.invitee_id])
-        return c.InvitationList(invitations=[
-            _invitation(r, team.name, users[r.invitee_id].username if r.invitee_id in users else None)
-            for r in rows
-        ])
+        return c.InvitationList(
+            invitations=[
+                _invitation(
+                    r, team.name, users[r.invitee_id].username if r.invitee_id in users else None
+                )
+                for r in rows
+            ]
+        )
 
     async def revoke_invitation(self, req: c.InvitationRevokeRequest) -> Ok:
         async with self.db.session() as session:
@@ -348,8 +402,13 @@ class TeamsService:
             invitation.resolved_at = _now()
         return Ok()
 
-    async def _join(self, session: AsyncSession, repo: TeamsRepository, invitation: Invitation,
-                    user_id: uuid.UUID) -> c.TeamWithRole:
+    async def _join(
+        self,
+        session: AsyncSession,
+        repo: TeamsRepository,
+        invitation: Invitation,
+        user_id: uuid.UUID,
+    ) -> c.TeamWithRole:
         team = await repo.team_for_update(invitation.team_id)
         if await repo.membership(team.id, user_id):
             raise ServiceError(ErrorCode.CONFLICT, "you are already a member of this team")
@@ -357,8 +416,16 @@ class TeamsService:
         invitation.invitee_id = user_id
         invitation.resolved_at = _now()
         await repo.add(Membership(team_id=team.id, user_id=user_id, role=invitation.role))
-        _emit(session, "team.member", "added", team.id, user_id=user_id, role=invitation.role,
-              by=invitation.invited_by, invitation_id=invitation.id)
+        _emit(
+            session,
+            "team.member",
+            "added",
+            team.id,
+            user_id=user_id,
+            role=invitation.role,
+            by=invitation.invited_by,
+            invitation_id=invitation.id,
+        )
         return _team(team, invitation.role)
 
     # invitations sent to an email without an account, redeemed at sign-up
@@ -371,9 +438,11 @@ class TeamsService:
             or invitation.email != email.lower()
             or _unusable(invitation) is not None
         ):
-            raise ServiceError(ErrorCode.INVITATION_INVALID,
-                               "the invitation token is invalid, used or expired",
-                               {"field": "invitation_token"})
+            raise ServiceError(
+                ErrorCode.INVITATION_INVALID,
+                "the invitation token is invalid, used or expired",
+                {"field": "invitation_token"},
+            )
         return invitation
 
     async def check_token(self, req: c.InvitationTokenCheck) -> c.Invitation:

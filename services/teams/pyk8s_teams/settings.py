@@ -1,5 +1,6 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
 from pyk8s_kit.settings import ServiceSettings
 
 WEEK = 7 * 24 * 3600

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+
 from pyk8s_contracts import auth as a
 from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
@@ -28,8 +29,13 @@ class PeersDouble:
         self.clusters: dict[uuid.UUID, int] = {}
 
     def person(self, name: str) -> uuid.UUID:
-        user = a.User(id=uuid.uuid4(), username=name, email=f"{name}@example.com",
-                      display_name=name.title(), created_at=datetime.now(UTC))
+        user = a.User(
+            id=uuid.uuid4(),
+            username=name,
+            email=f"{name}@example.com",
+            display_name=name.title(),
+            created_at=datetime.now(UTC),
+        )
         self.users[user.id] = user
         return user.id
 
@@ -58,8 +64,9 @@ class PeersDouble:
 @pytest.fixture
 async def bus(make_database, nats_server):
     url = make_database("teams", MIGRATIONS)
-    runtime = await start(TeamsSettings(environment="test", nats_url=nats_server.url,
-                                        database_url=url))
+    runtime = await start(
+        TeamsSettings(environment="test", nats_url=nats_server.url, database_url=url)
+    )
     nc = await nats.connect(nats_server.url)
     peers = PeersDouble()
     await peers.start(nc)
@@ -88,15 +95,27 @@ async def team_with_roles(nc):
     """A team with an owner, an admin, a viewer, and an outsider; returns their ids."""
     peers = nc.peers
     ids = {name: peers.person(name) for name in ("owner", "admin", "viewer", "outsider")}
-    team = await ask(nc, subjects.TEAMS_CREATE,
-                     c.TeamCreateRequest(actor_id=ids["owner"], name="crew"), c.TeamWithRole)
+    team = await ask(
+        nc,
+        subjects.TEAMS_CREATE,
+        c.TeamCreateRequest(actor_id=ids["owner"], name="crew"),
+        c.TeamWithRole,
+    )
     for name in ("admin", "viewer"):
-        made = await ask(nc, subjects.TEAMS_INVITATIONS_CREATE,
-                         c.InvitationCreateRequest(actor_id=ids["owner"], team_id=team.id,
-                                                   login=name, role=c.Role(name)),
-                         c.InvitationCreated)
-        await ask(nc, subjects.TEAMS_INVITATIONS_ACCEPT,
-                  c.InvitationRequest(actor_id=ids[name], invitation_id=made.id), c.TeamWithRole)
+        made = await ask(
+            nc,
+            subjects.TEAMS_INVITATIONS_CREATE,
+            c.InvitationCreateRequest(
+                actor_id=ids["owner"], team_id=team.id, login=name, role=c.Role(name)
+            ),
+            c.InvitationCreated,
+        )
+        await ask(
+            nc,
+            subjects.TEAMS_INVITATIONS_ACCEPT,
+            c.InvitationRequest(actor_id=ids[name], invitation_id=made.id),
+            c.TeamWithRole,
+        )
     return team.id, ids
 
 
@@ -104,8 +123,12 @@ async def test_membership_answers_the_role_or_null(bus):
     team_id, ids = await team_with_roles(bus)
 
     async def role(team, user):
-        reply = await ask(bus, subjects.TEAMS_MEMBERSHIP,
-                          c.MembershipRequest(team_id=team, user_id=user), c.MembershipReply)
+        reply = await ask(
+            bus,
+            subjects.TEAMS_MEMBERSHIP,
+            c.MembershipRequest(team_id=team, user_id=user),
+            c.MembershipReply,
+        )
         return reply.role
 
     assert await role(team_id, ids["owner"]) == c.Role.OWNER
@@ -117,26 +140,36 @@ async def test_membership_answers_the_role_or_null(bus):
 async def test_the_service_checks_the_actor_itself(bus):
     """Requests that skip the gateway are refused as the gateway would refuse them."""
     team_id, ids = await team_with_roles(bus)
-    invitation = await ask(bus, subjects.TEAMS_INVITATIONS_CREATE,
-                           c.InvitationCreateRequest(actor_id=ids["owner"], team_id=team_id,
-                                                     login="new@example.com", role="member"),
-                           c.InvitationCreated)
+    invitation = await ask(
+        bus,
+        subjects.TEAMS_INVITATIONS_CREATE,
+        c.InvitationCreateRequest(
+            actor_id=ids["owner"], team_id=team_id, login="new@example.com", role="member"
+        ),
+        c.InvitationCreated,
+    )
     requests = {
         subjects.TEAMS_GET: lambda actor: c.TeamRequest(actor_id=actor, team_id=team_id),
         subjects.TEAMS_UPDATE: lambda actor: c.TeamUpdateRequest(
-            actor_id=actor, team_id=team_id, display_name="x"),
+            actor_id=actor, team_id=team_id, display_name="x"
+        ),
         subjects.TEAMS_DELETE: lambda actor: c.TeamRequest(actor_id=actor, team_id=team_id),
         subjects.TEAMS_MEMBERS_LIST: lambda actor: c.TeamRequest(actor_id=actor, team_id=team_id),
         subjects.TEAMS_MEMBERS_SET_ROLE: lambda actor: c.MemberSetRoleRequest(
-            actor_id=actor, team_id=team_id, user_id=ids["viewer"], role="member"),
+            actor_id=actor, team_id=team_id, user_id=ids["viewer"], role="member"
+        ),
         subjects.TEAMS_MEMBERS_REMOVE: lambda actor: c.MemberRemoveRequest(
-            actor_id=actor, team_id=team_id, user_id=ids["admin"]),
+            actor_id=actor, team_id=team_id, user_id=ids["admin"]
+        ),
         subjects.TEAMS_INVITATIONS_CREATE: lambda actor: c.InvitationCreateRequest(
-            actor_id=actor, team_id=team_id, login="x@example.com", role="viewer"),
+            actor_id=actor, team_id=team_id, login="x@example.com", role="viewer"
+        ),
         subjects.TEAMS_INVITATIONS_LIST: lambda actor: c.TeamRequest(
-            actor_id=actor, team_id=team_id),
+            actor_id=actor, team_id=team_id
+        ),
         subjects.TEAMS_INVITATIONS_REVOKE: lambda actor: c.InvitationRevokeRequest(
-            actor_id=actor, team_id=team_id, invitation_id=invitation.id),
+            actor_id=actor, team_id=team_id, invitation_id=invitation.id
+        ),
     }
     viewer_may = {subjects.TEAMS_GET, subjects.TEAMS_MEMBERS_LIST}
     for subject, make in requests.items():
@@ -154,9 +187,17 @@ async def test_the_service_checks_the_actor_itself(bus):
 async def test_concurrent_creations_of_one_name_leave_one_team(bus):
     people = [bus.peers.person(f"p{i}") for i in range(5)]
     results = await asyncio.gather(
-        *(ask(bus, subjects.TEAMS_CREATE, c.TeamCreateRequest(actor_id=p, name="same"),
-              c.TeamWithRole) for p in people),
-        return_exceptions=True)
+        *(
+            ask(
+                bus,
+                subjects.TEAMS_CREATE,
+                c.TeamCreateRequest(actor_id=p, name="same"),
+                c.TeamWithRole,
+            )
+            for p in people
+        ),
+        return_exceptions=True,
+    )
     created = [r for r in results if isinstance(r, c.TeamWithRole)]
     conflicts = [r for r in results if isinstance(r, ServiceError)]
     assert len(created) == 1
@@ -165,35 +206,62 @@ async def test_concurrent_creations_of_one_name_leave_one_team(bus):
 
 async def test_two_owners_demoting_each_other_at_once_keep_one_owner(bus):
     team_id, ids = await team_with_roles(bus)
-    await ask(bus, subjects.TEAMS_MEMBERS_SET_ROLE,
-              c.MemberSetRoleRequest(actor_id=ids["owner"], team_id=team_id,
-                                     user_id=ids["admin"], role="owner"), c.Member)
+    await ask(
+        bus,
+        subjects.TEAMS_MEMBERS_SET_ROLE,
+        c.MemberSetRoleRequest(
+            actor_id=ids["owner"], team_id=team_id, user_id=ids["admin"], role="owner"
+        ),
+        c.Member,
+    )
     pairs = [(ids["owner"], ids["admin"]), (ids["admin"], ids["owner"])]
     results = await asyncio.gather(
-        *(ask(bus, subjects.TEAMS_MEMBERS_SET_ROLE,
-              c.MemberSetRoleRequest(actor_id=actor, team_id=team_id, user_id=target,
-                                     role="member"), c.Member) for actor, target in pairs),
-        return_exceptions=True)
+        *(
+            ask(
+                bus,
+                subjects.TEAMS_MEMBERS_SET_ROLE,
+                c.MemberSetRoleRequest(
+                    actor_id=actor, team_id=team_id, user_id=target, role="member"
+                ),
+                c.Member,
+            )
+            for actor, target in pairs
+        ),
+        return_exceptions=True,
+    )
     errors = [r for r in results if isinstance(r, ServiceError)]
     assert len(errors) == 1
     assert errors[0].code in (ErrorCode.LAST_OWNER, ErrorCode.FORBIDDEN)
-    members = await ask(bus, subjects.TEAMS_MEMBERS_LIST,
-                        c.TeamRequest(actor_id=ids["viewer"], team_id=team_id), c.MemberList)
+    members = await ask(
+        bus,
+        subjects.TEAMS_MEMBERS_LIST,
+        c.TeamRequest(actor_id=ids["viewer"], team_id=team_id),
+        c.MemberList,
+    )
     assert [m.role for m in members.members].count(c.Role.OWNER) == 1
 
 
 async def test_members_carry_usernames_from_the_auth_service(bus):
     team_id, ids = await team_with_roles(bus)
-    members = await ask(bus, subjects.TEAMS_MEMBERS_LIST,
-                        c.TeamRequest(actor_id=ids["viewer"], team_id=team_id), c.MemberList)
+    members = await ask(
+        bus,
+        subjects.TEAMS_MEMBERS_LIST,
+        c.TeamRequest(actor_id=ids["viewer"], team_id=team_id),
+        c.MemberList,
+    )
     assert {(m.username, m.display_name, m.role) for m in members.members} == {
-        ("owner", "Owner", c.Role.OWNER), ("admin", "Admin", c.Role.ADMIN),
-        ("viewer", "Viewer", c.Role.VIEWER)}
+        ("owner", "Owner", c.Role.OWNER),
+        ("admin", "Admin", c.Role.ADMIN),
+        ("viewer", "Viewer", c.Role.VIEWER),
+    }
 
 
 async def test_malformed_requests_are_validation_errors(bus):
-    for subject in (subjects.TEAMS_CREATE, subjects.TEAMS_MEMBERSHIP,
-                    subjects.TEAMS_INVITATIONS_REDEEM):
+    for subject in (
+        subjects.TEAMS_CREATE,
+        subjects.TEAMS_MEMBERSHIP,
+        subjects.TEAMS_INVITATIONS_REDEEM,
+    ):
         msg = await bus.nc.request(subject, b'{"actor_id": "nope"}', timeout=5)
         assert msg.headers["Nats-Service-Error-Code"] == ErrorCode.VALIDATION.value
 

@@ -4,6 +4,7 @@ the provisioner and the teams service at opening and again while the session liv
 import uuid
 
 from nats.aio.client import Client as NATS
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import Cluster, ClusterRequest, ClusterStatus
 from pyk8s_contracts.errors import ErrorCode
@@ -25,8 +26,12 @@ class Denied(Exception):
 
 async def fetch_cluster(nc: NATS, cluster_id: uuid.UUID, user_id: uuid.UUID) -> Cluster:
     try:
-        return await request(nc, subjects.PROVISIONER_CLUSTER_GET,
-                             ClusterRequest(actor_id=user_id, cluster_id=cluster_id), Cluster)
+        return await request(
+            nc,
+            subjects.PROVISIONER_CLUSTER_GET,
+            ClusterRequest(actor_id=user_id, cluster_id=cluster_id),
+            Cluster,
+        )
     except ServiceError as error:
         if error.code in (ErrorCode.NOT_FOUND, ErrorCode.FORBIDDEN):
             raise Denied(ErrorCode.NOT_FOUND, "cluster not found") from None
@@ -34,8 +39,12 @@ async def fetch_cluster(nc: NATS, cluster_id: uuid.UUID, user_id: uuid.UUID) -> 
 
 
 async def team_role(nc: NATS, team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
-    reply = await request(nc, subjects.TEAMS_MEMBERSHIP,
-                          MembershipRequest(team_id=team_id, user_id=user_id), MembershipReply)
+    reply = await request(
+        nc,
+        subjects.TEAMS_MEMBERSHIP,
+        MembershipRequest(team_id=team_id, user_id=user_id),
+        MembershipReply,
+    )
     return reply.role
 
 

@@ -14,6 +14,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import BadSubscriptionError
 from pydantic import ValidationError
+
 from pyk8s_contracts.terminal import (
     CLOSE_ERROR,
     CLOSE_POLICY,
@@ -59,10 +60,16 @@ class Counters:
 
 
 class SessionBridge:
-    def __init__(self, info: SessionInfo, stream: ExecStream, nc: NATS, docker: Docker,
-                 settings: TerminalSettings,
-                 finished: Callable[["SessionBridge", Ended], Awaitable[None]],
-                 explain: Callable[[SessionInfo], Awaitable[str | None]]) -> None:
+    def __init__(
+        self,
+        info: SessionInfo,
+        stream: ExecStream,
+        nc: NATS,
+        docker: Docker,
+        settings: TerminalSettings,
+        finished: Callable[["SessionBridge", Ended], Awaitable[None]],
+        explain: Callable[[SessionInfo], Awaitable[str | None]],
+    ) -> None:
         self.info = info
         self.stream = stream
         self.counters = Counters()
@@ -81,7 +88,8 @@ class SessionBridge:
 
     async def start(self) -> None:
         self._sub = await self._nc.subscribe(
-            session_subject(self.info.id, "in"), cb=self._on_input,
+            session_subject(self.info.id, "in"),
+            cb=self._on_input,
             pending_bytes_limit=self._settings.input_max_pending_bytes,
         )
         self._task = asyncio.create_task(self._run(), name=f"terminal-{self.info.id}")
@@ -104,8 +112,9 @@ class SessionBridge:
             if denial:
                 ended = Ended(exit_code=code, close_code=CLOSE_POLICY, reason=denial)
             else:
-                ended = Ended(exit_code=code,
-                              reason="exited" if code is None else f"exited with {code}")
+                ended = Ended(
+                    exit_code=code, reason="exited" if code is None else f"exited with {code}"
+                )
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -193,5 +202,6 @@ class SessionBridge:
             await self._finished(self, ended)
         except Exception:
             log.exception("could not record the end of session %s", self.info.id)
-        await self._nc.publish(self._out, ended.model_dump_json().encode(),
-                               headers={CONTROL_HEADER: ended.type})
+        await self._nc.publish(
+            self._out, ended.model_dump_json().encode(), headers={CONTROL_HEADER: ended.type}
+        )

@@ -13,9 +13,9 @@ SHELL = "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"
 # Kills every process in the container that carries the session's marker in its environment
 # (the shell and everything it started); prints how many it found.
 SWEEP = (
-    'n=0; for f in /proc/[0-9]*/environ; do '
+    "n=0; for f in /proc/[0-9]*/environ; do "
     'if grep -q "$1" "$f" 2>/dev/null; then p=${f#/proc/}; kill -9 "${p%/environ}" 2>/dev/null '
-    '&& n=$((n+1)); fi; done; echo $n'
+    "&& n=$((n+1)); fi; done; echo $n"
 )
 
 
@@ -65,10 +65,15 @@ class Docker:
         except httpx.HTTPError:
             return False
 
-    async def create_exec(self, container: str, cmd: list[str], env: list[str],
-                          tty: bool) -> str:
-        body = {"AttachStdin": tty, "AttachStdout": True, "AttachStderr": True, "Tty": tty,
-                "Cmd": cmd, "Env": env}
+    async def create_exec(self, container: str, cmd: list[str], env: list[str], tty: bool) -> str:
+        body = {
+            "AttachStdin": tty,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": tty,
+            "Cmd": cmd,
+            "Env": env,
+        }
         response = await self._call("POST", f"/containers/{container}/exec", json=body)
         return response.json()["Id"]
 
@@ -85,12 +90,17 @@ class Docker:
             writer.write(
                 f"POST {self._prefix}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode() + body
+                "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode()
+                + body
             )
             await writer.drain()
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError) as error:
+        except (
+            OSError,
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+        ) as error:
             raise DockerError(f"exec start failed: {error!r}") from None
         status = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
         if status not in (b"101", b"200"):
@@ -119,8 +129,9 @@ class Docker:
     async def run(self, container: str, cmd: list[str]) -> str:
         """Run a short command to completion and return its output (stdout and stderr)."""
         exec_id = await self.create_exec(container, cmd, [], tty=False)
-        response = await self._call("POST", f"/exec/{exec_id}/start",
-                                    json={"Detach": False, "Tty": False})
+        response = await self._call(
+            "POST", f"/exec/{exec_id}/start", json={"Detach": False, "Tty": False}
+        )
         return _demultiplex(response.content)
 
     async def kill_marked(self, container: str, marker: str, attempts: int = 5) -> None:
@@ -136,6 +147,6 @@ def _demultiplex(raw: bytes) -> str:
     out = bytearray()
     while len(raw) >= 8:
         size = int.from_bytes(raw[4:8], "big")
-        out += raw[8:8 + size]
-        raw = raw[8 + size:]
+        out += raw[8 : 8 + size]
+        raw = raw[8 + size :]
     return out.decode(errors="replace")

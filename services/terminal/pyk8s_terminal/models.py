@@ -1,10 +1,11 @@
 import uuid
 from datetime import datetime
 
-from pyk8s_kit.db import make_metadata
-from pyk8s_kit.outbox import OutboxMixin
 from sqlalchemy import BigInteger, DateTime, Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pyk8s_kit.db import make_metadata
+from pyk8s_kit.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):
@@ -38,7 +39,9 @@ class TerminalSession(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Refreshed by the replica that runs the session; a session whose heartbeat stops (its
     # replica died) no longer counts against the limits and is closed as lost.
-    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    heartbeat_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     exit_code: Mapped[int | None] = mapped_column(Integer)
     end_reason: Mapped[str | None] = mapped_column(String(200))

@@ -24,8 +24,9 @@ class TerminalRepository:
         """Marks the ticket used and returns it, if it exists, is unused and unexpired."""
         return await self.session.scalar(
             update(Ticket)
-            .where(Ticket.token_hash == token_hash, Ticket.used_at.is_(None),
-                   Ticket.expires_at > now)
+            .where(
+                Ticket.token_hash == token_hash, Ticket.used_at.is_(None), Ticket.expires_at > now
+            )
             .values(used_at=now)
             .returning(Ticket)
         )
@@ -36,8 +37,9 @@ class TerminalRepository:
     async def lock_openings(self) -> None:
         await self.session.execute(text(f"SELECT pg_advisory_xact_lock({OPEN_LOCK_ID})"))
 
-    async def live_counts(self, user_id: uuid.UUID, cluster_id: uuid.UUID,
-                          alive_since: datetime) -> tuple[int, int]:
+    async def live_counts(
+        self, user_id: uuid.UUID, cluster_id: uuid.UUID, alive_since: datetime
+    ) -> tuple[int, int]:
         live = (TerminalSession.ended_at.is_(None), TerminalSession.heartbeat_at > alive_since)
         by_user = await self.session.scalar(
             select(func.count()).where(TerminalSession.user_id == user_id, *live)
@@ -53,13 +55,19 @@ class TerminalRepository:
     async def heartbeat(self, ids: list[uuid.UUID], now: datetime) -> None:
         if ids:
             await self.session.execute(
-                update(TerminalSession).where(TerminalSession.id.in_(ids))
-                .values(heartbeat_at=now)
+                update(TerminalSession).where(TerminalSession.id.in_(ids)).values(heartbeat_at=now)
             )
 
     async def lost_sessions(self, alive_since: datetime) -> list[TerminalSession]:
-        return list((await self.session.scalars(
-            select(TerminalSession)
-            .where(TerminalSession.ended_at.is_(None), TerminalSession.heartbeat_at <= alive_since)
-            .with_for_update(skip_locked=True)
-        )).all())
+        return list(
+            (
+                await self.session.scalars(
+                    select(TerminalSession)
+                    .where(
+                        TerminalSession.ended_at.is_(None),
+                        TerminalSession.heartbeat_at <= alive_since,
+                    )
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+        )

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import ClusterNode, ClusterNodeRequest, ClusterStatus
 from pyk8s_contracts.errors import ErrorCode
@@ -29,7 +31,6 @@ from pyk8s_contracts.terminal import (
 from pyk8s_kit.bus import ServiceError, request
 from pyk8s_kit.db import Database
 from pyk8s_kit.outbox import add_event
-from sqlalchemy.exc import IntegrityError
 
 from .access import Denied, check_access
 from .bridge import SessionBridge, SessionInfo, marker
@@ -42,8 +43,10 @@ from .settings import TerminalSettings
 log = logging.getLogger(__name__)
 
 EVENT_SOURCE = "pyk8s-terminal"
-CLUSTER_GONE_EVENTS = (subjects.event_subject("cluster", "deleted"),
-                       subjects.event_subject("cluster", "expired"))
+CLUSTER_GONE_EVENTS = (
+    subjects.event_subject("cluster", "deleted"),
+    subjects.event_subject("cluster", "expired"),
+)
 
 
 def _now() -> datetime:
@@ -56,16 +59,27 @@ def hash_ticket(ticket: str) -> str:
 
 
 def _record(row: TerminalSession) -> SessionRecord:
-    return SessionRecord(session_id=row.id, cluster_id=row.cluster_id, user_id=row.user_id,
-                         container=row.container, started_at=row.started_at,
-                         ended_at=row.ended_at, exit_code=row.exit_code,
-                         end_reason=row.end_reason, bytes_in=row.bytes_in,
-                         bytes_out=row.bytes_out)
+    return SessionRecord(
+        session_id=row.id,
+        cluster_id=row.cluster_id,
+        user_id=row.user_id,
+        container=row.container,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        exit_code=row.exit_code,
+        end_reason=row.end_reason,
+        bytes_in=row.bytes_in,
+        bytes_out=row.bytes_out,
+    )
 
 
 def _event(verb: str, row: TerminalSession) -> CloudEvent:
-    return CloudEvent(source=EVENT_SOURCE, type=event_type("terminal", verb),
-                      subject=str(row.id), data=_record(row).model_dump(mode="json"))
+    return CloudEvent(
+        source=EVENT_SOURCE,
+        type=event_type("terminal", verb),
+        subject=str(row.id),
+        data=_record(row).model_dump(mode="json"),
+    )
 
 
 class TerminalService:
@@ -86,14 +100,22 @@ class TerminalService:
         async with self.db.session() as session:
             repo = TerminalRepository(session)
             await repo.prune_tickets(now - timedelta(hours=1))
-            await repo.add(TicketRow(token_hash=hash_ticket(token), user_id=req.actor_id,
-                                     cluster_id=req.cluster_id, expires_at=expires_at))
+            await repo.add(
+                TicketRow(
+                    token_hash=hash_ticket(token),
+                    user_id=req.actor_id,
+                    cluster_id=req.cluster_id,
+                    expires_at=expires_at,
+                )
+            )
         return Ticket(ticket=token, cluster_id=req.cluster_id, expires_at=expires_at)
 
     # sessions
     async def open(self, req: SessionOpenRequest) -> SessionOpened:
         async with self.db.session() as session:
-            ticket = await TerminalRepository(session).redeem_ticket(hash_ticket(req.ticket), _now())
+            ticket = await TerminalRepository(session).redeem_ticket(
+                hash_ticket(req.ticket), _now()
+            )
         if ticket is None or ticket.cluster_id != req.cluster_id:
             raise ServiceError(ErrorCode.INVALID_TOKEN, "the ticket is invalid, used or expired")
         user_id = ticket.user_id
@@ -101,29 +123,47 @@ class TerminalService:
             cluster = await check_access(self.nc, req.cluster_id, user_id)
         except Denied as denied:
             raise denied.service_error() from None
-        node = await request(self.nc, subjects.PROVISIONER_CLUSTER_NODE,
-                             ClusterNodeRequest(cluster_id=cluster.id), ClusterNode)
+        node = await request(
+            self.nc,
+            subjects.PROVISIONER_CLUSTER_NODE,
+            ClusterNodeRequest(cluster_id=cluster.id),
+            ClusterNode,
+        )
         if node.status != ClusterStatus.READY:
             raise ServiceError(ErrorCode.CONFLICT, f"cluster is {node.status.value}, not ready")
-        info = SessionInfo(id=req.session_id, user_id=user_id, cluster_id=cluster.id,
-                           team_id=cluster.team_id, owner_id=cluster.owner_id,
-                           container=node.container)
+        info = SessionInfo(
+            id=req.session_id,
+            user_id=user_id,
+            cluster_id=cluster.id,
+            team_id=cluster.team_id,
+            owner_id=cluster.owner_id,
+            container=node.container,
+        )
         await self._record_open(info)
         try:
             stream = await self.docker.start_shell(
-                node.container, [marker(info.id), "TERM=xterm-256color"])
+                node.container, [marker(info.id), "TERM=xterm-256color"]
+            )
             await self.docker.resize(stream.exec_id, req.cols, req.rows)
         except DockerError as error:
             log.warning("could not start a shell in %s: %s", node.container, error)
-            await self._record_end(info.id, Ended(close_code=CLOSE_ERROR,
-                                                  reason="could not start a shell"), None, 0, 0)
-            raise ServiceError(ErrorCode.UNAVAILABLE, "could not start a shell on the node") from None
-        bridge = SessionBridge(info, stream, self.nc, self.docker, self.settings, self._finished,
-                               self.denial)
+            await self._record_end(
+                info.id, Ended(close_code=CLOSE_ERROR, reason="could not start a shell"), None, 0, 0
+            )
+            raise ServiceError(
+                ErrorCode.UNAVAILABLE, "could not start a shell on the node"
+            ) from None
+        bridge = SessionBridge(
+            info, stream, self.nc, self.docker, self.settings, self._finished, self.denial
+        )
         self.live[info.id] = bridge
         await bridge.start()
-        return SessionOpened(session_id=info.id, cluster_id=info.cluster_id, user_id=user_id,
-                             container=info.container)
+        return SessionOpened(
+            session_id=info.id,
+            cluster_id=info.cluster_id,
+            user_id=user_id,
+            container=info.container,
+        )
 
     def _alive_since(self) -> datetime:
         return _now() - timedelta(seconds=3 * self.settings.recheck_interval_seconds + 5)
@@ -133,25 +173,46 @@ class TerminalService:
             async with self.db.session() as session:
                 repo = TerminalRepository(session)
                 await repo.lock_openings()
-                by_user, by_cluster = await repo.live_counts(info.user_id, info.cluster_id,
-                                                             self._alive_since())
+                by_user, by_cluster = await repo.live_counts(
+                    info.user_id, info.cluster_id, self._alive_since()
+                )
                 if by_user >= self.settings.max_sessions_per_user:
-                    raise ServiceError(ErrorCode.QUOTA_EXCEEDED,
-                                       "limit reached: too many terminal sessions for this user")
+                    raise ServiceError(
+                        ErrorCode.QUOTA_EXCEEDED,
+                        "limit reached: too many terminal sessions for this user",
+                    )
                 if by_cluster >= self.settings.max_sessions_per_cluster:
-                    raise ServiceError(ErrorCode.QUOTA_EXCEEDED,
-                                       "limit reached: too many terminal sessions on this cluster")
-                row = TerminalSession(id=info.id, user_id=info.user_id, cluster_id=info.cluster_id,
-                                      container=info.container, started_at=_now(),
-                                      bytes_in=0, bytes_out=0)
+                    raise ServiceError(
+                        ErrorCode.QUOTA_EXCEEDED,
+                        "limit reached: too many terminal sessions on this cluster",
+                    )
+                row = TerminalSession(
+                    id=info.id,
+                    user_id=info.user_id,
+                    cluster_id=info.cluster_id,
+                    container=info.container,
+                    started_at=_now(),
+                    bytes_in=0,
+                    bytes_out=0,
+                )
                 await repo.add(row)
-                add_event(session, OutboxEvent, subjects.event_subject("terminal", "opened"),
-                          _event("opened", row))
+                add_event(
+                    session,
+                    OutboxEvent,
+                    subjects.event_subject("terminal", "opened"),
+                    _event("opened", row),
+                )
         except IntegrityError:
             raise ServiceError(ErrorCode.CONFLICT, "session id already used") from None
 
-    async def _record_end(self, session_id: uuid.UUID, ended: Ended, exec_id: str | None,
-                          bytes_in: int, bytes_out: int) -> None:
+    async def _record_end(
+        self,
+        session_id: uuid.UUID,
+        ended: Ended,
+        exec_id: str | None,
+        bytes_in: int,
+        bytes_out: int,
+    ) -> None:
         async with self.db.session() as session:
             row = await TerminalRepository(session).get(session_id)
             if row is None or row.ended_at is not None:
@@ -162,18 +223,30 @@ class TerminalService:
             row.exec_id = exec_id
             row.bytes_in = bytes_in
             row.bytes_out = bytes_out
-            add_event(session, OutboxEvent, subjects.event_subject("terminal", "closed"),
-                      _event("closed", row))
+            add_event(
+                session,
+                OutboxEvent,
+                subjects.event_subject("terminal", "closed"),
+                _event("closed", row),
+            )
 
     async def _finished(self, bridge: SessionBridge, ended: Ended) -> None:
         self.live.pop(bridge.info.id, None)
-        await self._record_end(bridge.info.id, ended, bridge.stream.exec_id,
-                               bridge.counters.bytes_in, bridge.counters.bytes_out)
+        await self._record_end(
+            bridge.info.id,
+            ended,
+            bridge.stream.exec_id,
+            bridge.counters.bytes_in,
+            bridge.counters.bytes_out,
+        )
 
     # supervision
     def end_where(self, predicate, reason: str, close_code: int = CLOSE_POLICY) -> list:
-        return [bridge.end(Ended(close_code=close_code, reason=reason))
-                for bridge in list(self.live.values()) if predicate(bridge)]
+        return [
+            bridge.end(Ended(close_code=close_code, reason=reason))
+            for bridge in list(self.live.values())
+            if predicate(bridge)
+        ]
 
     async def enforce_limits(self) -> None:
         idle = self.settings.idle_timeout_seconds
@@ -186,8 +259,11 @@ class TerminalService:
         try:
             await check_access(self.nc, info.cluster_id, info.user_id)
         except Denied as denied:
-            return ("cluster deleted" if denied.reason == "cluster deleted"
-                    else "access to the cluster was withdrawn")
+            return (
+                "cluster deleted"
+                if denied.reason == "cluster deleted"
+                else "access to the cluster was withdrawn"
+            )
         except ServiceError as error:
             # A service that cannot answer right now is not a reason to cut a session.
             log.info("access recheck of %s skipped: %s", info.id, error.message)
@@ -211,8 +287,12 @@ class TerminalService:
             for row in lost:
                 row.ended_at = now
                 row.end_reason = "lost: the terminal service replica stopped"
-                add_event(session, OutboxEvent, subjects.event_subject("terminal", "closed"),
-                          _event("closed", row))
+                add_event(
+                    session,
+                    OutboxEvent,
+                    subjects.event_subject("terminal", "closed"),
+                    _event("closed", row),
+                )
         for row in lost:
             try:
                 await self.docker.kill_marked(row.container, marker(row.id))

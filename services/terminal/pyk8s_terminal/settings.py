@@ -1,4 +1,5 @@
 from pydantic_settings import SettingsConfigDict
+
 from pyk8s_kit.settings import ServiceSettings
 
 

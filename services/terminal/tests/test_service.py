@@ -6,6 +6,8 @@ import hashlib
 import uuid
 
 import pytest
+from sqlalchemy import func, select, update
+
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.terminal import TicketCreateRequest
 from pyk8s_kit.bus import ServiceError
@@ -17,15 +19,15 @@ from pyk8s_terminal.models import OutboxEvent, TerminalSession, Ticket
 from pyk8s_terminal.repository import TerminalRepository
 from pyk8s_terminal.service import TerminalService, _now, hash_ticket
 from pyk8s_terminal.settings import TerminalSettings
-from sqlalchemy import func, select, update
 
 
 @pytest.fixture
 async def service(make_database):
     url = make_database("terminal", MIGRATIONS)
     db = Database(url, pool_size=10)
-    settings = TerminalSettings(environment="test", database_url=url, max_sessions_per_user=3,
-                                max_sessions_per_cluster=4)
+    settings = TerminalSettings(
+        environment="test", database_url=url, max_sessions_per_user=3, max_sessions_per_cluster=4
+    )
     # No NATS and no Docker: these tests stay with tickets and the session table.
     yield TerminalService(db, nc=None, docker=None, settings=settings)
     await db.dispose()
@@ -33,7 +35,8 @@ async def service(make_database):
 
 async def new_ticket(service, user_id=None, cluster_id=None) -> str:
     ticket = await service.create_ticket(
-        TicketCreateRequest(actor_id=user_id or uuid.uuid4(), cluster_id=cluster_id or uuid.uuid4()))
+        TicketCreateRequest(actor_id=user_id or uuid.uuid4(), cluster_id=cluster_id or uuid.uuid4())
+    )
     return ticket.ticket
 
 
@@ -67,8 +70,11 @@ async def test_unknown_ticket_is_refused_before_anything_else(service):
     from pyk8s_contracts.terminal import SessionOpenRequest
 
     with pytest.raises(ServiceError) as refused:
-        await service.open(SessionOpenRequest(session_id=uuid.uuid4(), cluster_id=uuid.uuid4(),
-                                              ticket="not-a-ticket"))
+        await service.open(
+            SessionOpenRequest(
+                session_id=uuid.uuid4(), cluster_id=uuid.uuid4(), ticket="not-a-ticket"
+            )
+        )
     assert refused.value.code == ErrorCode.INVALID_TOKEN
 
 
@@ -76,8 +82,14 @@ async def test_session_limits_hold_when_openings_race(service):
     user, cluster = uuid.uuid4(), uuid.uuid4()
 
     async def open_one() -> bool:
-        info = SessionInfo(id=uuid.uuid4(), user_id=user, cluster_id=cluster, team_id=None,
-                           owner_id=user, container="node")
+        info = SessionInfo(
+            id=uuid.uuid4(),
+            user_id=user,
+            cluster_id=cluster,
+            team_id=None,
+            owner_id=user,
+            container="node",
+        )
         try:
             await service._record_open(info)
             return True
@@ -97,8 +109,9 @@ async def test_readiness_includes_the_docker_engine(make_database, nats_server):
     from pyk8s_terminal.main import start
 
     url = make_database("terminal", MIGRATIONS)
-    runtime = await start(TerminalSettings(environment="test", database_url=url,
-                                           nats_url=nats_server.url))
+    runtime = await start(
+        TerminalSettings(environment="test", database_url=url, nats_url=nats_server.url)
+    )
     try:
         assert await runtime.readiness() == {"nats": True, "database": True, "docker": True}
         real, runtime.service.docker = runtime.service.docker, Docker("/nonexistent.sock", "1.41")
