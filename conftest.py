@@ -20,7 +20,7 @@ from pyk8s_auth.main import start as start_auth
 from pyk8s_auth.settings import AuthSettings
 from pyk8s_gateway.main import create_app
 from pyk8s_gateway.settings import GatewaySettings
-from pyk8s_kit.embedded import free_port
+from pyk8s_kit.embedded import EmbeddedNats, free_port
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.main import MIGRATIONS as PROVISIONER_MIGRATIONS
 from pyk8s_provisioner.main import start as start_provisioner
@@ -60,10 +60,18 @@ SERVICES = [
 @dataclass
 class Platform:
     url: str
-    nats_url: str
+    nats: EmbeddedNats
     database_urls: dict[str, str]
     loop: asyncio.AbstractEventLoop
     runtimes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nats_url(self) -> str:
+        return self.nats.url
+
+    def nats_options(self, identity: str) -> dict[str, Any]:
+        """Settings that connect a component as `identity`."""
+        return {"nats_url": self.nats.url, "nats_credentials": str(self.nats.seeds[identity])}
 
     def run(self, coro, timeout: float = 30) -> Any:
         """Run a coroutine on the platform's loop from the test thread."""
@@ -72,14 +80,15 @@ class Platform:
 
 class PlatformThread(threading.Thread):
     def __init__(
-        self, nats_url: str, database_urls: dict[str, str], overrides: dict[str, dict[str, Any]]
+        self,
+        nats: EmbeddedNats,
+        database_urls: dict[str, str],
+        overrides: dict[str, dict[str, Any]],
     ) -> None:
         super().__init__(daemon=True, name="platform")
         self.loop = asyncio.new_event_loop()
         self.port = free_port()
-        self.platform = Platform(
-            f"http://127.0.0.1:{self.port}", nats_url, database_urls, self.loop
-        )
+        self.platform = Platform(f"http://127.0.0.1:{self.port}", nats, database_urls, self.loop)
         self.overrides = overrides
         self.error: BaseException | None = None
         self.server: uvicorn.Server | None = None
@@ -98,14 +107,14 @@ class PlatformThread(threading.Thread):
         for spec in SERVICES:
             settings = spec.settings(
                 environment="test",
-                nats_url=self.platform.nats_url,
+                **self.platform.nats_options(spec.name),
                 database_url=self.platform.database_urls[spec.name],
                 **self.overrides.get(spec.name, {}),
             )
             self.platform.runtimes[spec.name] = await spec.start(settings)
         gateway_settings = GatewaySettings(
             environment="test",
-            nats_url=self.platform.nats_url,
+            **self.platform.nats_options("gateway"),
             port=self.port,
             required_services=[spec.name for spec in SERVICES],
             **{"shutdown_grace_seconds": 0.5, **self.overrides.get("gateway", {})},
@@ -147,7 +156,7 @@ def platform_overrides() -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def platform(nats_server, make_database, platform_overrides) -> Iterator[Platform]:
     urls = {spec.name: make_database(spec.name, spec.migrations) for spec in SERVICES}
-    thread = PlatformThread(nats_server.url, urls, platform_overrides)
+    thread = PlatformThread(nats_server, urls, platform_overrides)
     try:
         yield thread.start_and_wait()
     finally:
@@ -238,8 +247,6 @@ class ProvisionerDouble:
         self._nc = None
 
     async def _start(self) -> None:
-        import nats
-
         from pyk8s_contracts import subjects
         from pyk8s_contracts.teams import TeamClusterCountReply, TeamClusterCountRequest
 
@@ -249,7 +256,7 @@ class ProvisionerDouble:
             reply = TeamClusterCountReply(count=self.counts.get(team_id, 0))
             await msg.respond(reply.model_dump_json().encode())
 
-        self._nc = await nats.connect(self.platform.nats_url, name="provisioner-double")
+        self._nc = await self.platform.nats.connect("provisioner", name="provisioner-double")
         await self._nc.subscribe(subjects.PROVISIONER_TEAM_COUNT, queue="provisioner", cb=answer)
         await self._nc.flush()
 
@@ -323,3 +330,91 @@ def remove_runtime_clusters(platform: Platform) -> Iterator[None]:
         ).stdout.split()
         if found:
             subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=False)
+
+
+class AuthKeysDouble:
+    """Stands in for the auth service's signing key: answers `auth.jwks` as the auth identity
+    and signs access tokens with the claims the auth service puts in them, so a test can make
+    requests on behalf of any user straight to a service, as the gateway would."""
+
+    issuer = "pyk8s-test"
+    audience = "pyk8s-test"
+
+    def __init__(self) -> None:
+        from pyk8s_auth.keys import SigningKey
+
+        self.key = SigningKey.generate()
+        self._nc = None
+
+    def assertion(self, user_id: uuid.UUID, **claims: Any) -> str:
+        import time
+
+        from jose import jwt
+
+        now = int(time.time())
+        body = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(user_id),
+            "iat": now,
+            "exp": now + 900,
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+            **claims,
+        }
+        return jwt.encode(
+            body, self.key.private_pem, algorithm="ES256", headers={"kid": self.key.kid}
+        )
+
+    async def start(self, nats_server: EmbeddedNats) -> "AuthKeysDouble":
+        from pyk8s_contracts import subjects
+        from pyk8s_contracts.auth import Jwks
+
+        jwks = Jwks(keys=[self.key.jwk()], issuer=self.issuer, audience=self.audience)
+
+        async def answer(msg) -> None:
+            await msg.respond(jwks.model_dump_json().encode())
+
+        self._nc = await nats_server.connect("auth", name="auth-keys-double")
+        await self._nc.subscribe(subjects.AUTH_JWKS, cb=answer)
+        await self._nc.flush()
+        return self
+
+    async def stop(self) -> None:
+        if self._nc is not None:
+            await self._nc.close()
+
+
+@pytest.fixture
+async def auth_keys(nats_server: EmbeddedNats):
+    """`auth_keys.assertion(user_id)`: an access token services accept for that user."""
+    keys = await AuthKeysDouble().start(nats_server)
+    yield keys
+    await keys.stop()
+
+
+class GatewayClient:
+    """Asks services straight over NATS as the gateway does: with the gateway's identity and,
+    for requests on behalf of a person, that person's access token."""
+
+    def __init__(self, nc, keys: AuthKeysDouble) -> None:
+        self.nc = nc
+        self.keys = keys
+
+    async def ask(self, subject: str, payload, reply, **options):
+        from pyk8s_contracts.common import ByUser
+        from pyk8s_kit.bus import request
+
+        if isinstance(payload, ByUser):
+            options.setdefault("actor", self.keys.assertion(payload.actor_id))
+        return await request(self.nc, subject, payload, reply, **options)
+
+    async def close(self) -> None:
+        await self.nc.close()
+
+
+@pytest.fixture
+async def gateway_client(nats_server: EmbeddedNats, auth_keys: AuthKeysDouble):
+    client = GatewayClient(await nats_server.connect("gateway"), auth_keys)
+    yield client
+    await client.close()

@@ -3,10 +3,11 @@
 import logging
 from contextlib import asynccontextmanager
 
-import nats
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
+from pyk8s_contracts.identities import GATEWAY
+from pyk8s_kit import natsauth
 from pyk8s_kit.logs import setup_logging
 
 from . import problems
@@ -36,8 +37,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.nc = await nats.connect(
-            settings.nats_url, name="gateway", max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        app.state.nc = await natsauth.connect(
+            settings.nats_url, GATEWAY, settings.nats_credentials, tls_ca=settings.nats_tls_ca
         )
         app.state.verifier = TokenVerifier(app.state.nc, settings.api_token_cache_seconds)
         await app.state.verifier.start()

@@ -1,26 +1,15 @@
-"""Team role checks. Roles are asked of the teams service on every team-scoped request and
-never frozen inside tokens, so a downgrade or removal takes effect on the next request."""
+"""Team role checks at the edge, as HTTP problems. The role comes from the one lookup
+(`pyk8s_kit.roles`); the services behind check again with their own rules."""
 
 from uuid import UUID
 
 from nats.aio.client import Client as NATS
 
-from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
-from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
-from pyk8s_kit.bus import request
+from pyk8s_contracts.teams import Role
+from pyk8s_kit.roles import team_role
 
 from .problems import Problem
-
-
-async def team_role(bus: NATS, team_id: UUID, user_id: UUID) -> Role | None:
-    reply = await request(
-        bus,
-        subjects.TEAMS_MEMBERSHIP,
-        MembershipRequest(team_id=team_id, user_id=user_id),
-        MembershipReply,
-    )
-    return reply.role
 
 
 def not_found(what: str = "team") -> Problem:

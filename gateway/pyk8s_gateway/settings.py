@@ -13,6 +13,10 @@ class GatewaySettings(BaseSettings):
 
     environment: str = "development"
     nats_url: str = "nats://127.0.0.1:4222"
+    # The gateway's nkey seed file (see pyk8s_kit.natsauth); NATS admits nobody without one.
+    nats_credentials: str = ""
+    # CA bundle to verify the NATS server's certificate (tls:// URLs); empty: system CAs.
+    nats_tls_ca: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"

@@ -6,7 +6,6 @@ import threading
 from uuid import UUID, uuid4
 
 import httpx
-import nats
 import pytest
 
 from conftest import unique
@@ -26,14 +25,19 @@ class JetStreamSubscriber:
         self.messages: list[tuple[dict, dict]] = []
 
     async def _start(self) -> None:
-        self.nc = await nats.connect(self.platform.nats_url)
+        self.nc = await self.platform.nats.connect("events")
         js = self.nc.jetstream()
 
         async def received(msg) -> None:
             self.messages.append((json.loads(msg.data), dict(msg.headers or {})))
             await msg.ack()
 
-        await js.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=received, ordered_consumer=True)
+        await js.subscribe(
+            subjects.CLUSTER_EVENTS_ALL,
+            stream=subjects.EVENTS_STREAM,
+            cb=received,
+            ordered_consumer=True,
+        )
 
     def start(self) -> "JetStreamSubscriber":
         self.platform.run(self._start())

@@ -236,12 +236,13 @@ def test_team_deletion_refused_when_no_provisioner_answers(without_provisioner, 
     assert alice.get(f"/teams/{team_id}").status_code == 200
 
 
-async def read_team_events(nats_url: str, count: int) -> list[dict]:
-    nc = await nats.connect(nats_url)
+async def read_team_events(platform, count: int) -> list[dict]:
+    nc = await platform.nats.connect("events")
     try:
         js = nc.jetstream()
         sub = await js.subscribe(
             f"{subjects.EVENTS_PREFIX}.team.>",
+            stream=subjects.EVENTS_STREAM,
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.ALL,
         )
@@ -273,7 +274,7 @@ def test_membership_changes_are_published_as_cloudevents(
     assert alice.delete(f"/teams/{team_id}/members/{bob.id}").status_code == 204
     assert alice.delete(f"/teams/{team_id}").status_code == 204
 
-    events = asyncio.run(read_team_events(platform.nats_url, 5))
+    events = asyncio.run(read_team_events(platform, 5))
     assert [e["nats_subject"] for e in events] == [
         "pyk8s.events.team.created",
         "pyk8s.events.team.member.added",

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import nats
 import pytest
 from sqlalchemy import text
 from websockets.exceptions import ConnectionClosed
@@ -23,9 +22,9 @@ from websockets.sync.client import ClientConnection, connect
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import (
     Cluster,
+    ClusterAccessRequest,
     ClusterNode,
     ClusterNodeRequest,
-    ClusterRequest,
     ClusterStatus,
     Provider,
 )
@@ -33,8 +32,10 @@ from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
 from pyk8s_contracts.terminal import Ended
+from pyk8s_kit.actors import AccessTokenVerifier
 from pyk8s_kit.bus import Router, ServiceError, serve
 from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner import access as cluster_access
 
 NODE_IMAGE = "pyk8s-lab/node:test"
 REPO = Path(__file__).resolve().parents[2]
@@ -149,9 +150,15 @@ def provisioner_test_double(world: World) -> Router:
             raise ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
         return cluster
 
-    @router.endpoint(subjects.PROVISIONER_CLUSTER_GET, ClusterRequest)
-    async def get(req: ClusterRequest) -> Cluster:
-        return visible(req.cluster_id, req.actor_id)
+    async def role(team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
+        return world.roles.get((team_id, user_id))
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_ACCESS, ClusterAccessRequest)
+    async def check_access(req: ClusterAccessRequest) -> Cluster:
+        # The provisioner's own rule, applied to the double's clusters and roles.
+        cluster = visible(req.cluster_id, None)
+        await cluster_access.require(role, cluster, req.user_id, req.action)
+        return cluster
 
     @router.endpoint(subjects.PROVISIONER_CLUSTER_NODE, ClusterNodeRequest)
     async def node(req: ClusterNodeRequest) -> ClusterNode:
@@ -189,14 +196,20 @@ def world(platform, node_container):
     state = World(container=node_container)
 
     async def start():
-        nc = await nats.connect(platform.nats_url)
-        await serve(nc, "provisioner", "0.0.0-test", [provisioner_test_double(state)])
-        await serve(nc, "teams", "0.0.0-test", [teams_test_double(state)])
-        return nc
+        connections = []
+        for name, router in (
+            ("provisioner", provisioner_test_double(state)),
+            ("teams", teams_test_double(state)),
+        ):
+            nc = await platform.nats.connect(name, name=f"{name}-double")
+            await serve(nc, name, "0.0.0-test", [router], AccessTokenVerifier(nc).actor)
+            connections.append(nc)
+        return connections
 
-    nc = platform.run(start())
+    connections = platform.run(start())
     yield state
-    platform.run(nc.close())
+    for nc in connections:
+        platform.run(nc.close())
 
 
 # --- a WebSocket client speaking the frame protocol -------------------------------------------
@@ -361,7 +374,7 @@ def test_exit_code_arrives_and_is_audited(platform, world, person, node_containe
     assert ended_at >= started_at
     assert bytes_in == len("echo ready\r") + len("exit 7\r")
     assert bytes_out > len("ready")
-    events = platform.run(terminal_events(platform.nats_url))
+    events = platform.run(terminal_events(platform))
     assert [e.type for e in events] == [
         event_type("terminal", "opened"),
         event_type("terminal", "closed"),
@@ -370,10 +383,12 @@ def test_exit_code_arrives_and_is_audited(platform, world, person, node_containe
     assert marked_processes(node_container) == []
 
 
-async def terminal_events(nats_url: str, expected: int = 2) -> list[CloudEvent]:
-    nc = await nats.connect(nats_url)
+async def terminal_events(platform, expected: int = 2) -> list[CloudEvent]:
+    nc = await platform.nats.connect("events")
     js = nc.jetstream()
-    sub = await js.subscribe("pyk8s.events.terminal.>", ordered_consumer=True)
+    sub = await js.subscribe(
+        "pyk8s.events.terminal.>", stream=subjects.EVENTS_STREAM, ordered_consumer=True
+    )
     events = []
     try:
         while len(events) < expected:
@@ -682,7 +697,7 @@ def test_team_member_event_triggers_an_immediate_recheck(platform, world, person
     )
 
     async def publish():
-        nc = await nats.connect(platform.nats_url)
+        nc = await platform.nats.connect("teams")
         await nc.jetstream().publish(
             subjects.event_subject("team.member", "role_changed"), event.model_dump_json().encode()
         )
@@ -708,7 +723,7 @@ def test_session_ends_when_the_cluster_is_deleted(platform, world, person, node_
     )
 
     async def publish():
-        nc = await nats.connect(platform.nats_url)
+        nc = await platform.nats.connect("provisioner")
         await nc.jetstream().publish(
             subjects.event_subject("cluster", "deleted"), event.model_dump_json().encode()
         )

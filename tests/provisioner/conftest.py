@@ -97,12 +97,13 @@ class ProvisionerProcess:
         )
 
 
-def provisioner_env(database_url: str, nats_url: str, work_dir: Path) -> dict[str, str]:
+def provisioner_env(database_url: str, nats_server, work_dir: Path) -> dict[str, str]:
     return {
         **os.environ,
         "PROVISIONER_ENVIRONMENT": "test",
         "PROVISIONER_DATABASE_URL": database_url,
-        "PROVISIONER_NATS_URL": nats_url,
+        "PROVISIONER_NATS_URL": nats_server.url,
+        "PROVISIONER_NATS_CREDENTIALS": str(nats_server.seeds["provisioner"]),
         "PROVISIONER_KIND_BIN": str(DOUBLES / "kind_double"),
         "PROVISIONER_K3D_BIN": str(DOUBLES / "k3d_double"),
         "PROVISIONER_WORK_DIR": str(work_dir),
@@ -114,9 +115,7 @@ def provisioner_env(database_url: str, nats_url: str, work_dir: Path) -> dict[st
 
 @pytest.fixture
 def provisioner(make_database, nats_server, tmp_path):
-    env = provisioner_env(
-        make_database("provisioner", MIGRATIONS), nats_server.url, tmp_path / "work"
-    )
+    env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_server, tmp_path / "work")
     process = ProvisionerProcess(env, tmp_path)
     yield process
     process.stop()

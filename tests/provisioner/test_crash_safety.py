@@ -8,14 +8,12 @@ import json
 import subprocess
 import uuid
 
-import nats
 import pytest
 
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
-from pyk8s_kit.bus import ServiceError, request
-from pyk8s_kit.streams import ensure_streams
-from pyk8s_kit.testing import wait_until_async
+from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.testing import ensure_all_streams, wait_until_async
 from pyk8s_provisioner.service import runtime_name
 
 from .conftest import children, docker_nodes
@@ -26,15 +24,20 @@ class Events:
         self.seen: list[dict] = []
         self.nc = None
 
-    async def start(self, url: str) -> None:
-        self.nc = await nats.connect(url)
+    async def start(self, server) -> None:
+        await ensure_all_streams(server)  # the subscriber may well start before the provisioner
+        self.nc = await server.connect("events")
         js = self.nc.jetstream()
-        await ensure_streams(js)  # the subscriber may well start before the provisioner
 
         async def received(msg) -> None:
             self.seen.append(json.loads(msg.data))
 
-        await js.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=received, ordered_consumer=True)
+        await js.subscribe(
+            subjects.CLUSTER_EVENTS_ALL,
+            stream=subjects.EVENTS_STREAM,
+            cb=received,
+            ordered_consumer=True,
+        )
 
     def verbs(self, cluster_id: uuid.UUID) -> list[str]:
         return [e["type"].rsplit(".", 1)[-1] for e in self.seen if e["subject"] == str(cluster_id)]
@@ -42,8 +45,7 @@ class Events:
 
 async def get(nc, actor: uuid.UUID, cluster_id: uuid.UUID) -> c.Cluster | None:
     try:
-        return await request(
-            nc,
+        return await nc.ask(
             subjects.PROVISIONER_CLUSTER_GET,
             c.ClusterRequest(actor_id=actor, cluster_id=cluster_id),
             c.Cluster,
@@ -58,19 +60,21 @@ async def status_is(nc, actor, cluster_id, *statuses) -> bool:
 
 
 @pytest.mark.parametrize("provider", ["kind", "k3d"])
-async def test_killed_mid_create_and_mid_delete_loses_nothing(provisioner, nats_server, provider):
+async def test_killed_mid_create_and_mid_delete_loses_nothing(
+    provisioner, nats_server, gateway_client, provider
+):
     events = Events()
     provisioner.start(PYK8S_DOUBLE_CREATE_DELAY="30")
-    nc = await nats.connect(nats_server.url)
+    nc = gateway_client
     runtime = None
     try:
-        await events.start(nats_server.url)
+        await events.start(nats_server)
         actor = uuid.uuid4()
         create = c.ClusterCreateRequest(actor_id=actor, name="crash", provider=provider, workers=1)
 
         async def created():
             try:
-                return await request(nc, subjects.PROVISIONER_CLUSTER_CREATE, create, c.Cluster)
+                return await nc.ask(subjects.PROVISIONER_CLUSTER_CREATE, create, c.Cluster)
             except ServiceError:
                 return None  # not serving yet
 
@@ -98,7 +102,7 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(provisioner, nats_
         provisioner.start(PYK8S_DOUBLE_DELETE_DELAY="30")
         delete = c.ClusterRequest(actor_id=actor, cluster_id=cluster.id)
         await wait_until_async(lambda: status_is(nc, actor, cluster.id, "ready"), timeout=60)
-        await request(nc, subjects.PROVISIONER_CLUSTER_DELETE, delete, c.Cluster)
+        await nc.ask(subjects.PROVISIONER_CLUSTER_DELETE, delete, c.Cluster)
         await wait_until_async(
             lambda: any("delete" in cmd for cmd in children(provisioner.process.pid)), timeout=30
         )
@@ -121,7 +125,6 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(provisioner, nats_
         ids = [e["id"] for e in events.seen]
         assert len(ids) == len(set(ids))
     finally:
-        await nc.close()
         if events.nc:
             await events.nc.close()
         if runtime:

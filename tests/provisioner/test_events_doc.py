@@ -7,11 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nats
-
 from pyk8s_contracts import subjects
 from pyk8s_contracts.events import CloudEvent
-from pyk8s_kit.streams import ensure_streams
+from pyk8s_kit.testing import ensure_all_streams
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 
@@ -23,9 +21,9 @@ def example_code() -> str:
 
 
 async def test_the_documented_subscriber_prints_published_events(nats_server, tmp_path):
-    nc = await nats.connect(nats_server.url)
+    await ensure_all_streams(nats_server)
+    nc = await nats_server.connect("provisioner")
     js = nc.jetstream()
-    await ensure_streams(js)
     ids = []
     for verb, status in (("created", "pending"), ("ready", "ready")):
         event = CloudEvent(
@@ -57,7 +55,12 @@ async def test_the_documented_subscriber_prints_published_events(nats_server, tm
         check=False,
         text=True,
         timeout=30,
-        env={**os.environ, "NATS_URL": nats_server.url, "MAX_EVENTS": "2"},
+        env={
+            **os.environ,
+            "NATS_URL": nats_server.url,
+            "NATS_CREDENTIALS": str(nats_server.seeds["events"]),
+            "MAX_EVENTS": "2",
+        },
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

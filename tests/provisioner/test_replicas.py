@@ -4,23 +4,18 @@ once, by one of them, and each cluster is announced ready exactly once."""
 import json
 import uuid
 
-import nats
-
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
-from pyk8s_kit.bus import ServiceError, request
-from pyk8s_kit.streams import ensure_streams
-from pyk8s_kit.testing import wait_until_async
+from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.testing import ensure_all_streams, wait_until_async
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.service import runtime_name
 
 from .conftest import ProvisionerProcess, docker_nodes, provisioner_env, remove_nodes
 
 
-async def test_replicas_share_the_work(make_database, nats_server, tmp_path):
-    env = provisioner_env(
-        make_database("provisioner", MIGRATIONS), nats_server.url, tmp_path / "work"
-    )
+async def test_replicas_share_the_work(make_database, nats_server, gateway_client, tmp_path):
+    env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_server, tmp_path / "work")
     env.update(
         PROVISIONER_WORKERS="1",
         PROVISIONER_MAX_CONCURRENT_CREATES="1",
@@ -31,15 +26,21 @@ async def test_replicas_share_the_work(make_database, nats_server, tmp_path):
     for index in range(2):
         (tmp_path / f"r{index}").mkdir()
         replicas.append(ProvisionerProcess(env, tmp_path / f"r{index}"))
-    nc = await nats.connect(nats_server.url)
-    js = nc.jetstream()
-    await ensure_streams(js)
+    await ensure_all_streams(nats_server)
+    nc = gateway_client
+    events_nc = await nats_server.connect("events")
+    js = events_nc.jetstream()
     seen: list[dict] = []
 
     async def received(msg) -> None:
         seen.append(json.loads(msg.data))
 
-    await js.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=received, ordered_consumer=True)
+    await js.subscribe(
+        subjects.CLUSTER_EVENTS_ALL,
+        stream=subjects.EVENTS_STREAM,
+        cb=received,
+        ordered_consumer=True,
+    )
     actor = uuid.uuid4()
     made: list[tuple[str, str]] = []
     try:
@@ -49,7 +50,7 @@ async def test_replicas_share_the_work(make_database, nats_server, tmp_path):
         async def create(name: str, provider: str):
             payload = c.ClusterCreateRequest(actor_id=actor, name=name, provider=provider)
             try:
-                return await request(nc, subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
+                return await nc.ask(subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
             except ServiceError:
                 return None
 
@@ -74,6 +75,6 @@ async def test_replicas_share_the_work(make_database, nats_server, tmp_path):
     finally:
         for replica in replicas:
             replica.stop()
-        await nc.close()
+        await events_nc.close()
         for provider, runtime in made:
             remove_nodes(provider, runtime)

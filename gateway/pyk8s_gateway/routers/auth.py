@@ -7,11 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pyk8s_contracts import auth as c
 from pyk8s_contracts import subjects
 from pyk8s_contracts.common import Ok
-from pyk8s_contracts.teams import InvitationToken
 from pyk8s_kit.bus import request
 
 from ..deps import Bus, ClientAddress, CurrentUser
-from .invitations import check_signup_invitation, redeem_signup_invitation
+from .invitations import check_signup_invitation
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -28,23 +27,16 @@ class ApiTokenBody(BaseModel):
     expires_in_days: Annotated[int, Field(ge=1, le=365)] = 30
 
 
-class SignupBody(c.SignupRequest):
-    invitation_token: InvitationToken | None = None
-
-
 @router.post("/signup", status_code=201, response_model=c.User)
-async def signup(body: SignupBody, bus: Bus) -> c.User:
+async def signup(body: c.SignupRequest, bus: Bus) -> c.User:
     """Create an account. Usernames are DNS labels; passwords are 8 to 128 characters.
     With the `invitation_token` of an invitation sent to this email, the account joins that
-    team at once; an invalid, used or expired token refuses the sign-up (410)."""
-    token = body.invitation_token
-    if token:
-        await check_signup_invitation(bus, token, body.email)
-    account = c.SignupRequest(**body.model_dump(exclude={"invitation_token"}))
-    user = await request(bus, subjects.AUTH_SIGNUP, account, c.User)
-    if token:
-        await redeem_signup_invitation(bus, token, user.email, user.id)
-    return user
+    team (an invalid, used or expired token refuses the sign-up with 410). The joining is
+    queued with the account itself and done by the teams service, usually within
+    milliseconds, so it is never lost."""
+    if body.invitation_token:
+        await check_signup_invitation(bus, body.invitation_token, body.email)
+    return await request(bus, subjects.AUTH_SIGNUP, body, c.User)
 
 
 @router.post("/login", response_model=c.TokenPair)
@@ -64,31 +56,36 @@ async def refresh(body: c.RefreshRequest, bus: Bus) -> c.TokenPair:
 async def logout(body: c.RefreshRequest, bus: Bus, user: CurrentUser) -> Response:
     """Revoke the refresh token (and every token rotated from the same login)."""
     payload = c.LogoutRequest(actor_id=user.user_id, refresh_token=body.refresh_token)
-    await request(bus, subjects.AUTH_LOGOUT, payload, Ok)
+    await request(bus, subjects.AUTH_LOGOUT, payload, Ok, actor=user.assertion)
     return Response(status_code=204)
 
 
 @router.get("/me", response_model=c.User)
 async def me(bus: Bus, user: CurrentUser) -> c.User:
-    return await request(bus, subjects.AUTH_ME, c.MeRequest(actor_id=user.user_id), c.User)
+    return await request(
+        bus, subjects.AUTH_ME, c.MeRequest(actor_id=user.user_id), c.User, actor=user.assertion
+    )
 
 
 @router.post("/tokens", status_code=201, response_model=c.ApiTokenCreated)
 async def create_token(body: ApiTokenBody, bus: Bus, user: CurrentUser) -> c.ApiTokenCreated:
     """Create a personal API token for CI. The token is shown in this answer only."""
     payload = c.ApiTokenCreateRequest(actor_id=user.user_id, **body.model_dump())
-    return await request(bus, subjects.AUTH_TOKENS_CREATE, payload, c.ApiTokenCreated)
+    return await request(
+        bus, subjects.AUTH_TOKENS_CREATE, payload, c.ApiTokenCreated, actor=user.assertion
+    )
 
 
 @router.get("/tokens", response_model=c.ApiTokenList)
 async def list_tokens(bus: Bus, user: CurrentUser) -> c.ApiTokenList:
+    payload = c.MeRequest(actor_id=user.user_id)
     return await request(
-        bus, subjects.AUTH_TOKENS_LIST, c.MeRequest(actor_id=user.user_id), c.ApiTokenList
+        bus, subjects.AUTH_TOKENS_LIST, payload, c.ApiTokenList, actor=user.assertion
     )
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 async def revoke_token(token_id: UUID, bus: Bus, user: CurrentUser) -> Response:
     payload = c.ApiTokenRevokeRequest(actor_id=user.user_id, token_id=token_id)
-    await request(bus, subjects.AUTH_TOKENS_REVOKE, payload, Ok)
+    await request(bus, subjects.AUTH_TOKENS_REVOKE, payload, Ok, actor=user.assertion)
     return Response(status_code=204)

@@ -16,6 +16,7 @@ from pyk8s_kit.bus import request
 
 from ..deps import Bus, CurrentUser
 from ..rbac import require_team_role
+from ..security import Principal
 
 router = APIRouter(prefix="/clusters", tags=["clusters"])
 
@@ -28,9 +29,10 @@ class _Teams(BaseModel):
     teams: list[_TeamRef]
 
 
-async def member_team_ids(bus: NATS, user_id: UUID) -> list[UUID]:
+async def member_team_ids(bus: NATS, user: Principal) -> list[UUID]:
     """The caller's teams as the teams service knows them right now."""
-    reply = await request(bus, subjects.TEAMS_LIST, ByUser(actor_id=user_id), _Teams)
+    payload = ByUser(actor_id=user.user_id)
+    reply = await request(bus, subjects.TEAMS_LIST, payload, _Teams, actor=user.assertion)
     return [team.id for team in reply.teams]
 
 
@@ -58,7 +60,9 @@ async def create_cluster(
     if body.team_id:
         await require_team_role(bus, body.team_id, user.user_id, Role.MEMBER)
     payload = c.ClusterCreateRequest(actor_id=user.user_id, **body.model_dump())
-    cluster = await request(bus, subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
+    cluster = await request(
+        bus, subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster, actor=user.assertion
+    )
     response.headers["Location"] = f"/api/v1/clusters/{cluster.id}"
     return cluster
 
@@ -72,16 +76,20 @@ async def list_clusters(
         await require_team_role(bus, team_id, user.user_id, Role.VIEWER)
         team_ids = [team_id]
     else:
-        team_ids = await member_team_ids(bus, user.user_id)
+        team_ids = await member_team_ids(bus, user)
     payload = c.ClusterListRequest(actor_id=user.user_id, team_ids=team_ids, team_id=team_id)
-    return await request(bus, subjects.PROVISIONER_CLUSTER_LIST, payload, c.ClusterList)
+    return await request(
+        bus, subjects.PROVISIONER_CLUSTER_LIST, payload, c.ClusterList, actor=user.assertion
+    )
 
 
 @router.get("/{cluster_id}", response_model=c.Cluster)
 async def get_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Cluster:
     """The owner of a personal cluster, or a viewer or above of the cluster's team."""
     payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
-    return await request(bus, subjects.PROVISIONER_CLUSTER_GET, payload, c.Cluster)
+    return await request(
+        bus, subjects.PROVISIONER_CLUSTER_GET, payload, c.Cluster, actor=user.assertion
+    )
 
 
 @router.delete("/{cluster_id}", status_code=202, response_model=c.Cluster)
@@ -89,14 +97,23 @@ async def delete_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Clu
     """Queue the deletion (idempotent). The creator (while member or above), or an admin or
     owner of the team."""
     payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
-    return await request(bus, subjects.PROVISIONER_CLUSTER_DELETE, payload, c.Cluster, timeout=10)
+    return await request(
+        bus,
+        subjects.PROVISIONER_CLUSTER_DELETE,
+        payload,
+        c.Cluster,
+        timeout=10,
+        actor=user.assertion,
+    )
 
 
 @router.get("/{cluster_id}/kubeconfig", response_model=c.Kubeconfig)
 async def get_kubeconfig(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Kubeconfig:
     """The cluster's kubeconfig (once ready). The creator, or a member or above of its team."""
     payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
-    return await request(bus, subjects.PROVISIONER_CLUSTER_KUBECONFIG, payload, c.Kubeconfig)
+    return await request(
+        bus, subjects.PROVISIONER_CLUSTER_KUBECONFIG, payload, c.Kubeconfig, actor=user.assertion
+    )
 
 
 @router.post("/{cluster_id}/extend", response_model=c.Cluster)
@@ -105,4 +122,6 @@ async def extend_cluster(
 ) -> c.Cluster:
     """Push the expiry back by `hours`, up to the maximum time-to-live from now."""
     payload = c.ClusterExtendRequest(actor_id=user.user_id, cluster_id=cluster_id, hours=body.hours)
-    return await request(bus, subjects.PROVISIONER_CLUSTER_EXTEND, payload, c.Cluster)
+    return await request(
+        bus, subjects.PROVISIONER_CLUSTER_EXTEND, payload, c.Cluster, actor=user.assertion
+    )

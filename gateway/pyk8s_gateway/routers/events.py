@@ -26,10 +26,11 @@ from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.roles import team_role
 
 from ..deps import Bus, bearer, get_verifier
 from ..problems import Problem
-from ..rbac import require_team_role, team_role
+from ..rbac import require_team_role
 from ..security import InvalidToken, Principal, TokenVerifier
 
 log = logging.getLogger(__name__)

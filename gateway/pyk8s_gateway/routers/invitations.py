@@ -1,6 +1,5 @@
 """The caller's own invitations, and invitation tokens redeemed at sign-up."""
 
-import logging
 from uuid import UUID
 
 from fastapi import APIRouter, Response
@@ -9,11 +8,9 @@ from nats.aio.client import Client as NATS
 from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
 from pyk8s_contracts.common import ByUser, Ok
-from pyk8s_kit.bus import ServiceError, request
+from pyk8s_kit.bus import request
 
 from ..deps import Bus, CurrentUser
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/invitations", tags=["invitations"])
 
@@ -21,8 +18,9 @@ router = APIRouter(prefix="/invitations", tags=["invitations"])
 @router.get("", response_model=c.InvitationList)
 async def my_invitations(bus: Bus, user: CurrentUser) -> c.InvitationList:
     """Pending invitations addressed to the caller."""
+    payload = ByUser(actor_id=user.user_id)
     return await request(
-        bus, subjects.TEAMS_INVITATIONS_MINE, ByUser(actor_id=user.user_id), c.InvitationList
+        bus, subjects.TEAMS_INVITATIONS_MINE, payload, c.InvitationList, actor=user.assertion
     )
 
 
@@ -30,13 +28,15 @@ async def my_invitations(bus: Bus, user: CurrentUser) -> c.InvitationList:
 async def accept(invitation_id: UUID, bus: Bus, user: CurrentUser) -> c.TeamWithRole:
     """Join the team with the invitation's role."""
     payload = c.InvitationRequest(actor_id=user.user_id, invitation_id=invitation_id)
-    return await request(bus, subjects.TEAMS_INVITATIONS_ACCEPT, payload, c.TeamWithRole)
+    return await request(
+        bus, subjects.TEAMS_INVITATIONS_ACCEPT, payload, c.TeamWithRole, actor=user.assertion
+    )
 
 
 @router.post("/{invitation_id}/decline", status_code=204)
 async def decline(invitation_id: UUID, bus: Bus, user: CurrentUser) -> Response:
     payload = c.InvitationRequest(actor_id=user.user_id, invitation_id=invitation_id)
-    await request(bus, subjects.TEAMS_INVITATIONS_DECLINE, payload, Ok)
+    await request(bus, subjects.TEAMS_INVITATIONS_DECLINE, payload, Ok, actor=user.assertion)
     return Response(status_code=204)
 
 
@@ -49,13 +49,3 @@ async def check_signup_invitation(bus: NATS, token: str, email: str) -> None:
         c.InvitationTokenCheck(token=token, email=email),
         c.Invitation,
     )
-
-
-async def redeem_signup_invitation(bus: NATS, token: str, email: str, user_id: UUID) -> None:
-    """Joins the new account to the team. The account exists by now, so a failure here (the
-    invitation was revoked a moment ago) is logged rather than turned into a failed sign-up."""
-    payload = c.InvitationRedeemRequest(actor_id=user_id, token=token, email=email)
-    try:
-        await request(bus, subjects.TEAMS_INVITATIONS_REDEEM, payload, c.TeamWithRole)
-    except ServiceError as error:
-        log.warning("invitation not redeemed at sign-up of %s: %s", user_id, error.message)

@@ -60,19 +60,21 @@ class InvitationBody(Body):
 async def create_team(body: TeamCreateBody, bus: Bus, user: CurrentUser) -> c.TeamWithRole:
     """Create a team; the caller becomes its owner. `name` is a unique DNS label."""
     payload = c.TeamCreateRequest(actor_id=user.user_id, **body.model_dump())
-    return await request(bus, subjects.TEAMS_CREATE, payload, c.TeamWithRole)
+    return await request(bus, subjects.TEAMS_CREATE, payload, c.TeamWithRole, actor=user.assertion)
 
 
 @router.get("", response_model=c.TeamList)
 async def list_teams(bus: Bus, user: CurrentUser) -> c.TeamList:
     """The caller's teams, each with the caller's role."""
-    return await request(bus, subjects.TEAMS_LIST, ByUser(actor_id=user.user_id), c.TeamList)
+    return await request(
+        bus, subjects.TEAMS_LIST, ByUser(actor_id=user.user_id), c.TeamList, actor=user.assertion
+    )
 
 
 @router.get("/{team_id}", response_model=c.TeamWithRole)
 async def get_team(team_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole) -> c.TeamWithRole:
     payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
-    return await request(bus, subjects.TEAMS_GET, payload, c.TeamWithRole)
+    return await request(bus, subjects.TEAMS_GET, payload, c.TeamWithRole, actor=user.assertion)
 
 
 @router.patch("/{team_id}", response_model=c.TeamWithRole)
@@ -81,21 +83,23 @@ async def update_team(
 ) -> c.TeamWithRole:
     """Rename the team or change its display name (owners only)."""
     payload = c.TeamUpdateRequest(actor_id=user.user_id, team_id=team_id, **body.model_dump())
-    return await request(bus, subjects.TEAMS_UPDATE, payload, c.TeamWithRole)
+    return await request(bus, subjects.TEAMS_UPDATE, payload, c.TeamWithRole, actor=user.assertion)
 
 
 @router.delete("/{team_id}", status_code=204)
 async def delete_team(team_id: UUID, bus: Bus, user: CurrentUser, _: OwnerRole) -> Response:
     """Delete the team (owners only). Refused with 409 while the team still has clusters."""
     payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
-    await request(bus, subjects.TEAMS_DELETE, payload, Ok)
+    await request(bus, subjects.TEAMS_DELETE, payload, Ok, actor=user.assertion)
     return Response(status_code=204)
 
 
 @router.get("/{team_id}/members", response_model=c.MemberList)
 async def list_members(team_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole) -> c.MemberList:
     payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
-    return await request(bus, subjects.TEAMS_MEMBERS_LIST, payload, c.MemberList)
+    return await request(
+        bus, subjects.TEAMS_MEMBERS_LIST, payload, c.MemberList, actor=user.assertion
+    )
 
 
 @router.patch("/{team_id}/members/{user_id}", response_model=c.Member)
@@ -107,7 +111,9 @@ async def set_member_role(
     payload = c.MemberSetRoleRequest(
         actor_id=user.user_id, team_id=team_id, user_id=user_id, role=body.role
     )
-    return await request(bus, subjects.TEAMS_MEMBERS_SET_ROLE, payload, c.Member)
+    return await request(
+        bus, subjects.TEAMS_MEMBERS_SET_ROLE, payload, c.Member, actor=user.assertion
+    )
 
 
 @router.delete("/{team_id}/members/{user_id}", status_code=204)
@@ -118,7 +124,7 @@ async def remove_member(
     if user_id != user.user_id:
         await require_team_role(bus, team_id, user.user_id, Role.ADMIN)
     payload = c.MemberRemoveRequest(actor_id=user.user_id, team_id=team_id, user_id=user_id)
-    await request(bus, subjects.TEAMS_MEMBERS_REMOVE, payload, Ok)
+    await request(bus, subjects.TEAMS_MEMBERS_REMOVE, payload, Ok, actor=user.assertion)
     return Response(status_code=204)
 
 
@@ -129,7 +135,9 @@ async def invite(
     """Invite someone by username or email. An email without an account gets a secret
     `token`, shown in this answer only, to sign up with (`invitation_token`)."""
     payload = c.InvitationCreateRequest(actor_id=user.user_id, team_id=team_id, **body.model_dump())
-    return await request(bus, subjects.TEAMS_INVITATIONS_CREATE, payload, c.InvitationCreated)
+    return await request(
+        bus, subjects.TEAMS_INVITATIONS_CREATE, payload, c.InvitationCreated, actor=user.assertion
+    )
 
 
 @router.get("/{team_id}/invitations", response_model=c.InvitationList)
@@ -138,7 +146,9 @@ async def list_invitations(
 ) -> c.InvitationList:
     """Pending invitations of the team."""
     payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
-    return await request(bus, subjects.TEAMS_INVITATIONS_LIST, payload, c.InvitationList)
+    return await request(
+        bus, subjects.TEAMS_INVITATIONS_LIST, payload, c.InvitationList, actor=user.assertion
+    )
 
 
 @router.delete("/{team_id}/invitations/{invitation_id}", status_code=204)
@@ -148,5 +158,5 @@ async def revoke_invitation(
     payload = c.InvitationRevokeRequest(
         actor_id=user.user_id, team_id=team_id, invitation_id=invitation_id
     )
-    await request(bus, subjects.TEAMS_INVITATIONS_REVOKE, payload, Ok)
+    await request(bus, subjects.TEAMS_INVITATIONS_REVOKE, payload, Ok, actor=user.assertion)
     return Response(status_code=204)

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import EmailStr, Field, StringConstraints
 
 from .common import ByUser, Contract, DisplayName, Username
+from .teams import InvitationToken
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -25,6 +26,17 @@ class SignupRequest(Contract):
     email: EmailStr
     password: Password
     display_name: DisplayName | None = None
+    # An invitation sent to this email: the new account joins that team (see SignupInvited).
+    invitation_token: InvitationToken | None = None
+
+
+class SignupInvited(Contract):
+    """Queued in the same transaction as the account it names, for the teams service to
+    redeem: the account joins the team even if the teams service is down at sign-up."""
+
+    user_id: UUID
+    email: str
+    invitation_token: InvitationToken
 
 
 class LoginRequest(Contract):
@@ -118,6 +130,9 @@ class ApiTokenResolveReply(Contract):
     user_id: UUID
     token_id: UUID
     expires_at: datetime
+    # A short-lived access token for the same user: what the gateway shows services as the
+    # actor of the requests it makes with this API token.
+    assertion: str
 
 
 class TokenRevoked(Contract):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field, StringConstraints
@@ -42,6 +42,15 @@ class Cluster(Contract):
 
 class ClusterNodeRequest(Contract):
     cluster_id: UUID
+
+
+class ClusterAccessRequest(Contract):
+    """A peer asks whether `user_id` may `action` the cluster: `read` (see it), `use`
+    (kubeconfig, terminal, extend) or `delete`. The reply is the cluster, or the refusal."""
+
+    cluster_id: UUID
+    user_id: UUID
+    action: Literal["read", "use", "delete"]
 
 
 class ClusterNode(Contract):

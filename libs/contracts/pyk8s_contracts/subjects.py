@@ -33,7 +33,6 @@ TEAMS_INVITATIONS_REVOKE = "teams.invitations.revoke"
 TEAMS_INVITATIONS_MINE = "teams.invitations.mine"
 TEAMS_INVITATIONS_ACCEPT = "teams.invitations.accept"
 TEAMS_INVITATIONS_DECLINE = "teams.invitations.decline"
-TEAMS_INVITATIONS_REDEEM = "teams.invitations.redeem"
 TEAMS_INVITATIONS_CHECK = "teams.invitations.check"
 
 # provisioner
@@ -44,6 +43,8 @@ PROVISIONER_CLUSTER_DELETE = "provisioner.cluster.delete"
 PROVISIONER_CLUSTER_EXTEND = "provisioner.cluster.extend"
 PROVISIONER_CLUSTER_KUBECONFIG = "provisioner.cluster.kubeconfig"
 PROVISIONER_CLUSTER_NODE = "provisioner.cluster.node"
+# Peers ask whether a user may act on a cluster: the cluster rules live in the provisioner only.
+PROVISIONER_CLUSTER_ACCESS = "provisioner.cluster.access"
 PROVISIONER_TEAM_COUNT = "provisioner.team.count"
 # Work queued on the WORK stream for the provisioner's durable pull consumer.
 WORK_CLUSTER_CREATE = "pyk8s.work.provisioner.create"
@@ -54,6 +55,9 @@ CLUSTER_EVENTS_ALL = "pyk8s.events.cluster.>"
 # terminal
 TERMINAL_TICKET_CREATE = "terminal.ticket.create"
 TERMINAL_SESSION_OPEN = "terminal.session.open"
+# A session's bytes: `in` from the gateway to the terminal, `out` back (see terminal.py).
+TERMINAL_SESSIONS_IN = "terminal.session.*.in"
+TERMINAL_SESSIONS_OUT = "terminal.session.*.out"
 
 # JetStream
 EVENTS_STREAM = "PYK8S_EVENTS"
@@ -61,6 +65,11 @@ EVENTS_PREFIX = "pyk8s.events"
 EVENTS_ALL = "pyk8s.events.>"
 WORK_STREAM = "PYK8S_WORK"
 WORK_PREFIX = "pyk8s.work"
+# Accounts just created with an invitation token, for the teams service to redeem. Kept off
+# the events stream: the token is a secret and outside programs read every event.
+SIGNUPS_STREAM = "PYK8S_SIGNUPS"
+SIGNUPS_PREFIX = "pyk8s.signups"
+SIGNUP_INVITED = "pyk8s.signups.invited"
 
 
 def event_subject(entity: str, verb: str) -> str:
@@ -73,3 +82,42 @@ SERVICE_TEAMS = "teams"
 SERVICE_PROVISIONER = "provisioner"
 SERVICE_TERMINAL = "terminal"
 ALL_SERVICES = (SERVICE_AUTH, SERVICE_TEAMS, SERVICE_PROVISIONER, SERVICE_TERMINAL)
+
+
+# What the gateway asks on behalf of the people it serves; no other identity may.
+GATEWAY_REQUESTS = (
+    AUTH_SIGNUP,
+    AUTH_LOGIN,
+    AUTH_REFRESH,
+    AUTH_LOGOUT,
+    AUTH_ME,
+    AUTH_JWKS,
+    AUTH_TOKENS_CREATE,
+    AUTH_TOKENS_LIST,
+    AUTH_TOKENS_REVOKE,
+    AUTH_TOKENS_RESOLVE,
+    TEAMS_CREATE,
+    TEAMS_LIST,
+    TEAMS_GET,
+    TEAMS_UPDATE,
+    TEAMS_DELETE,
+    TEAMS_MEMBERSHIP,
+    TEAMS_MEMBERS_LIST,
+    TEAMS_MEMBERS_SET_ROLE,
+    TEAMS_MEMBERS_REMOVE,
+    TEAMS_INVITATIONS_CREATE,
+    TEAMS_INVITATIONS_LIST,
+    TEAMS_INVITATIONS_REVOKE,
+    TEAMS_INVITATIONS_MINE,
+    TEAMS_INVITATIONS_ACCEPT,
+    TEAMS_INVITATIONS_DECLINE,
+    TEAMS_INVITATIONS_CHECK,
+    PROVISIONER_CLUSTER_CREATE,
+    PROVISIONER_CLUSTER_LIST,
+    PROVISIONER_CLUSTER_GET,
+    PROVISIONER_CLUSTER_DELETE,
+    PROVISIONER_CLUSTER_EXTEND,
+    PROVISIONER_CLUSTER_KUBECONFIG,
+    TERMINAL_TICKET_CREATE,
+    TERMINAL_SESSION_OPEN,
+)

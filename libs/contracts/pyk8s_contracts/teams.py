@@ -164,10 +164,3 @@ class InvitationRequest(ByUser):
 class InvitationTokenCheck(Contract):
     token: InvitationToken
     email: LoginName
-
-
-class InvitationRedeemRequest(ByUser):
-    """The freshly signed-up `actor_id` redeems the token sent to `email`."""
-
-    token: InvitationToken
-    email: LoginName

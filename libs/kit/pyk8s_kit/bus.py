@@ -1,7 +1,9 @@
 """Typed request/reply over nats.micro. Handlers take and return pydantic contracts;
 expected failures are raised as `ServiceError` and travel as one error envelope."""
 
+import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -14,9 +16,15 @@ from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
 from nats.micro.service import EndpointConfig, Service
 from pydantic import BaseModel, ValidationError
 
+from pyk8s_contracts.common import ByUser
 from pyk8s_contracts.errors import ErrorCode, ErrorEnvelope
 
 log = logging.getLogger(__name__)
+
+# Requests on behalf of a person carry that person's access token here (see actors.py).
+ACTOR_HEADER = "Pyk8s-Actor"
+# Returns the user an assertion names, or None when it does not hold.
+ActorCheck = Callable[[str], Awaitable[uuid.UUID | None]]
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -75,22 +83,45 @@ async def _reply_error(req: Request, envelope: ErrorEnvelope) -> None:
     )
 
 
-def _wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[None]]:
+def _invalid(error: ValidationError) -> ErrorEnvelope:
+    return ErrorEnvelope(
+        code=ErrorCode.VALIDATION, message="invalid request", detail=validation_detail(error)
+    )
+
+
+async def _acting_user(req: Request, check: ActorCheck) -> uuid.UUID | None:
+    token = (req.headers or {}).get(ACTOR_HEADER)
+    return await check(token) if token else None
+
+
+async def _decode(endpoint: Endpoint, req: Request, check: ActorCheck) -> BaseModel:
+    """The request's contract; for one made on behalf of a person, `actor_id` is the user its
+    verified assertion names, never the caller's word."""
+    if not issubclass(endpoint.request, ByUser):
+        return endpoint.request.model_validate_json(req.data or b"{}")
+    actor = await _acting_user(req, check)
+    if actor is None:
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "no valid actor assertion")
+    try:
+        body = json.loads(req.data or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return endpoint.request.model_validate_json(req.data or b"{}")
+    claimed = body.get("actor_id")
+    if claimed is not None and claimed != str(actor):
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "actor_id is not the asserted user")
+    return endpoint.request.model_validate_json(json.dumps({**body, "actor_id": str(actor)}))
+
+
+def _wrap(endpoint: Endpoint, check: ActorCheck) -> Callable[[Request], Awaitable[None]]:
     async def handle(req: Request) -> None:
         try:
-            payload = endpoint.request.model_validate_json(req.data or b"{}")
-        except ValidationError as error:
-            await _reply_error(
-                req,
-                ErrorEnvelope(
-                    code=ErrorCode.VALIDATION,
-                    message="invalid request",
-                    detail=validation_detail(error),
-                ),
-            )
-            return
-        try:
+            payload = await _decode(endpoint, req, check)
             reply = await endpoint.handler(payload)
+        except ValidationError as error:
+            await _reply_error(req, _invalid(error))
+            return
         except ServiceError as error:
             await _reply_error(req, error.envelope())
             return
@@ -105,26 +136,39 @@ def _wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[None]]:
     return handle
 
 
-async def serve(nc: NATS, name: str, version: str, routers: list[Router]) -> Service:
+async def serve(
+    nc: NATS, name: str, version: str, routers: list[Router], check_actor: ActorCheck
+) -> Service:
     """Start one nats.micro service; the queue group is the service name so replicas share
-    the load."""
+    the load. `check_actor` verifies the assertion of requests made on behalf of a person."""
     service = await add_service(nc, name=name, version=version, queue_group=name)
     for router in routers:
         for endpoint in router.endpoints:
             await service.add_endpoint(
                 EndpointConfig(
-                    name=endpoint.name, subject=endpoint.subject, handler=_wrap(endpoint)
+                    name=endpoint.name,
+                    subject=endpoint.subject,
+                    handler=_wrap(endpoint, check_actor),
                 )
             )
     return service
 
 
 async def request(
-    nc: NATS, subject: str, payload: BaseModel, reply: type[Out], timeout: float = 5.0
+    nc: NATS,
+    subject: str,
+    payload: BaseModel,
+    reply: type[Out],
+    timeout: float = 5.0,
+    actor: str | None = None,
 ) -> Out:
-    """Send a contract, get a contract back, or raise `ServiceError`."""
+    """Send a contract, get a contract back, or raise `ServiceError`. `actor`: the access
+    token of the person on whose behalf this is asked (required by services for `ByUser`)."""
+    headers = {ACTOR_HEADER: actor} if actor else None
     try:
-        msg = await nc.request(subject, payload.model_dump_json().encode(), timeout=timeout)
+        msg = await nc.request(
+            subject, payload.model_dump_json().encode(), timeout=timeout, headers=headers
+        )
     except NoRespondersError:
         raise ServiceError(ErrorCode.UNAVAILABLE, f"no service answers {subject}") from None
     except NatsTimeout:

@@ -12,6 +12,8 @@ import time
 import warnings
 from pathlib import Path
 
+from . import natsauth
+
 with warnings.catch_warnings():
     # The wheel's package import looks up a runtime dir we never use.
     warnings.simplefilter("ignore")
@@ -217,8 +219,19 @@ def nats_server_binary() -> str:
 
 
 class EmbeddedNats:
-    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+    """A nats-server with JetStream that admits only the identities in `seeds`, each with
+    the permissions of `pyk8s_contracts.identities` (or `extra`, for test identities)."""
+
+    def __init__(
+        self,
+        store_dir: Path,
+        seeds: dict[str, Path],
+        port: int | None = None,
+        extra: dict | None = None,
+    ) -> None:
         self.store_dir = Path(store_dir).resolve()
+        self.seeds = seeds
+        self.extra = extra
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
 
@@ -226,20 +239,23 @@ class EmbeddedNats:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def config_file(self) -> Path:
+        return self.store_dir / "server.json"
+
     def start(self) -> "EmbeddedNats":
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = natsauth.server_config(
+            host="127.0.0.1",
+            port=self.port,
+            store_dir=self.store_dir,
+            seeds=self.seeds,
+            extra=self.extra,
+        )
+        natsauth.write_config(self.config_file, config)
         with open(self.store_dir / "server.log", "ab") as log:
             self.process = subprocess.Popen(
-                [
-                    nats_server_binary(),
-                    "-a",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-js",
-                    "-sd",
-                    str(self.store_dir),
-                ],
+                [nats_server_binary(), "-c", str(self.config_file)],
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 start_new_session=True,
@@ -247,6 +263,10 @@ class EmbeddedNats:
             )
         wait_for_port(self.port, 30, self.process)
         return self
+
+    async def connect(self, identity: str, **options):
+        """A client connected as `identity`."""
+        return await natsauth.connect(self.url, identity, self.seeds[identity], **options)
 
     def kill(self) -> None:
         _stop(self.process, signal.SIGKILL)

@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.micro.service import Service
 
+from . import natsauth
+from .actors import AccessTokenVerifier
 from .bus import Router, serve
 from .db import Database, migrate
 from .health import HealthServer
@@ -37,18 +38,19 @@ class Runtime:
 
     async def connect(self) -> None:
         await migrate(self.migrations_dir, self.settings.database_url)
-        self.nc = await nats.connect(
+        self.nc = await natsauth.connect(
             self.settings.nats_url,
-            name=self.name,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            self.name,
+            self.settings.nats_credentials,
+            tls_ca=self.settings.nats_tls_ca,
         )
         self.js = self.nc.jetstream()
-        await ensure_streams(self.js)
+        await ensure_streams(self.js, self.name)
 
     async def serve(self, routers: list[Router], version: str = "0.1.0") -> None:
         assert self.nc is not None
-        self._service = await serve(self.nc, self.name, version, routers)
+        self.actors = AccessTokenVerifier(self.nc)
+        self._service = await serve(self.nc, self.name, version, routers, self.actors.actor)
         if self.settings.health_port:
             self._health = HealthServer(
                 self.settings.health_host, self.settings.health_port, self.readiness

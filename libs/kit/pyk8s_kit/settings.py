@@ -9,6 +9,10 @@ class ServiceSettings(BaseSettings):
 
     environment: str = "development"
     nats_url: str = "nats://127.0.0.1:4222"
+    # This component's nkey seed file (see pyk8s_kit.natsauth); NATS admits nobody without one.
+    nats_credentials: str = ""
+    # CA bundle to verify the NATS server's certificate (tls:// URLs); empty: system CAs.
+    nats_tls_ca: str = ""
     database_url: str = ""
     health_host: str = "127.0.0.1"
     # 0 disables the probe server (tests run several services in one process).

@@ -31,8 +31,30 @@ def work_stream() -> StreamConfig:
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    for config in (events_stream(), work_stream()):
+def signups_stream() -> StreamConfig:
+    # Work queue: each invited sign-up is redeemed once, then removed.
+    return StreamConfig(
+        name=subjects.SIGNUPS_STREAM,
+        subjects=[f"{subjects.SIGNUPS_PREFIX}.>"],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        max_age=30 * DAY,
+        duplicate_window=300,
+    )
+
+
+# Each stream has one owner, the only identity allowed to create or change it (see
+# pyk8s_contracts.identities). The auth service owns the events stream because every
+# deployment starts it first: the others need its keys.
+OWNED_STREAMS = {
+    subjects.SERVICE_AUTH: (events_stream, signups_stream),
+    subjects.SERVICE_PROVISIONER: (work_stream,),
+}
+
+
+async def ensure_streams(js: JetStreamContext, owner: str) -> None:
+    for make in OWNED_STREAMS.get(owner, ()):
+        config = make()
         try:
             await js.add_stream(config)
         except BadRequestError:

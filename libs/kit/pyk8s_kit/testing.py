@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 from alembic import command
 
+from pyk8s_contracts.identities import ALL_IDENTITIES, Permissions
+
 from .db import alembic_config
 from .embedded import EmbeddedNats, EmbeddedPostgres
+from .natsauth import ensure_credentials
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +24,37 @@ def embedded_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPo
     pg.stop()
 
 
+# A test-only identity for the kit's own tests: `test.>` subjects, its nats.micro discovery,
+# and the JetStream stream TEST. It reaches no subject of the platform.
+HARNESS = "harness"
+HARNESS_PERMISSIONS = Permissions(
+    publish=[
+        "test.>",
+        "$SRV.PING.test",
+        "$JS.API.STREAM.NAMES",
+        "$JS.API.*.*.TEST",
+        "$JS.API.*.*.TEST.>",
+        "$JS.FC.TEST.>",
+        "$JS.ACK.TEST.>",
+    ],
+    subscribe=["test.>", "$SRV.*", "$SRV.*.test", "$SRV.*.test.*"],
+    serves=True,
+)
+
+
+@pytest.fixture(scope="session")
+def nats_seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One nkey seed per identity (and the harness), shared by every server of the session."""
+    folder = tmp_path_factory.mktemp("nats-credentials")
+    return ensure_credentials(folder, (*ALL_IDENTITIES, HARNESS))
+
+
 @pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    server = EmbeddedNats(tmp_path / "nats").start()
+def nats_server(tmp_path: Path, nats_seeds: dict[str, Path]) -> Iterator[EmbeddedNats]:
+    """A NATS server with authentication on, as in every deployment: connect with
+    `await nats_server.connect(identity)`."""
+    server = EmbeddedNats(tmp_path / "nats", nats_seeds, extra={HARNESS: HARNESS_PERMISSIONS})
+    server.start()
     yield server
     server.stop()
 
@@ -88,3 +119,15 @@ async def wait_until_async(predicate, timeout: float = 10.0, interval: float = 0
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def ensure_all_streams(server: EmbeddedNats) -> None:
+    """Creates every stream as its owner would at start-up, for tests that run without it."""
+    from .streams import OWNED_STREAMS, ensure_streams
+
+    for owner in OWNED_STREAMS:
+        nc = await server.connect(owner)
+        try:
+            await ensure_streams(nc.jetstream(), owner)
+        finally:
+            await nc.close()

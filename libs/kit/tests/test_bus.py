@@ -1,21 +1,40 @@
 """The typed request/reply layer over a real NATS server."""
 
-import nats
+import uuid
+
 import pytest
 
-from pyk8s_contracts.common import Contract
+from pyk8s_contracts.common import ByUser, Contract
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_kit.bus import Router, ServiceError, request, serve
+from pyk8s_kit.testing import HARNESS
+
+ALICE = uuid.uuid4()
+BOB = uuid.uuid4()
+# Stands in for the access-token verifier: each assertion names one user.
+ASSERTIONS = {"alice-token": ALICE, "bob-token": BOB}
 
 
 class Echo(Contract):
     text: str
 
 
+class WhoAmI(ByUser):
+    pass
+
+
+async def check_assertion(token: str) -> uuid.UUID | None:
+    return ASSERTIONS.get(token)
+
+
 @pytest.fixture
 async def client(nats_server):
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect(HARNESS)
     router = Router()
+
+    @router.endpoint("test.whoami", WhoAmI)
+    async def whoami(req: WhoAmI) -> Echo:
+        return Echo(text=str(req.actor_id))
 
     @router.endpoint("test.echo", Echo)
     async def echo(req: Echo) -> Echo:
@@ -25,7 +44,7 @@ async def client(nats_server):
             raise RuntimeError("secret internals")
         return Echo(text=req.text.upper())
 
-    service = await serve(nc, "test", "0.1.0", [router])
+    service = await serve(nc, "test", "0.1.0", [router], check_assertion)
     yield nc
     await service.stop()
     await nc.close()
@@ -63,3 +82,21 @@ async def test_no_responders_is_unavailable(client):
 async def test_service_answers_discovery_ping(client):
     msg = await client.request("$SRV.PING.test", b"", timeout=2)
     assert b'"name":"test"' in msg.data.replace(b" ", b"")
+
+
+async def test_a_request_for_a_person_acts_for_the_user_its_assertion_names(client):
+    reply = await request(client, "test.whoami", WhoAmI(actor_id=ALICE), Echo, actor="alice-token")
+    assert reply.text == str(ALICE)
+
+
+@pytest.mark.parametrize("assertion", [None, "forged-token"])
+async def test_a_request_for_a_person_without_a_valid_assertion_is_refused(client, assertion):
+    with pytest.raises(ServiceError) as error:
+        await request(client, "test.whoami", WhoAmI(actor_id=ALICE), Echo, actor=assertion)
+    assert error.value.code == ErrorCode.UNAUTHORIZED
+
+
+async def test_naming_another_user_than_the_assertion_is_refused(client):
+    with pytest.raises(ServiceError) as error:
+        await request(client, "test.whoami", WhoAmI(actor_id=ALICE), Echo, actor="bob-token")
+    assert error.value.code == ErrorCode.UNAUTHORIZED

@@ -2,7 +2,6 @@
 
 import uuid
 
-import nats
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import DeclarativeBase
@@ -10,8 +9,7 @@ from sqlalchemy.orm import DeclarativeBase
 from pyk8s_contracts.events import CloudEvent
 from pyk8s_kit.db import Database, make_metadata
 from pyk8s_kit.outbox import OutboxMixin, OutboxRelay, add_event
-from pyk8s_kit.streams import ensure_streams
-from pyk8s_kit.testing import wait_until_async
+from pyk8s_kit.testing import HARNESS, wait_until_async
 
 
 class Base(DeclarativeBase):
@@ -29,9 +27,9 @@ async def setup(embedded_pg, nats_server):
     db = Database(embedded_pg.url(name))
     async with db.engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect(HARNESS)
     js = nc.jetstream()
-    await ensure_streams(js)
+    await js.add_stream(name="TEST", subjects=["test.>"], duplicate_window=300)
     yield db, js
     await nc.close()
     await db.dispose()
@@ -42,7 +40,7 @@ def event(n: int) -> CloudEvent:
 
 
 async def stream_count(js) -> int:
-    return (await js.stream_info("PYK8S_EVENTS")).state.messages
+    return (await js.stream_info("TEST")).state.messages
 
 
 async def test_committed_events_are_published_and_rolled_back_ones_are_not(setup):
@@ -51,10 +49,10 @@ async def test_committed_events_are_published_and_rolled_back_ones_are_not(setup
     relay.start()
     try:
         async with db.session() as session:
-            add_event(session, OutboxEvent, "pyk8s.events.test.happened", event(1))
+            add_event(session, OutboxEvent, "test.happened", event(1))
         with pytest.raises(RuntimeError):
             async with db.session() as session:
-                add_event(session, OutboxEvent, "pyk8s.events.test.happened", event(2))
+                add_event(session, OutboxEvent, "test.happened", event(2))
                 raise RuntimeError("the change failed")
         await wait_until_async(lambda: stream_count(js), timeout=5)
         async with db.session() as session:
@@ -69,12 +67,12 @@ async def test_republishing_after_a_crash_does_not_duplicate(setup):
     same = event(3)
     # A relay that published but died before deleting its rows publishes them again later.
     await js.publish(
-        "pyk8s.events.test.happened",
+        "test.happened",
         same.model_dump_json().encode(),
         headers={"Nats-Msg-Id": same.id},
     )
     async with db.session() as session:
-        add_event(session, OutboxEvent, "pyk8s.events.test.happened", same)
+        add_event(session, OutboxEvent, "test.happened", same)
     relay = OutboxRelay(db, OutboxEvent, js)
     assert await relay.publish_batch() == 1
     assert await stream_count(js) == 1
@@ -84,9 +82,9 @@ async def test_events_of_one_transaction_keep_their_order(setup):
     db, js = setup
     async with db.session() as session:
         for n in range(20):
-            add_event(session, OutboxEvent, "pyk8s.events.test.happened", event(n))
+            add_event(session, OutboxEvent, "test.happened", event(n))
     assert await OutboxRelay(db, OutboxEvent, js).publish_batch() == 20
-    sub = await js.subscribe("pyk8s.events.test.happened", ordered_consumer=True)
+    sub = await js.subscribe("test.happened", ordered_consumer=True)
     seen = [
         CloudEvent.model_validate_json((await sub.next_msg(2)).data).data["n"] for _ in range(20)
     ]

@@ -4,9 +4,11 @@ from pathlib import Path
 
 from pyk8s_contracts.subjects import SERVICE_AUTH
 from pyk8s_kit.logs import setup_logging
+from pyk8s_kit.outbox import OutboxRelay
 from pyk8s_kit.runtime import Runtime, run
 
 from .handlers import build_router
+from .models import OutboxEvent
 from .service import AuthService
 from .settings import AuthSettings
 
@@ -17,6 +19,9 @@ async def start(settings: AuthSettings | None = None) -> Runtime:
     settings = settings or AuthSettings()
     runtime = Runtime(SERVICE_AUTH, settings, MIGRATIONS)
     await runtime.connect()
+    relay = OutboxRelay(runtime.db, OutboxEvent, runtime.js)
+    relay.start()
+    runtime.on_stop(relay.stop)
     service = AuthService(runtime.db, settings)
     await service.load_signing_key()
     await runtime.serve([build_router(service, runtime.nc)])

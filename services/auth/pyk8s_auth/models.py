@@ -5,6 +5,7 @@ from sqlalchemy import DateTime, ForeignKey, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pyk8s_kit.db import make_metadata
+from pyk8s_kit.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):
@@ -71,3 +72,7 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
+
+
+class OutboxEvent(OutboxMixin, Base):
+    pass

@@ -9,15 +9,19 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from jose import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyk8s_contracts import auth as c
+from pyk8s_contracts import subjects
 from pyk8s_contracts.common import Ok
 from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
+from pyk8s_kit.outbox import add_event
 
 from .keys import ALGORITHM, SigningKey
-from .models import ApiToken, RefreshToken, User
+from .models import ApiToken, OutboxEvent, RefreshToken, User
 from .models import SigningKey as SigningKeyRow
 from .repository import AuthRepository
 from .settings import AuthSettings
@@ -36,6 +40,19 @@ def _now() -> datetime:
 def _hash_token(token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough to store them safely.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _queue_invitation(session: AsyncSession, user: User, token: str) -> None:
+    """In the sign-up's own transaction, so the account and its pending redemption are
+    written together or not at all."""
+    invited = c.SignupInvited(user_id=user.id, email=user.email, invitation_token=token)
+    event = CloudEvent(
+        type=event_type("signup", "invited"),
+        source="/pyk8s/auth",
+        subject=str(user.id),
+        data=invited.model_dump(mode="json"),
+    )
+    add_event(session, OutboxEvent, subjects.SIGNUP_INVITED, event)
 
 
 def _user(row: User) -> c.User:
@@ -92,6 +109,8 @@ class AuthService:
                 password_hash=password_hash,
             )
             await repo.add(user)
+            if req.invitation_token:
+                _queue_invitation(session, user, req.invitation_token)
             return _user(user)
 
     async def login(self, req: c.LoginRequest) -> c.TokenPair:
@@ -250,5 +269,8 @@ class AuthService:
                 raise ServiceError(ErrorCode.INVALID_TOKEN, "API token is invalid")
             row.last_used_at = now
             return c.ApiTokenResolveReply(
-                user_id=row.user_id, token_id=row.id, expires_at=row.expires_at
+                user_id=row.user_id,
+                token_id=row.id,
+                expires_at=row.expires_at,
+                assertion=self.access_token(row.user_id),
             )

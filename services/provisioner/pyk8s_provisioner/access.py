@@ -1,15 +1,17 @@
-"""Who may do what with a cluster. The gateway checks first; the provisioner checks the
-acting user again against the teams service (defence in depth)."""
+"""Who may do what with a cluster: the one home of these rules. The provisioner applies them
+to every request it serves, and answers peers (the terminal service) that ask whether a user
+may act on a cluster (`provisioner.cluster.access`), so no other service copies them."""
 
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from nats.aio.client import Client as NATS
 
-from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
-from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
-from pyk8s_kit.bus import ServiceError, request
+from pyk8s_contracts.teams import Role
+from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.roles import team_role
 
 from .models import Cluster
 
@@ -19,19 +21,11 @@ READ = "read"  # viewer+
 USE = "use"  # member+: kubeconfig, extend, terminal
 DELETE = "delete"  # admin+, or the creator while member+
 MINIMUM = {READ: Role.VIEWER, USE: Role.MEMBER, DELETE: Role.ADMIN}
+ACTIONS = tuple(MINIMUM)
 
 
 def teams_lookup(nc: NATS) -> RoleLookup:
-    async def lookup(team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
-        reply = await request(
-            nc,
-            subjects.TEAMS_MEMBERSHIP,
-            MembershipRequest(team_id=team_id, user_id=user_id),
-            MembershipReply,
-        )
-        return reply.role
-
-    return lookup
+    return partial(team_role, nc)
 
 
 def not_found() -> ServiceError:

@@ -35,6 +35,10 @@ def build_router(service: ClusterService) -> Router:
     async def kubeconfig(req: c.ClusterRequest) -> c.Kubeconfig:
         return await service.kubeconfig(req)
 
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_ACCESS, c.ClusterAccessRequest)
+    async def check_access(req: c.ClusterAccessRequest) -> c.Cluster:
+        return await service.check_access(req)
+
     @router.endpoint(subjects.PROVISIONER_CLUSTER_NODE, c.ClusterNodeRequest)
     async def node(req: c.ClusterNodeRequest) -> c.ClusterNode:
         return await service.node(req)

@@ -117,12 +117,18 @@ class ClusterService:
         return role
 
     async def _authorized(self, req: c.ClusterRequest, action: str) -> Cluster:
+        return await self._allowed(req.cluster_id, req.actor_id, action)
+
+    async def _allowed(self, cluster_id: uuid.UUID, user_id: uuid.UUID, action: str) -> Cluster:
         async with self.db.session() as session:
-            cluster = await repository.get(session, req.cluster_id)
+            cluster = await repository.get(session, cluster_id)
         if cluster is None:
             raise access.not_found()
-        await access.require(self.roles, cluster, req.actor_id, action)
+        await access.require(self.roles, cluster, user_id, action)
         return cluster
+
+    async def check_access(self, req: c.ClusterAccessRequest) -> c.Cluster:
+        return to_contract(await self._allowed(req.cluster_id, req.user_id, req.action))
 
     async def get(self, req: c.ClusterRequest) -> c.Cluster:
         return to_contract(await self._authorized(req, access.READ))

@@ -5,14 +5,12 @@ cluster is marked failed with the reason."""
 import asyncio
 import uuid
 
-import nats
 import pytest
 
 from pyk8s_contracts import clusters as c
 from pyk8s_kit.db import Database
 from pyk8s_kit.outbox import OutboxRelay
-from pyk8s_kit.streams import ensure_streams
-from pyk8s_kit.testing import wait_until_async
+from pyk8s_kit.testing import ensure_all_streams, wait_until_async
 from pyk8s_provisioner.drivers import build_drivers
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.models import Cluster, OutboxEvent
@@ -43,9 +41,9 @@ async def running(make_database, nats_server, tmp_path):
         workers=2,
     )
     db = Database(url)
-    nc = await nats.connect(nats_server.url)
+    await ensure_all_streams(nats_server)
+    nc = await nats_server.connect("provisioner")
     js = nc.jetstream()
-    await ensure_streams(js)
     relay = OutboxRelay(db, OutboxEvent, js, interval=0.1)
     relay.start()
     drivers = build_drivers(settings)

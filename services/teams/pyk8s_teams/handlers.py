@@ -75,8 +75,4 @@ def build_router(service: TeamsService) -> Router:
     async def check(req: c.InvitationTokenCheck) -> c.Invitation:
         return await service.check_token(req)
 
-    @router.endpoint(subjects.TEAMS_INVITATIONS_REDEEM, c.InvitationRedeemRequest)
-    async def redeem(req: c.InvitationRedeemRequest) -> c.TeamWithRole:
-        return await service.redeem(req)
-
     return router

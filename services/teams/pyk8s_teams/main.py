@@ -12,6 +12,7 @@ from .models import OutboxEvent
 from .peers import Peers
 from .service import TeamsService
 from .settings import TeamsSettings
+from .signups import SignupRedeemer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,6 +25,7 @@ async def start(settings: TeamsSettings | None = None) -> Runtime:
     relay.start()
     runtime.on_stop(relay.stop)
     service = TeamsService(runtime.db, settings, Peers(runtime.nc, settings.peer_timeout_seconds))
+    runtime.spawn(SignupRedeemer(runtime.js, service).run(), "teams-signups")
     await runtime.serve([build_router(service)])
     return runtime
 

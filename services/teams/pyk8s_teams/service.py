@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyk8s_contracts import teams as c
-from pyk8s_contracts.auth import User
+from pyk8s_contracts.auth import SignupInvited, User
 from pyk8s_contracts.common import Ok
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
@@ -452,8 +452,8 @@ class TeamsService:
             team = await repo.team(invitation.team_id)
             return _invitation(invitation, team.name)
 
-    async def redeem(self, req: c.InvitationRedeemRequest) -> c.TeamWithRole:
+    async def redeem(self, invited: SignupInvited) -> c.TeamWithRole:
         async with self.db.session() as session:
             repo = TeamsRepository(session)
-            invitation = await self._by_token(repo, req.token, req.email)
-            return await self._join(session, repo, invitation, req.actor_id)
+            invitation = await self._by_token(repo, invited.invitation_token, invited.email)
+            return await self._join(session, repo, invitation, invited.user_id)

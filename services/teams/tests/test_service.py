@@ -5,8 +5,8 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-import nats
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -15,7 +15,7 @@ from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
 from pyk8s_contracts.common import ByUser, Ok
 from pyk8s_contracts.errors import ErrorCode
-from pyk8s_kit.bus import ServiceError, request
+from pyk8s_kit.bus import ACTOR_HEADER, ServiceError, request
 from pyk8s_teams.main import MIGRATIONS, start
 from pyk8s_teams.settings import TeamsSettings
 
@@ -39,7 +39,7 @@ class PeersDouble:
         self.users[user.id] = user
         return user.id
 
-    async def start(self, nc) -> None:
+    async def start(self, auth_nc, provisioner_nc) -> None:
         async def lookup(msg) -> None:
             login = a.UserLookupRequest.model_validate_json(msg.data).login.lower()
             found = next((u for u in self.users.values() if login in (u.username, u.email)), None)
@@ -55,23 +55,33 @@ class PeersDouble:
             reply = c.TeamClusterCountReply(count=self.clusters.get(team_id, 0))
             await msg.respond(reply.model_dump_json().encode())
 
-        await nc.subscribe(subjects.AUTH_USERS_LOOKUP, cb=lookup)
-        await nc.subscribe(subjects.AUTH_USERS_GET_MANY, cb=get_many)
-        await nc.subscribe(subjects.PROVISIONER_TEAM_COUNT, cb=count)
-        await nc.flush()
+        await auth_nc.subscribe(subjects.AUTH_USERS_LOOKUP, cb=lookup)
+        await auth_nc.subscribe(subjects.AUTH_USERS_GET_MANY, cb=get_many)
+        await provisioner_nc.subscribe(subjects.PROVISIONER_TEAM_COUNT, cb=count)
+        await auth_nc.flush()
+        await provisioner_nc.flush()
 
 
 @pytest.fixture
-async def bus(make_database, nats_server):
+async def bus(make_database, nats_server, auth_keys):
     url = make_database("teams", MIGRATIONS)
     runtime = await start(
-        TeamsSettings(environment="test", nats_url=nats_server.url, database_url=url)
+        TeamsSettings(
+            environment="test",
+            nats_url=nats_server.url,
+            nats_credentials=str(nats_server.seeds["teams"]),
+            database_url=url,
+        )
     )
-    nc = await nats.connect(nats_server.url)
+    # The auth service's and the provisioner's parts, each under its own identity.
+    auth_nc = await nats_server.connect("auth")
+    provisioner_nc = await nats_server.connect("provisioner")
     peers = PeersDouble()
-    await peers.start(nc)
-    yield Bus(nc, peers)
-    await nc.close()
+    await peers.start(auth_nc, provisioner_nc)
+    nc = await nats_server.connect("gateway")
+    yield Bus(nc, peers, auth_keys)
+    for connection in (nc, auth_nc, provisioner_nc):
+        await connection.close()
     await runtime.stop()
 
 
@@ -79,10 +89,13 @@ async def bus(make_database, nats_server):
 class Bus:
     nc: NATS
     peers: PeersDouble
+    keys: Any
 
 
 async def ask(bus: Bus, subject: str, payload, reply=Ok):
-    return await request(bus.nc, subject, payload, reply)
+    """As the gateway asks: on behalf of the payload's actor, with that user's access token."""
+    actor = bus.keys.assertion(payload.actor_id) if isinstance(payload, ByUser) else None
+    return await request(bus.nc, subject, payload, reply, actor=actor)
 
 
 async def refused(nc, subject: str, payload) -> ErrorCode:
@@ -257,13 +270,35 @@ async def test_members_carry_usernames_from_the_auth_service(bus):
 
 
 async def test_malformed_requests_are_validation_errors(bus):
-    for subject in (
-        subjects.TEAMS_CREATE,
-        subjects.TEAMS_MEMBERSHIP,
-        subjects.TEAMS_INVITATIONS_REDEEM,
-    ):
-        msg = await bus.nc.request(subject, b'{"actor_id": "nope"}', timeout=5)
-        assert msg.headers["Nats-Service-Error-Code"] == ErrorCode.VALIDATION.value
+    msg = await bus.nc.request(subjects.TEAMS_MEMBERSHIP, b'{"actor_id": "nope"}', timeout=5)
+    assert msg.headers["Nats-Service-Error-Code"] == ErrorCode.VALIDATION.value
+    user = uuid.uuid4()
+    headers = {ACTOR_HEADER: bus.keys.assertion(user)}
+    body = f'{{"actor_id": "{user}", "name": "-"}}'.encode()
+    msg = await bus.nc.request(subjects.TEAMS_CREATE, body, timeout=5, headers=headers)
+    assert msg.headers["Nats-Service-Error-Code"] == ErrorCode.VALIDATION.value
+
+
+async def test_requests_for_a_person_need_that_persons_verified_token(bus):
+    """The second wall behind the subject permissions: naming a user is not enough."""
+    team_id, ids = await team_with_roles(bus)
+    as_owner = c.InvitationCreateRequest(
+        actor_id=ids["owner"], team_id=team_id, login="outsider", role=c.Role.OWNER
+    )
+    forged = bus.keys.assertion(ids["owner"], iss="someone-else")
+    for actor in (None, "not-a-token", bus.keys.assertion(ids["outsider"]), forged):
+        with pytest.raises(ServiceError) as error:
+            await request(
+                bus.nc, subjects.TEAMS_INVITATIONS_CREATE, as_owner, c.Invitation, actor=actor
+            )
+        assert error.value.code == ErrorCode.UNAUTHORIZED
+    members = await ask(
+        bus,
+        subjects.TEAMS_MEMBERS_LIST,
+        c.TeamRequest(actor_id=ids["owner"], team_id=team_id),
+        c.MemberList,
+    )
+    assert "outsider" not in {m.username for m in members.members}
 
 
 async def test_team_deletion_asks_the_provisioner(bus):

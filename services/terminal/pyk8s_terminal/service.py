@@ -94,6 +94,15 @@ class TerminalService:
 
     # tickets
     async def create_ticket(self, req: TicketCreateRequest) -> Ticket:
+        """Refused (404, 403, 409) unless the actor may open a shell on the cluster now; the
+        same check runs again when the ticket opens a session."""
+        try:
+            await check_access(self.nc, req.cluster_id, req.actor_id)
+        except Denied as denied:
+            raise denied.service_error() from None
+        return await self.issue_ticket(req.actor_id, req.cluster_id)
+
+    async def issue_ticket(self, user_id: uuid.UUID, cluster_id: uuid.UUID) -> Ticket:
         token = secrets.token_urlsafe(32)
         now = _now()
         expires_at = now + timedelta(seconds=self.settings.ticket_ttl_seconds)
@@ -103,12 +112,12 @@ class TerminalService:
             await repo.add(
                 TicketRow(
                     token_hash=hash_ticket(token),
-                    user_id=req.actor_id,
-                    cluster_id=req.cluster_id,
+                    user_id=user_id,
+                    cluster_id=cluster_id,
                     expires_at=expires_at,
                 )
             )
-        return Ticket(ticket=token, cluster_id=req.cluster_id, expires_at=expires_at)
+        return Ticket(ticket=token, cluster_id=cluster_id, expires_at=expires_at)
 
     # sessions
     async def open(self, req: SessionOpenRequest) -> SessionOpened:

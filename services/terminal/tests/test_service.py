@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from pyk8s_contracts.errors import ErrorCode
-from pyk8s_contracts.terminal import TicketCreateRequest
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 from pyk8s_terminal.bridge import SessionInfo
@@ -34,9 +33,7 @@ async def service(make_database):
 
 
 async def new_ticket(service, user_id=None, cluster_id=None) -> str:
-    ticket = await service.create_ticket(
-        TicketCreateRequest(actor_id=user_id or uuid.uuid4(), cluster_id=cluster_id or uuid.uuid4())
-    )
+    ticket = await service.issue_ticket(user_id or uuid.uuid4(), cluster_id or uuid.uuid4())
     return ticket.ticket
 
 
@@ -110,7 +107,12 @@ async def test_readiness_includes_the_docker_engine(make_database, nats_server):
 
     url = make_database("terminal", MIGRATIONS)
     runtime = await start(
-        TerminalSettings(environment="test", database_url=url, nats_url=nats_server.url)
+        TerminalSettings(
+            environment="test",
+            database_url=url,
+            nats_url=nats_server.url,
+            nats_credentials=str(nats_server.seeds["terminal"]),
+        )
     )
     try:
         assert await runtime.readiness() == {"nats": True, "database": True, "docker": True}

@@ -1,0 +1,126 @@
+"""NATS identities: an nkey per component, the server's authorization block generated from
+the permission table in `pyk8s_contracts.identities`, and the one way components connect.
+
+nkey users with permissions in the server configuration (rather than decentralized JWT auth):
+the permissions live in one table in this repository, the server needs no account resolver,
+and a rotation is a new seed plus a configuration reload. docs/architecture.md has the why."""
+
+import json
+import os
+import ssl
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import nats
+import nkeys
+from nats.aio.client import Client as NATS
+
+from pyk8s_contracts.identities import ALL_IDENTITIES, PERMISSIONS, Permissions, inbox_prefix
+
+
+def new_seed() -> bytes:
+    return nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+
+
+def public_key(seed_file: Path) -> str:
+    return nkeys.from_seed(bytearray(Path(seed_file).read_bytes().strip())).public_key.decode()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def ensure_credentials(folder: Path, identities: Iterable[str] = ALL_IDENTITIES) -> dict[str, Path]:
+    """One seed file per identity under `folder` (mode 0600), created when missing."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    files = {}
+    for identity in identities:
+        path = folder / f"{identity}.nk"
+        if not path.exists():
+            _write_private(path, new_seed())
+        files[identity] = path
+    return files
+
+
+def user_entry(identity: str, key: str, permissions: Permissions) -> dict[str, Any]:
+    # An empty allow list means "no limit" to the server, so every list must have entries:
+    # each identity at least reads its own inbox and asks something.
+    publish = [*permissions.publish, *permissions.jetstream]
+    subscribe = [*permissions.subscribe, f"{inbox_prefix(identity)}.>"]
+    assert publish and subscribe, identity
+    rules: dict[str, Any] = {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}}
+    if permissions.serves:
+        rules["allow_responses"] = True
+    return {"nkey": key, "permissions": rules}
+
+
+def authorization(
+    seeds: dict[str, Path], extra: dict[str, Permissions] | None = None
+) -> dict[str, Any]:
+    """The server's `authorization` block: only these users, nobody anonymous."""
+    table = {**PERMISSIONS, **(extra or {})}
+    users = [user_entry(name, public_key(path), table[name]) for name, path in seeds.items()]
+    return {"users": users}
+
+
+def server_config(
+    *,
+    host: str,
+    port: int,
+    store_dir: Path,
+    seeds: dict[str, Path],
+    extra: dict[str, Permissions] | None = None,
+    tls: tuple[Path, Path] | None = None,
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "jetstream": {"store_dir": str(store_dir)},
+        "authorization": authorization(seeds, extra),
+    }
+    if tls:
+        cert, key = tls
+        config["tls"] = {"cert_file": str(cert), "key_file": str(key)}
+    return config
+
+
+def write_config(path: Path, config: dict[str, Any]) -> Path:
+    """NATS reads JSON as its configuration format; the file holds no secret but is kept
+    private like the seeds beside it."""
+    _write_private(Path(path), json.dumps(config, indent=2).encode())
+    return Path(path)
+
+
+def tls_context(ca_file: str) -> ssl.SSLContext | None:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else None
+
+
+async def connect(
+    servers: str | list[str],
+    identity: str,
+    seed_file: str | Path,
+    *,
+    name: str | None = None,
+    tls_ca: str = "",
+    **options: Any,
+) -> NATS:
+    """Connect as `identity`: its nkey signs the server's challenge, and replies come on the
+    identity's own inbox prefix, which no other identity may read."""
+    if not seed_file:
+        raise RuntimeError(f"no NATS credentials for {identity}: set the *_NATS_CREDENTIALS file")
+    settings: dict[str, Any] = {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.5}
+    context = tls_context(tls_ca)
+    if context is not None:
+        settings["tls"] = context
+    return await nats.connect(
+        servers,
+        name=name or identity,
+        nkeys_seed=str(seed_file),
+        inbox_prefix=inbox_prefix(identity),
+        **{**settings, **options},
+    )
