@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent
+from pyk8s_kit.natsauth import ensure_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ["auth", "teams", "provisioner", "terminal"]
@@ -33,12 +34,17 @@ def secrets_env(data_dir: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
 
 
-def service_env(name: str, pg: EmbeddedPostgres, nats_url: str, health_port: int) -> dict:
+def nats_env(name: str, nats: EmbeddedNats) -> dict:
+    prefix = name.upper()
+    return {f"{prefix}_NATS_URL": nats.url, f"{prefix}_NATS_CREDENTIALS": str(nats.seeds[name])}
+
+
+def service_env(name: str, pg: EmbeddedPostgres, nats: EmbeddedNats, health_port: int) -> dict:
     prefix = name.upper()
     return {
         f"{prefix}_DATABASE_URL": pg.url(f"pyk8s_{name}"),
-        f"{prefix}_NATS_URL": nats_url,
         f"{prefix}_HEALTH_PORT": str(health_port),
+        **nats_env(name, nats),
     }
 
 
@@ -92,7 +98,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     pg = EmbeddedPostgres(data_dir / "postgres", env_int("PYK8S_PG_PORT", 5433)).start()
-    nats = EmbeddedNats(data_dir / "nats", env_int("PYK8S_NATS_PORT", 4222)).start()
+    # One nkey per component (and `events` for outside programs), made on the first run.
+    seeds = ensure_credentials(data_dir / "nats" / "credentials")
+    nats = EmbeddedNats(data_dir / "nats", seeds, env_int("PYK8S_NATS_PORT", 4222)).start()
     children: list[subprocess.Popen] = []
     try:
         for name in SERVICES:
@@ -106,9 +114,9 @@ def main() -> int:
             "PROVISIONER_WORK_DIR": str(data_dir / "provisioner"),
         }
         for index, name in enumerate(SERVICES):
-            env = {**base_env, **service_env(name, pg, nats.url, health_base + index)}
+            env = {**base_env, **service_env(name, pg, nats, health_base + index)}
             children.append(spawn(f"pyk8s_{name}", env))
-        gateway_env = {**base_env, "GATEWAY_NATS_URL": nats.url, "GATEWAY_PORT": str(gateway_port)}
+        gateway_env = {**base_env, **nats_env("gateway", nats), "GATEWAY_PORT": str(gateway_port)}
         children.append(spawn("pyk8s_gateway", gateway_env))
         url = f"http://127.0.0.1:{gateway_port}"
         wait_ready(f"{url}/health/ready", children)
