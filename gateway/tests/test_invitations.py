@@ -6,6 +6,13 @@ from datetime import datetime
 
 import pytest
 
+from pyk8s_contracts import subjects
+from pyk8s_contracts.auth import SignupRequest, User
+from pyk8s_kit.bus import request
+from pyk8s_kit.testing import wait_until
+from pyk8s_teams.main import start as start_teams
+from pyk8s_teams.settings import TeamsSettings
+
 
 @pytest.fixture
 def platform_overrides():
@@ -144,9 +151,8 @@ def test_signup_with_an_invitation_token_joins_the_team(api, person, make_team, 
     created = signup(api, "newperson", "new.person@example.com", token)
     assert created.status_code == 201, created.text
     headers = login(api, "newperson")
-    team = api.get(f"/teams/{team_id}", headers=headers)
-    assert team.status_code == 200
-    assert team.json()["role"] == "viewer"
+    team = joined(api, team_id, headers)
+    assert team["role"] == "viewer"
 
     reused = signup(api, "otherperson", "new.person@example.com", token)
     assert reused.status_code == 410
@@ -178,4 +184,52 @@ def test_signup_with_a_bad_token_creates_no_account(api, person, make_team, team
     assert signup(api, "lateperson", "late@example.com", expired["token"]).status_code == 410
 
     assert signup(api, "invited", "invited@example.com", token).status_code == 201
-    assert api.get(f"/teams/{team_id}", headers=login(api, "invited")).status_code == 200
+    assert joined(api, team_id, login(api, "invited"))
+
+
+def test_an_invited_signup_joins_its_team_even_if_the_teams_service_was_down(
+    api, platform, person, make_team
+):
+    """The account and its pending redemption are written together by the auth service; the
+    teams service redeems it when it is back, with nothing lost in between."""
+    alice = person()
+    team_id = make_team(alice)
+    token = invite(alice, team_id, "late.joiner@example.com", role="member")["token"]
+    teams = platform.runtimes.pop("teams")
+    platform.run(teams.stop())
+    # The gateway checked the token; the teams service died before the account joined.
+    account = SignupRequest(
+        username="latejoiner",
+        email="late.joiner@example.com",
+        password="correct horse battery",
+        invitation_token=token,
+    )
+
+    async def sign_up():
+        nc = await platform.nats.connect("gateway")
+        try:
+            return await request(nc, subjects.AUTH_SIGNUP, account, User)
+        finally:
+            await nc.close()
+
+    user = platform.run(sign_up())
+    settings = TeamsSettings(
+        environment="test",
+        **platform.nats_options("teams"),
+        database_url=platform.database_urls["teams"],
+    )
+    platform.runtimes["teams"] = platform.run(start_teams(settings))
+    headers = login(api, "latejoiner")
+    assert joined(api, team_id, headers)["role"] == "member"
+    members = alice.get(f"/teams/{team_id}/members").json()["members"]
+    assert [m["role"] for m in members if m["user_id"] == str(user.id)] == ["member"]
+
+
+def joined(api, team_id: str, headers: dict) -> dict:
+    """The team as its new member sees it, once the teams service has redeemed the sign-up."""
+
+    def team():
+        answer = api.get(f"/teams/{team_id}", headers=headers)
+        return answer.json() if answer.status_code == 200 else None
+
+    return wait_until(team, timeout=15, interval=0.05)
