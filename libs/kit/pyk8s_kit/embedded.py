@@ -228,16 +228,18 @@ class EmbeddedNats:
         seeds: dict[str, Path],
         port: int | None = None,
         extra: dict | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.store_dir = Path(store_dir).resolve()
         self.seeds = seeds
         self.extra = extra
+        self.tls = tls
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://127.0.0.1:{self.port}"
 
     @property
     def config_file(self) -> Path:
@@ -251,6 +253,7 @@ class EmbeddedNats:
             store_dir=self.store_dir,
             seeds=self.seeds,
             extra=self.extra,
+            tls=self.tls,
         )
         natsauth.write_config(self.config_file, config)
         with open(self.store_dir / "server.log", "ab") as log:
