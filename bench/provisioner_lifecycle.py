@@ -1,7 +1,8 @@
 """The provisioner end to end on real PostgreSQL, NATS and Docker, with the kind/k3d test
 doubles as CLIs (their nodes are real containers): time from the create request to the
 `ready` event and from the delete request to `deleted`, with N clusters at once, and the
-request rate of `provisioner.cluster.get`.
+request rate of `provisioner.cluster.get`. NATS admits only the platform's identities: the
+benchmark asks as the gateway does, with the access token of a user of the real auth service.
 
     uv run python bench/provisioner_lifecycle.py [clusters] [max_concurrent_creates]
 """
@@ -16,13 +17,15 @@ import time
 import uuid
 from pathlib import Path
 
-import nats
-
+from pyk8s_auth.main import start as start_auth
+from pyk8s_auth.settings import AuthSettings
+from pyk8s_contracts import auth as auth_contract
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
+from pyk8s_contracts.identities import GATEWAY
 from pyk8s_kit.bus import request
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres
-from pyk8s_kit.streams import ensure_streams
+from pyk8s_kit.natsauth import ensure_credentials
 from pyk8s_provisioner.main import start
 from pyk8s_provisioner.settings import ProvisionerSettings
 
@@ -39,14 +42,28 @@ def summary(label: str, seconds: list[float]) -> str:
 async def main(count: int, concurrency: int) -> None:
     tmp = Path(tempfile.mkdtemp())
     pg = EmbeddedPostgres(tmp / "pg", durable=False).start()
-    server = EmbeddedNats(tmp / "nats").start()
-    runtime = None
+    seeds = ensure_credentials(tmp / "nats-credentials")
+    server = EmbeddedNats(tmp / "nats", seeds).start()
+    runtimes = []
     try:
         pg.ensure_database("bench")
+        pg.ensure_database("bench_auth")
+        # The auth service signs the access tokens the provisioner checks, and owns the
+        # events stream.
+        auth_settings = AuthSettings(
+            environment="test",
+            database_url=pg.url("bench_auth"),
+            nats_url=server.url,
+            nats_credentials=str(seeds["auth"]),
+            argon2_memory_kib=1024,
+            access_token_ttl_seconds=3600,
+        )
+        runtimes.append(await start_auth(auth_settings))
         settings = ProvisionerSettings(
             environment="test",
             database_url=pg.url("bench"),
             nats_url=server.url,
+            nats_credentials=str(seeds["provisioner"]),
             kind_bin=str(DOUBLES / "kind_double"),
             k3d_bin=str(DOUBLES / "k3d_double"),
             work_dir=tmp / "work",
@@ -55,18 +72,22 @@ async def main(count: int, concurrency: int) -> None:
             team_quota=count,
             personal_quota=count,
         )
-        runtime = await start(settings)
-        nc = await nats.connect(server.url)
+        runtimes.append(await start(settings))
+        nc = await server.connect(GATEWAY, name="bench")
         js = nc.jetstream()
-        await ensure_streams(js)
+        token, actor = await sign_up(nc)
         seen: dict[tuple[str, str], float] = {}
 
         async def on_event(msg) -> None:
             event = json.loads(msg.data)
             seen[(event["subject"], event["type"].rsplit(".", 1)[-1])] = time.perf_counter()
 
-        await js.subscribe(subjects.CLUSTER_EVENTS_ALL, cb=on_event, ordered_consumer=True)
-        actor = uuid.uuid4()
+        await js.subscribe(
+            subjects.CLUSTER_EVENTS_ALL,
+            stream=subjects.EVENTS_STREAM,
+            cb=on_event,
+            ordered_consumer=True,
+        )
         asked: dict[str, float] = {}
         providers = ["kind", "k3d"]
         for index in range(count):
@@ -74,7 +95,9 @@ async def main(count: int, concurrency: int) -> None:
                 actor_id=actor, name=f"bench-{index}", provider=providers[index % 2]
             )
             asked_at = time.perf_counter()
-            cluster = await request(nc, subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
+            cluster = await request(
+                nc, subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster, actor=token
+            )
             asked[str(cluster.id)] = asked_at
         started = time.perf_counter()
         while not all((cid, "ready") in seen for cid in asked):
@@ -86,7 +109,7 @@ async def main(count: int, concurrency: int) -> None:
         get = c.ClusterRequest(actor_id=actor, cluster_id=uuid.UUID(some_id))
         began = time.perf_counter()
         for _ in range(GETS):
-            await request(nc, subjects.PROVISIONER_CLUSTER_GET, get, c.Cluster)
+            await request(nc, subjects.PROVISIONER_CLUSTER_GET, get, c.Cluster, actor=token)
         get_rate = GETS / (time.perf_counter() - began)
 
         deleting: dict[str, float] = {}
@@ -97,6 +120,7 @@ async def main(count: int, concurrency: int) -> None:
                 subjects.PROVISIONER_CLUSTER_DELETE,
                 c.ClusterRequest(actor_id=actor, cluster_id=uuid.UUID(cid)),
                 c.Cluster,
+                actor=token,
             )
         while not all((cid, "deleted") in seen for cid in asked):
             await asyncio.sleep(0.05)
@@ -108,10 +132,23 @@ async def main(count: int, concurrency: int) -> None:
         print(f"provisioner.cluster.get sequential: {get_rate:,.0f} req/s")
         await nc.close()
     finally:
-        if runtime is not None:
+        for runtime in reversed(runtimes):
             await runtime.stop()
         server.stop()
         pg.stop()
+
+
+async def sign_up(nc) -> tuple[str, uuid.UUID]:
+    """A new user of the auth service, logged in: their access token and id."""
+    name = f"bench{uuid.uuid4().hex[:8]}"
+    password = "correct horse battery"
+    signup = auth_contract.SignupRequest(
+        username=name, email=f"{name}@example.com", password=password
+    )
+    user = await request(nc, subjects.AUTH_SIGNUP, signup, auth_contract.User)
+    login = auth_contract.LoginRequest(login=name, password=password, client="bench")
+    tokens = await request(nc, subjects.AUTH_LOGIN, login, auth_contract.TokenPair)
+    return tokens.access_token, user.id
 
 
 def remove_leftovers() -> None:

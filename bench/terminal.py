@@ -4,8 +4,9 @@ terminal service -> Docker exec TTY in a node container, and back.
 Prints the keystroke echo round trip (p50/p99 over 1,000 keystrokes) beside the same
 measurement on a direct `docker exec` PTY (the floor, in the same run), and output throughput
 in MB/s for both. The gateway and the services run in a child process (real auth and terminal
-services, embedded PostgreSQL and NATS); a stand-in answers the provisioner's two subjects
-with one cluster whose node is a container started from the local node image."""
+services, embedded PostgreSQL and NATS with authentication on, each component connecting as
+its own identity); a stand-in answers the provisioner's two subjects with one cluster whose node
+is a container started from the local node image."""
 
 import asyncio
 import json
@@ -20,18 +21,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import nats
 from websockets.asyncio.client import connect
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import (
     Cluster,
+    ClusterAccessRequest,
     ClusterNode,
     ClusterNodeRequest,
-    ClusterRequest,
     ClusterStatus,
     Provider,
 )
+from pyk8s_contracts.identities import GATEWAY
+from pyk8s_kit import natsauth
 from pyk8s_kit.db import migrate
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from pyk8s_terminal.docker import Docker
@@ -58,12 +60,17 @@ def summary(name: str, samples: list[float]) -> str:
 
 
 def serve_platform(
-    nats_url: str, urls: dict[str, str], port: int, container: str, cluster_id: str
+    nats_url: str,
+    seeds: dict[str, Path],
+    urls: dict[str, str],
+    port: int,
+    container: str,
+    cluster_id: str,
 ) -> None:
-    asyncio.run(_serve_platform(nats_url, urls, port, container, uuid.UUID(cluster_id)))
+    asyncio.run(_serve_platform(nats_url, seeds, urls, port, container, uuid.UUID(cluster_id)))
 
 
-async def _serve_platform(nats_url, urls, port, container, cluster_id) -> None:
+async def _serve_platform(nats_url, seeds, urls, port, container, cluster_id) -> None:
     import uvicorn
 
     from pyk8s_auth.main import start as start_auth
@@ -74,13 +81,25 @@ async def _serve_platform(nats_url, urls, port, container, cluster_id) -> None:
     from pyk8s_terminal.settings import TerminalSettings
 
     common = {"environment": "development", "nats_url": nats_url, "log_level": "WARNING"}
-    await start_auth(AuthSettings(database_url=urls["auth"], argon2_memory_kib=1024, **common))
-    await start_terminal(TerminalSettings(database_url=urls["terminal"], **common))
-    await provisioner_stand_in(nats_url, container, cluster_id)
+    await start_auth(
+        AuthSettings(
+            database_url=urls["auth"],
+            argon2_memory_kib=1024,
+            nats_credentials=str(seeds["auth"]),
+            **common,
+        )
+    )
+    await start_terminal(
+        TerminalSettings(
+            database_url=urls["terminal"], nats_credentials=str(seeds["terminal"]), **common
+        )
+    )
+    await provisioner_stand_in(nats_url, seeds["provisioner"], container, cluster_id)
     app = create_app(
         GatewaySettings(
             environment="development",
             nats_url=nats_url,
+            nats_credentials=str(seeds[GATEWAY]),
             port=port,
             required_services=["auth", "terminal"],
         )
@@ -90,9 +109,11 @@ async def _serve_platform(nats_url, urls, port, container, cluster_id) -> None:
     ).serve()
 
 
-async def provisioner_stand_in(nats_url: str, container: str, cluster_id: uuid.UUID) -> None:
-    """Answers PROVISIONER_CLUSTER_GET / _NODE for the one benchmark cluster, a personal
-    cluster of whoever asks."""
+async def provisioner_stand_in(
+    nats_url: str, seed: Path, container: str, cluster_id: uuid.UUID
+) -> None:
+    """Answers PROVISIONER_CLUSTER_ACCESS / _NODE, as the provisioner identity, for the one
+    benchmark cluster: a personal cluster of whoever asks."""
     now = datetime.now(UTC)
     cluster = Cluster(
         id=cluster_id,
@@ -110,17 +131,19 @@ async def provisioner_stand_in(nats_url: str, container: str, cluster_id: uuid.U
         expires_at=now + timedelta(hours=1),
     )
     node = ClusterNode(cluster_id=cluster_id, status=ClusterStatus.READY, container=container)
-    nc = await nats.connect(nats_url)
+    nc = await natsauth.connect(
+        nats_url, subjects.SERVICE_PROVISIONER, seed, name="provisioner-stand-in"
+    )
 
-    async def get(msg):
-        asker = ClusterRequest.model_validate_json(msg.data).actor_id
+    async def access(msg):
+        asker = ClusterAccessRequest.model_validate_json(msg.data).user_id
         await msg.respond(cluster.model_copy(update={"owner_id": asker}).model_dump_json().encode())
 
     async def node_of(msg):
         ClusterNodeRequest.model_validate_json(msg.data)
         await msg.respond(node.model_dump_json().encode())
 
-    await nc.subscribe(subjects.PROVISIONER_CLUSTER_GET, queue="provisioner", cb=get)
+    await nc.subscribe(subjects.PROVISIONER_CLUSTER_ACCESS, queue="provisioner", cb=access)
     await nc.subscribe(subjects.PROVISIONER_CLUSTER_NODE, queue="provisioner", cb=node_of)
 
 
@@ -261,7 +284,8 @@ def main() -> None:
     )
     workdir = Path(tempfile.mkdtemp(prefix="pyk8s-bench-"))
     pg = EmbeddedPostgres(workdir / "pg", durable=False).start()
-    server = EmbeddedNats(workdir / "nats").start()
+    seeds = natsauth.ensure_credentials(workdir / "nats-credentials")
+    server = EmbeddedNats(workdir / "nats", seeds).start()
     child = None
     try:
         urls = {}
@@ -278,7 +302,7 @@ def main() -> None:
         child = multiprocessing.get_context("spawn").Process(
             target=serve_platform,
             daemon=True,
-            args=(server.url, urls, port, container, str(cluster_id)),
+            args=(server.url, seeds, urls, port, container, str(cluster_id)),
         )
         child.start()
         wait_http(f"{base}/health/live")
