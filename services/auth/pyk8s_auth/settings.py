@@ -12,9 +12,18 @@ class AuthSettings(ServiceSettings):
     jwt_audience: str = "pyk8s-lab-api"
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_days: int = 30
-    # Login throttling: failures within the window, per account and per client.
+    # Login throttling (the rule is AuthService.login). Failures of a (login, client) pair are
+    # forgotten once the pair has been quiet for the window.
     login_window_seconds: int = 15 * 60
-    login_max_failures_per_account: int = 5
+    # A pair may fail this many times in a row; then it waits first_delay before its next
+    # attempt is checked, twice as long after each further failure.
+    login_pair_free_failures: int = 3
+    login_pair_max_delay_seconds: float = 5 * 60
+    # Failures of one login across all clients slow every client, briefly, never lock it.
+    login_account_free_failures: int = 100
+    login_account_max_delay_seconds: float = 30
+    login_first_delay_seconds: float = 1
+    # Failures of one client across all logins (password spraying) refuse it for the window.
     login_max_failures_per_client: int = 30
     # OWASP password storage cheat sheet, argon2id: m=19 MiB, t=2, p=1.
     argon2_memory_kib: int = 19456
