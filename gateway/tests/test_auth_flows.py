@@ -255,7 +255,9 @@ def test_a_failing_address_waits_longer_after_each_failure(api):
     for _ in range(3):
         assert login_from(api, ATTACKER, name).status_code == 401
     # While it waits, not even the right password is checked.
-    first = assert_problem(login_from(api, ATTACKER, name, PASSWORD), 429, "rate_limited")
+    refused = login_from(api, ATTACKER, name, PASSWORD)
+    first = assert_problem(refused, 429, "rate_limited")
+    assert refused.headers["Retry-After"] == "1"
     assert checked_login(api, ATTACKER, name).status_code == 401
     second = assert_problem(login_from(api, ATTACKER, name), 429, "rate_limited")
     assert 0 < first["retry_after"] <= 0.25 < second["retry_after"] <= 0.5
@@ -304,8 +306,9 @@ def test_one_address_failing_on_many_accounts_is_refused(api):
         assert login_from(api, ATTACKER, unique("spray")).status_code == 401
     name = unique()
     signup(api, username=name)
-    refused = assert_problem(login_from(api, ATTACKER, name, PASSWORD), 429, "rate_limited")
-    assert refused["retry_after"] == 900
+    refused = login_from(api, ATTACKER, name, PASSWORD)
+    assert assert_problem(refused, 429, "rate_limited")["retry_after"] == 900
+    assert refused.headers["Retry-After"] == "900"
     assert login_from(api, OWNER, name, PASSWORD).status_code == 200
 
 
