@@ -18,11 +18,12 @@ class AuthSettings(ServiceSettings):
     # A pair may fail this many times in a row; then it waits first_delay before its next
     # attempt is checked, twice as long after each further failure.
     login_pair_free_failures: int = 3
-    login_pair_max_delay_seconds: float = 5 * 60
-    # Failures of one login across all clients slow every client, briefly, never lock it.
+    login_pair_max_delay_seconds: float = 300.0
+    # After this many failures of one login from all clients together, every client waits
+    # too (one new to the login once), growing to the cap: slowed, never locked.
     login_account_free_failures: int = 100
-    login_account_max_delay_seconds: float = 30
-    login_first_delay_seconds: float = 1
+    login_account_max_delay_seconds: float = 30.0
+    login_first_delay_seconds: float = 1.0
     # Failures of one client across all logins (password spraying) refuse it for the window.
     login_max_failures_per_client: int = 30
     # OWASP password storage cheat sheet, argon2id: m=19 MiB, t=2, p=1.
