@@ -1,6 +1,7 @@
 """RFC 9457 problem details with a stable `code`; one table maps error codes to statuses."""
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -82,7 +83,11 @@ def problem_response(
     if request is not None:
         body["instance"] = request.url.path
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    retry_after = extra.get("retry_after")
+    if isinstance(retry_after, int | float):
+        # HTTP counts Retry-After in whole seconds; the body keeps the exact wait.
+        headers["Retry-After"] = str(math.ceil(retry_after))
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=headers
     )

@@ -3,8 +3,12 @@
 import pytest
 
 from conftest import unique
+from pyk8s_kit.testing import wait_until
 
 PASSWORD = "correct horse battery"
+WRONG = "wrong password"
+ATTACKER = "203.0.113.66"
+OWNER = "198.51.100.7"
 
 
 def signup(api, username=None, email=None, password=PASSWORD, **extra):
@@ -208,31 +212,112 @@ def test_bad_token_id_is_422(person):
     assert_problem(person().delete("/auth/tokens/not-a-uuid"), 422, "validation_error")
 
 
-@pytest.fixture
-def platform_overrides():
-    return {"auth": {"login_max_failures_per_account": 3, "login_max_failures_per_client": 6}}
+def throttling(**auth):
+    """Platform settings for a throttling test: addresses come from X-Forwarded-For, and the
+    delays are short enough to wait out for real."""
+    return {"auth": auth, "gateway": {"trusted_proxy_hops": 1}}
 
 
-def test_login_is_rate_limited_per_account(api):
+def login_from(api, address, login_name, password=WRONG):
+    return api.post(
+        "/auth/login",
+        json={"login": login_name, "password": password},
+        headers={"X-Forwarded-For": address},
+    )
+
+
+def checked_login(api, address, login_name, password=WRONG):
+    """Try until the throttle lets the attempt be checked; its answer."""
+
+    def answer():
+        tried = login_from(api, address, login_name, password)
+        return tried if tried.status_code != 429 else None
+
+    return wait_until(answer, timeout=10, interval=0.01)
+
+
+@pytest.mark.parametrize(
+    "platform_overrides",
+    [throttling(login_first_delay_seconds=0.01, login_pair_max_delay_seconds=0.05)],
+)
+def test_an_attacker_failing_elsewhere_does_not_lock_the_owner_out(api):
+    name = unique()
+    signup(api, username=name)
+    for _ in range(20):
+        assert checked_login(api, ATTACKER, name).status_code == 401
+    assert login_from(api, OWNER, name, PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("platform_overrides", [throttling(login_first_delay_seconds=0.25)])
+def test_a_failing_address_waits_longer_after_each_failure(api):
     name = unique()
     signup(api, username=name)
     for _ in range(3):
-        assert login(api, name, "wrong password").status_code == 401
-    # Even the right password is refused while the account is throttled.
-    body = assert_problem(login(api, name), 429, "rate_limited")
-    assert body["retry_after"] > 0
+        assert login_from(api, ATTACKER, name).status_code == 401
+    # While it waits, not even the right password is checked.
+    refused = login_from(api, ATTACKER, name, PASSWORD)
+    first = assert_problem(refused, 429, "rate_limited")
+    assert refused.headers["Retry-After"] == "1"
+    assert checked_login(api, ATTACKER, name).status_code == 401
+    second = assert_problem(login_from(api, ATTACKER, name), 429, "rate_limited")
+    assert 0 < first["retry_after"] <= 0.25 < second["retry_after"] <= 0.5
 
 
-def test_rate_limit_does_not_reveal_whether_the_account_exists(api):
-    ghost = unique("ghost")
+@pytest.mark.parametrize("platform_overrides", [throttling(login_first_delay_seconds=0.25)])
+def test_a_successful_login_clears_the_address_failures(api):
+    name = unique()
+    signup(api, username=name)
     for _ in range(3):
-        assert login(api, ghost, "wrong password").status_code == 401
-    assert_problem(login(api, ghost, "wrong password"), 429, "rate_limited")
+        assert login_from(api, ATTACKER, name).status_code == 401
+    assert checked_login(api, ATTACKER, name, PASSWORD).status_code == 200
+    assert [login_from(api, ATTACKER, name).status_code for _ in range(3)] == [401] * 3
 
 
-def test_login_is_rate_limited_per_client(api):
+@pytest.mark.parametrize(
+    "platform_overrides",
+    [
+        throttling(
+            login_account_free_failures=4,
+            login_first_delay_seconds=0.25,
+            login_account_max_delay_seconds=0.5,
+        )
+    ],
+)
+def test_failures_from_many_addresses_slow_the_owner_but_never_lock_out(api):
+    name = unique()
+    signup(api, username=name)
+    botnet = [f"10.0.0.{n}" for n in range(4)]
+    for address in botnet:
+        assert login_from(api, address, name).status_code == 401
+    slowed = assert_problem(login_from(api, OWNER, name, PASSWORD), 429, "rate_limited")
+    assert 0 < slowed["retry_after"] <= 0.5
+
+    def owner_gets_in_while_the_attack_goes_on():
+        for address in botnet:
+            login_from(api, address, name)
+        return login_from(api, OWNER, name, PASSWORD).status_code == 200
+
+    wait_until(owner_gets_in_while_the_attack_goes_on, timeout=10, interval=0.01)
+
+
+@pytest.mark.parametrize("platform_overrides", [throttling(login_max_failures_per_client=6)])
+def test_one_address_failing_on_many_accounts_is_refused(api):
     for _ in range(6):
-        assert login(api, unique("spray"), "wrong password").status_code == 401
+        assert login_from(api, ATTACKER, unique("spray")).status_code == 401
     name = unique()
     signup(api, username=name)
-    assert_problem(login(api, name), 429, "rate_limited")
+    refused = login_from(api, ATTACKER, name, PASSWORD)
+    assert assert_problem(refused, 429, "rate_limited")["retry_after"] == 900
+    assert refused.headers["Retry-After"] == "900"
+    assert login_from(api, OWNER, name, PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("platform_overrides", [throttling()])
+def test_throttling_does_not_reveal_whether_the_account_exists(api):
+    name = unique()
+    signup(api, username=name)
+
+    def answers(address, login_name):
+        return [login_from(api, address, login_name).status_code for _ in range(5)]
+
+    assert answers(ATTACKER, name) == answers(OWNER, unique("ghost")) == [401] * 3 + [429] * 2

@@ -63,15 +63,19 @@ class SigningKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class LoginFailure(Base):
-    __tablename__ = "login_failures"
+class LoginPair(Base):
+    """Throttling state of one (login, client address) pair. The login is kept whether or not
+    such a user exists, so throttling reveals nothing about which accounts exist."""
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    # "account:<login>" or "client:<address>"
-    key: Mapped[str] = mapped_column(String(300), index=True)
-    at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), index=True
-    )
+    __tablename__ = "login_pairs"
+
+    login: Mapped[str] = mapped_column(Text, primary_key=True)
+    client: Mapped[str] = mapped_column(Text, primary_key=True, index=True)
+    failures: Mapped[int]
+    # The pair's next attempt is not checked before this instant.
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Its failures are forgotten once it has been quiet for the throttling window.
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class OutboxEvent(OutboxMixin, Base):

@@ -1,12 +1,25 @@
 """All SQL of the auth service."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import ApiToken, LoginFailure, RefreshToken, SigningKey, User
+from .models import ApiToken, LoginPair, RefreshToken, SigningKey, User
+
+
+@dataclass(frozen=True)
+class LoginState:
+    """What login throttling knows about one (login, client) pair when it tries again."""
+
+    failures: int
+    # None when the pair has never been told to wait (or has been quiet for the window).
+    not_before: datetime | None
+    account_failures: int
+    client_failures: int
 
 
 class AuthRepository:
@@ -88,21 +101,55 @@ class AuthRepository:
         await self.session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
 
     # login throttling
-    async def failures_since(self, keys: list[str], since: datetime) -> dict[str, int]:
-        rows = (
-            await self.session.execute(
-                select(LoginFailure.key, func.count())
-                .where(LoginFailure.key.in_(keys), LoginFailure.at > since)
-                .group_by(LoginFailure.key)
+    async def lock_login_pair(self, login: str, client: str) -> None:
+        # Attempts of one pair take turns, across replicas, so each sees the previous outcome.
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(4242002, hashtext(:pair))"),
+            {"pair": f"{login}\n{client}"},
+        )
+
+    async def login_state(self, login: str, client: str, since: datetime) -> LoginState:
+        """Failures since `since` of the pair, of the login from any client and of the client
+        on any login, and when the pair may next be checked."""
+        pair = await self.session.scalar(
+            select(LoginPair).where(
+                LoginPair.login == login, LoginPair.client == client, LoginPair.changed_at > since
             )
-        ).all()
-        return {key: count for key, count in rows}
+        )
+        totals = (
+            await self.session.execute(
+                select(
+                    func.coalesce(func.sum(LoginPair.failures).filter(LoginPair.login == login), 0),
+                    func.coalesce(
+                        func.sum(LoginPair.failures).filter(LoginPair.client == client), 0
+                    ),
+                ).where(
+                    or_(LoginPair.login == login, LoginPair.client == client),
+                    LoginPair.changed_at > since,
+                )
+            )
+        ).one()
+        return LoginState(
+            failures=pair.failures if pair else 0,
+            not_before=pair.not_before if pair else None,
+            account_failures=totals[0],
+            client_failures=totals[1],
+        )
 
-    async def record_failures(self, keys: list[str]) -> None:
-        self.session.add_all([LoginFailure(key=key) for key in keys])
+    async def save_login_pair(
+        self, login: str, client: str, failures: int, not_before: datetime, now: datetime
+    ) -> None:
+        values = {"failures": failures, "not_before": not_before, "changed_at": now}
+        await self.session.execute(
+            insert(LoginPair)
+            .values(login=login, client=client, **values)
+            .on_conflict_do_update(index_elements=["login", "client"], set_=values)
+        )
 
-    async def clear_failures(self, key: str) -> None:
-        await self.session.execute(delete(LoginFailure).where(LoginFailure.key == key))
+    async def clear_login_pair(self, login: str, client: str) -> None:
+        await self.session.execute(
+            delete(LoginPair).where(LoginPair.login == login, LoginPair.client == client)
+        )
 
-    async def prune_failures(self, before: datetime) -> None:
-        await self.session.execute(delete(LoginFailure).where(LoginFailure.at < before))
+    async def prune_login_pairs(self, before: datetime) -> None:
+        await self.session.execute(delete(LoginPair).where(LoginPair.changed_at <= before))

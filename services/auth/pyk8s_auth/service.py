@@ -2,8 +2,10 @@
 
 import hashlib
 import logging
+import math
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -23,7 +25,7 @@ from pyk8s_kit.outbox import add_event
 from .keys import ALGORITHM, SigningKey
 from .models import ApiToken, OutboxEvent, RefreshToken, User
 from .models import SigningKey as SigningKeyRow
-from .repository import AuthRepository
+from .repository import AuthRepository, LoginState
 from .settings import AuthSettings
 
 log = logging.getLogger(__name__)
@@ -55,14 +57,26 @@ def _queue_invitation(session: AsyncSession, user: User, token: str) -> None:
     add_event(session, OutboxEvent, subjects.SIGNUP_INVITED, event)
 
 
+def _backoff(failures: int, free: int, first: float, cap: float) -> float:
+    """The wait after `failures` failures: none before `free` of them, then first, twice
+    that, four times ... at most cap."""
+    if failures < free:
+        return 0.0
+    return min(cap, first * 2 ** min(failures - free, 32))
+
+
 def _user(row: User) -> c.User:
     return c.User.model_validate(row)
 
 
 class AuthService:
-    def __init__(self, db: Database, settings: AuthSettings) -> None:
+    def __init__(
+        self, db: Database, settings: AuthSettings, clock: Callable[[], datetime] = _now
+    ) -> None:
         self.db = db
         self.settings = settings
+        # Login throttling reads the time here, so tests can move it.
+        self.clock = clock
         self.hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,
@@ -114,33 +128,74 @@ class AuthService:
             return _user(user)
 
     async def login(self, req: c.LoginRequest) -> c.TokenPair:
-        account_key = f"account:{req.login.lower()}"
-        client_key = f"client:{req.client}"
-        window_start = _now() - timedelta(seconds=self.settings.login_window_seconds)
+        login = req.login.lower()
+        now = self.clock()
         async with self.db.session() as session:
             repo = AuthRepository(session)
-            failures = await repo.failures_since([account_key, client_key], window_start)
-            if (
-                failures.get(account_key, 0) >= self.settings.login_max_failures_per_account
-                or failures.get(client_key, 0) >= self.settings.login_max_failures_per_client
-            ):
-                throttled = True
-            else:
-                throttled = False
-                user = await repo.user_by_login(req.login)
+            await repo.lock_login_pair(login, req.client)
+            state = await repo.login_state(login, req.client, self._login_window_start(now))
+            wait = await self._login_wait(repo, login, req.client, state, now)
+            if not wait:
+                user = await repo.user_by_login(login)
                 if self._password_matches(user, req.password):
-                    await repo.clear_failures(account_key)
+                    await repo.clear_login_pair(login, req.client)
                     return await self._issue(repo, user.id, family_id=uuid.uuid4())
-                await repo.record_failures([account_key, client_key])
-                await repo.prune_failures(window_start)
-        # Raised after the block so the recorded failure is committed, not rolled back.
-        if throttled:
+                await self._record_login_failure(repo, login, req.client, state, now)
+        # Raised after the block so what the throttle recorded is committed, not rolled back.
+        if wait:
             raise ServiceError(
                 ErrorCode.RATE_LIMITED,
                 "too many failed logins; try again later",
-                {"retry_after": self.settings.login_window_seconds},
+                {"retry_after": math.ceil(wait * 1000) / 1000},
             )
         raise ServiceError(ErrorCode.INVALID_CREDENTIALS, INVALID_LOGIN)
+
+    # login throttling: the whole rule, its numbers in the settings
+    def _login_window_start(self, now: datetime) -> datetime:
+        return now - timedelta(seconds=self.settings.login_window_seconds)
+
+    async def _login_wait(
+        self, repo: AuthRepository, login: str, client: str, state: LoginState, now: datetime
+    ) -> float:
+        """Seconds before this (login, client) attempt may be checked; 0 to check it now."""
+        settings = self.settings
+        if state.client_failures >= settings.login_max_failures_per_client:
+            return settings.login_window_seconds
+        if state.not_before is None:
+            # A client new to an account under attack waits once, and its turn is kept, so
+            # failures from elsewhere slow it but cannot keep postponing it.
+            wait = self._account_delay(state.account_failures)
+            if wait:
+                not_before = now + timedelta(seconds=wait)
+                await repo.save_login_pair(login, client, 0, not_before, now)
+            return wait
+        return max(0.0, (state.not_before - now).total_seconds())
+
+    async def _record_login_failure(
+        self, repo: AuthRepository, login: str, client: str, state: LoginState, now: datetime
+    ) -> None:
+        failures = state.failures + 1
+        delay = max(self._pair_delay(failures), self._account_delay(state.account_failures + 1))
+        await repo.save_login_pair(login, client, failures, now + timedelta(seconds=delay), now)
+        await repo.prune_login_pairs(self._login_window_start(now))
+
+    def _pair_delay(self, failures: int) -> float:
+        settings = self.settings
+        return _backoff(
+            failures,
+            settings.login_pair_free_failures,
+            settings.login_first_delay_seconds,
+            settings.login_pair_max_delay_seconds,
+        )
+
+    def _account_delay(self, failures: int) -> float:
+        settings = self.settings
+        return _backoff(
+            failures,
+            settings.login_account_free_failures,
+            settings.login_first_delay_seconds,
+            settings.login_account_max_delay_seconds,
+        )
 
     def _password_matches(self, user: User | None, password: str) -> bool:
         try:
