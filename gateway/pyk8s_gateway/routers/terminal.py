@@ -14,11 +14,12 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import Cluster, ClusterRequest, ClusterStatus
+from pyk8s_contracts.common import Contract
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import Role
 from pyk8s_contracts.terminal import (
@@ -122,7 +123,9 @@ async def create_ticket(cluster_id: uuid.UUID, bus: Bus, user: CurrentUser) -> T
     )
 
 
-class Hello(BaseModel):
+class Hello(Contract):
+    # Clients may be newer than the gateway and say more in their hello.
+    model_config = ConfigDict(extra="ignore")
     type: str
     ticket: TicketText
     cols: int = 80
