@@ -7,7 +7,6 @@ import logging
 import uuid
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from nats.aio.client import Client as NATS
@@ -140,15 +139,14 @@ class Refused(Exception):
 
 
 def origin_allowed(websocket: WebSocket, settings: GatewaySettings) -> bool:
-    """Browsers always send Origin; it must be the gateway's own or on the allowlist. Clients
-    that are not browsers (the CLI) send none and are not exposed to cross-site requests."""
+    """Browsers always send Origin; it must be one of the gateway's public origins or on the
+    allowlist. Clients that are not browsers (the CLI) send none and are not exposed to
+    cross-site requests."""
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
-    allowed = {o.rstrip("/") for o in settings.allowed_origins}
-    if "*" in allowed or origin.rstrip("/") in allowed:
-        return True
-    return urlsplit(origin).netloc.lower() == websocket.headers.get("host", "").lower()
+    allowed = settings.trusted_origins()
+    return "*" in allowed or origin.rstrip("/").lower() in allowed
 
 
 async def read_hello(websocket: WebSocket) -> Hello:
