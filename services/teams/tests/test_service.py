@@ -2,6 +2,7 @@
 subjects (past the gateway), with test doubles for the auth service and the provisioner."""
 
 import asyncio
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -264,6 +265,14 @@ async def test_malformed_requests_are_validation_errors(bus):
     ):
         msg = await bus.nc.request(subject, b'{"actor_id": "nope"}', timeout=5)
         assert msg.headers["Nats-Service-Error-Code"] == ErrorCode.VALIDATION.value
+
+
+async def test_nul_in_text_is_a_validation_error_not_a_database_error(bus):
+    owner = bus.peers.person("owner")
+    payload = {"actor_id": str(owner), "name": "crew", "display_name": "a\u0000b"}
+    msg = await bus.nc.request(subjects.TEAMS_CREATE, json.dumps(payload).encode(), timeout=5)
+    assert msg.headers["Nats-Service-Error-Code"] == ErrorCode.VALIDATION.value
+    assert (await ask(bus, subjects.TEAMS_LIST, ByUser(actor_id=owner), c.TeamList)).teams == []
 
 
 async def test_team_deletion_asks_the_provisioner(bus):
