@@ -125,6 +125,8 @@ class PlatformThread(threading.Thread):
             port=self.port,
             log_level="warning",
             lifespan="on",
+            # As main() runs it: forwarded headers are the gateway's to judge, not uvicorn's.
+            proxy_headers=False,
             timeout_graceful_shutdown=gateway_settings.shutdown_grace_seconds,
         )
         self.server = uvicorn.Server(config)

@@ -48,16 +48,20 @@ async def current_user(
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
+def forwarded_by_trusted_proxy(value: str | None, hops: int) -> str | None:
+    """The entry of a comma-separated X-Forwarded-* header written by the outermost of `hops`
+    trusted proxies (each appends one); None when there is no such entry to believe."""
+    if not hops or not value:
+        return None
+    chain = [part.strip() for part in value.split(",") if part.strip()]
+    return chain[-hops] if len(chain) >= hops else None
+
+
 def client_address(request: Request, settings: Settings) -> str:
     """The caller's address, believing X-Forwarded-For only as far as trusted proxies go."""
     peer = request.client.host if request.client else "unknown"
-    hops = settings.trusted_proxy_hops
     forwarded = request.headers.get("x-forwarded-for")
-    if hops and forwarded:
-        chain = [part.strip() for part in forwarded.split(",") if part.strip()]
-        if len(chain) >= hops:
-            return chain[-hops]
-    return peer
+    return forwarded_by_trusted_proxy(forwarded, settings.trusted_proxy_hops) or peer
 
 
 ClientAddress = Annotated[str, Depends(client_address)]

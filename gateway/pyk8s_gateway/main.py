@@ -11,6 +11,7 @@ from pyk8s_kit import natsauth
 from pyk8s_kit.logs import setup_logging
 
 from . import problems
+from .headers import SecurityHeaders, api_docs
 from .routers import auth, clusters, events, health, invitations, teams, terminal
 from .security import TokenVerifier
 from .settings import GatewaySettings
@@ -52,10 +53,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
+    app.add_middleware(SecurityHeaders, trusted_proxy_hops=settings.trusted_proxy_hops)
+    app.add_api_route(f"{API_PREFIX}/docs", api_docs, include_in_schema=False)
     problems.install(app)
     app.include_router(health.router)
     app.include_router(api_router())

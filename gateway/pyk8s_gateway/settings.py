@@ -21,7 +21,10 @@ class GatewaySettings(BaseSettings):
     port: int = 8080
     log_level: str = "INFO"
     web_dist: Path = DEFAULT_WEB_DIST
-    # Origins allowed to open the terminal WebSocket (besides the gateway's own origin).
+    # Where browsers reach the gateway (scheme://host[:port]), e.g. https://lab.example.com.
+    # Empty: http://127.0.0.1:<port> and http://localhost:<port>, for development.
+    public_origins: list[str] = []
+    # Origins allowed to open the terminal WebSocket besides the public ones.
     allowed_origins: list[str] = []
     # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
     trusted_proxy_hops: int = 0
@@ -36,3 +39,12 @@ class GatewaySettings(BaseSettings):
         if self.environment not in ("development", "test") and "*" in self.allowed_origins:
             raise ValueError("GATEWAY_ALLOWED_ORIGINS may not be '*' outside development")
         return self
+
+    def trusted_origins(self) -> set[str]:
+        """The origins a browser page may open the terminal from. Never derived from the
+        request's Host header: a DNS-rebinding page controls that."""
+        public = self.public_origins or [
+            f"http://127.0.0.1:{self.port}",
+            f"http://localhost:{self.port}",
+        ]
+        return {origin.rstrip("/").lower() for origin in [*public, *self.allowed_origins]}

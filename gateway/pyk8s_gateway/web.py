@@ -6,6 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
 
+from .problems import Problem
+
 RESERVED = ("api/", "ws/", "health/")
 
 
@@ -27,11 +29,22 @@ def mount_web(app: FastAPI, dist: Path) -> None:
 
     @app.get("/{path:path}", include_in_schema=False)
     async def spa(path: str, request: Request) -> FileResponse:
-        if path.startswith(RESERVED):
-            from .problems import Problem
-
+        if path.startswith(RESERVED) or "\x00" in path:
             raise Problem(404, "not_found", f"no route {request.url.path}")
-        candidate = (dist / path).resolve()
-        if path and candidate.is_file() and candidate.is_relative_to(dist.resolve()):
-            return FileResponse(candidate)
+        found = static_file(dist, path)
+        if found:
+            return FileResponse(found)
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+
+def static_file(dist: Path, path: str) -> Path | None:
+    """The file under `dist` that `path` names, if any; names the file system refuses
+    (too long, say) are not files."""
+    if not path:
+        return None
+    try:
+        candidate = (dist / path).resolve()
+        found = candidate.is_file()
+    except OSError:
+        return None
+    return candidate if found and candidate.is_relative_to(dist.resolve()) else None

@@ -3,12 +3,16 @@ protection, deletion against the provisioner's cluster count, and membership eve
 
 import asyncio
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import nats
 import pytest
 from nats.js.api import DeliverPolicy
 
+from conftest import unique
 from pyk8s_contracts import subjects
 from pyk8s_kit.testing import wait_until_async
 
@@ -304,3 +308,43 @@ def test_membership_changes_are_published_as_cloudevents(
     }
     assert events[3]["data"]["user_id"] == bob.id
     assert len({e["id"] for e in events}) == 5
+
+
+# How a change to a team is made while the team is being deleted, and what it may answer.
+CHANGES = {
+    "rename": ("PATCH", "", lambda i: {"name": unique(f"r{i}-")}, 200),
+    "display name": ("PATCH", "", lambda i: {"display_name": f"crew {i}"}, 200),
+    "invite": ("POST", "/invitations", lambda i: {"login": f"x{i}@example.com"}, 201),
+}
+RACE_ROUNDS = 15
+
+
+def race(platform, headers: dict, *calls: tuple[str, str, dict | None]) -> list[httpx.Response]:
+    """Sends the calls at the same moment, each on its own connection."""
+    start = threading.Barrier(len(calls))
+
+    def send(call: tuple[str, str, dict | None]) -> httpx.Response:
+        method, path, body = call
+        with httpx.Client(base_url=f"{platform.url}/api/v1", headers=headers) as client:
+            start.wait(timeout=10)
+            return client.request(method, path, json=body, timeout=30)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(send, calls))
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_deleting_a_team_while_changing_it_is_never_a_500(platform, person, make_team, change):
+    owner = person()
+    method, suffix, body, done = CHANGES[change]
+    for i in range(RACE_ROUNDS):
+        team_id = make_team(owner)
+        deleted, changed = race(
+            platform,
+            owner.headers,
+            ("DELETE", f"/teams/{team_id}", None),
+            (method, f"/teams/{team_id}{suffix}", body(i)),
+        )
+        assert deleted.status_code == 204, deleted.text
+        assert changed.status_code in (done, 404), changed.text
+    assert owner.get("/teams").json()["teams"] == []

@@ -2,11 +2,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import StringConstraints
 
 from pyk8s_contracts import auth as c
 from pyk8s_contracts import subjects
-from pyk8s_contracts.common import Ok
+from pyk8s_contracts.common import Contract, Ok
 from pyk8s_kit.bus import request
 
 from ..deps import Bus, ClientAddress, CurrentUser
@@ -15,16 +15,14 @@ from .invitations import check_signup_invitation
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-class LoginBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginBody(Contract):
     login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class ApiTokenBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ApiTokenBody(Contract):
     name: c.TokenName
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] = 30
+    expires_in_days: c.TokenDays = 30
 
 
 @router.post("/signup", status_code=201, response_model=c.User)

@@ -6,11 +6,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 from nats.aio.client import Client as NATS
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
-from pyk8s_contracts.common import ByUser
+from pyk8s_contracts.common import ByUser, Contract
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import request
 
@@ -36,8 +36,7 @@ async def member_team_ids(bus: NATS, user: Principal) -> list[UUID]:
     return [team.id for team in reply.teams]
 
 
-class ClusterCreateBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClusterCreateBody(Contract):
     name: c.ClusterName
     provider: c.Provider
     team_id: UUID | None = None
@@ -46,8 +45,7 @@ class ClusterCreateBody(BaseModel):
     ttl_hours: c.Hours | None = None
 
 
-class ExtendBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExtendBody(Contract):
     hours: c.Hours
 
 

@@ -5,11 +5,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
-from pyk8s_contracts.common import ByUser, DisplayName, Ok
+from pyk8s_contracts.common import ByUser, Contract, DisplayName, Ok
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import request
 
@@ -33,25 +32,21 @@ AdminRole = Annotated[Role, team_role(Role.ADMIN)]
 OwnerRole = Annotated[Role, team_role(Role.OWNER)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TeamCreateBody(Body):
+class TeamCreateBody(Contract):
     name: c.TeamName
     display_name: DisplayName | None = None
 
 
-class TeamUpdateBody(Body):
+class TeamUpdateBody(Contract):
     name: c.TeamName | None = None
     display_name: DisplayName | None = None
 
 
-class RoleBody(Body):
+class RoleBody(Contract):
     role: Role
 
 
-class InvitationBody(Body):
+class InvitationBody(Contract):
     login: c.LoginName
     role: Role = Role.MEMBER
 

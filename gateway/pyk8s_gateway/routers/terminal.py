@@ -7,17 +7,17 @@ import logging
 import uuid
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from pyk8s_contracts import subjects
+from pyk8s_contracts.common import Contract
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.terminal import (
     CLOSE_ERROR,
@@ -91,7 +91,9 @@ async def create_ticket(cluster_id: uuid.UUID, bus: Bus, user: CurrentUser) -> T
     )
 
 
-class Hello(BaseModel):
+class Hello(Contract):
+    # Clients may be newer than the gateway and say more in their hello.
+    model_config = ConfigDict(extra="ignore")
     type: str
     ticket: TicketText
     cols: int = 80
@@ -106,15 +108,14 @@ class Refused(Exception):
 
 
 def origin_allowed(websocket: WebSocket, settings: GatewaySettings) -> bool:
-    """Browsers always send Origin; it must be the gateway's own or on the allowlist. Clients
-    that are not browsers (the CLI) send none and are not exposed to cross-site requests."""
+    """Browsers always send Origin; it must be one of the gateway's public origins or on the
+    allowlist. Clients that are not browsers (the CLI) send none and are not exposed to
+    cross-site requests."""
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
-    allowed = {o.rstrip("/") for o in settings.allowed_origins}
-    if "*" in allowed or origin.rstrip("/") in allowed:
-        return True
-    return urlsplit(origin).netloc.lower() == websocket.headers.get("host", "").lower()
+    allowed = settings.trusted_origins()
+    return "*" in allowed or origin.rstrip("/").lower() in allowed
 
 
 async def read_hello(websocket: WebSocket) -> Hello:

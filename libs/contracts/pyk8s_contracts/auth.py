@@ -4,13 +4,15 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import EmailStr, Field, StrictInt, StringConstraints
 
 from .common import ByUser, Contract, DisplayName, Username
 from .teams import InvitationToken
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Strict: a body's `true` or `"30"` is refused rather than read as a number.
+TokenDays = Annotated[StrictInt, Field(ge=1, le=365)]
 
 
 class User(Contract):
@@ -98,7 +100,7 @@ class UsersGetManyReply(Contract):
 
 class ApiTokenCreateRequest(ByUser):
     name: TokenName
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] = 30
+    expires_in_days: TokenDays = 30
 
 
 class ApiToken(Contract):

@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictInt, StringConstraints
 
 from .common import DNS_LABEL_PATTERN, ByUser, Contract
 
@@ -69,8 +69,9 @@ KubernetesVersion = Annotated[str, StringConstraints(pattern=KUBERNETES_VERSION_
 ClusterName = Annotated[
     str, StringConstraints(min_length=1, max_length=40, pattern=DNS_LABEL_PATTERN)
 ]
-Workers = Annotated[int, Field(ge=0, le=5)]
-Hours = Annotated[int, Field(ge=1, le=24 * 365)]
+# Strict: a body's `true` or `"8"` is refused rather than read as a number.
+Workers = Annotated[StrictInt, Field(ge=0, le=5)]
+Hours = Annotated[StrictInt, Field(ge=1, le=24 * 365)]
 
 
 class ClusterCreateRequest(ByUser):

@@ -1,10 +1,11 @@
 """Field types shared by several contracts."""
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 # DNS label (RFC 1123): lowercase letters, digits and '-', starting and ending alphanumeric.
 DNS_LABEL_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
@@ -13,8 +14,30 @@ Username = Annotated[str, StringConstraints(min_length=2, max_length=39, pattern
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 
 
+def reject_nul(value: Any) -> Any:
+    """PostgreSQL refuses NUL in text, so no string anywhere in a contract may carry one."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError("nul_character", "text may not contain NUL characters")
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            reject_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key)
+            reject_nul(item)
+    return value
+
+
 class Contract(BaseModel):
+    """Base of every message: unknown fields and NUL characters in text are refused."""
+
     model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return reject_nul(value)
 
 
 class Empty(Contract):

@@ -127,6 +127,14 @@ class TeamsService:
         self.settings = settings
         self.peers = peers
 
+    async def _lock_team(self, repo: TeamsRepository, team_id: uuid.UUID) -> Team:
+        """Locks the team before any check: a deletion committed meanwhile is seen as not
+        found, and the role checked next cannot change until the change is done."""
+        team = await repo.team_for_update(team_id)
+        if team is None:
+            raise not_found()
+        return team
+
     async def _require(
         self, repo: TeamsRepository, team_id: uuid.UUID, actor_id: uuid.UUID, minimum: Role
     ) -> Membership:
@@ -179,14 +187,16 @@ class TeamsService:
             repo = TeamsRepository(session)
             membership = await self._require(repo, req.team_id, req.actor_id, Role.VIEWER)
             team = await repo.team(req.team_id)
+            if team is None:  # deleted since the membership was read
+                raise not_found()
             return _team(team, membership.role)
 
     async def update_team(self, req: c.TeamUpdateRequest) -> c.TeamWithRole:
         try:
             async with self.db.session() as session:
                 repo = TeamsRepository(session)
+                team = await self._lock_team(repo, req.team_id)
                 membership = await self._require(repo, req.team_id, req.actor_id, Role.OWNER)
-                team = await repo.team_for_update(req.team_id)
                 if req.name is not None and req.name != team.name:
                     if await repo.team_by_name(req.name):
                         raise self._name_taken(req.name)
@@ -201,8 +211,8 @@ class TeamsService:
     async def delete_team(self, req: c.TeamRequest) -> Ok:
         async with self.db.session() as session:
             repo = TeamsRepository(session)
+            team = await self._lock_team(repo, req.team_id)
             await self._require(repo, req.team_id, req.actor_id, Role.OWNER)
-            team = await repo.team_for_update(req.team_id)
             # Raises UNAVAILABLE when no provisioner answers: never delete blindly.
             clusters = await self.peers.team_cluster_count(req.team_id)
             if clusters:
@@ -227,9 +237,8 @@ class TeamsService:
     async def set_role(self, req: c.MemberSetRoleRequest) -> c.Member:
         async with self.db.session() as session:
             repo = TeamsRepository(session)
-            # Lock the team so concurrent owner changes cannot leave it without an owner.
-            if await repo.team_for_update(req.team_id) is None:
-                raise not_found()
+            # Locked so concurrent owner changes cannot leave it without an owner.
+            await self._lock_team(repo, req.team_id)
             actor = await self._require(repo, req.team_id, req.actor_id, Role.ADMIN)
             target = await repo.membership(req.team_id, req.user_id)
             if target is None:
@@ -268,8 +277,7 @@ class TeamsService:
     async def remove_member(self, req: c.MemberRemoveRequest) -> Ok:
         async with self.db.session() as session:
             repo = TeamsRepository(session)
-            if await repo.team_for_update(req.team_id) is None:
-                raise not_found()
+            await self._lock_team(repo, req.team_id)
             leaving = req.user_id == req.actor_id
             actor = await self._require(
                 repo, req.team_id, req.actor_id, Role.VIEWER if leaving else Role.ADMIN
@@ -297,10 +305,10 @@ class TeamsService:
     async def invite(self, req: c.InvitationCreateRequest) -> c.InvitationCreated:
         async with self.db.session() as session:
             repo = TeamsRepository(session)
+            team = await self._lock_team(repo, req.team_id)
             actor = await self._require(repo, req.team_id, req.actor_id, Role.ADMIN)
             if req.role == Role.OWNER and actor.role != Role.OWNER:
                 raise ServiceError(ErrorCode.FORBIDDEN, "only an owner can invite an owner")
-            team = await repo.team_for_update(req.team_id)
             user, email = await self._invitee(req.login)
             now = _now()
             if user and await repo.membership(req.team_id, user.id):
@@ -351,6 +359,8 @@ class TeamsService:
             repo = TeamsRepository(session)
             await self._require(repo, req.team_id, req.actor_id, Role.ADMIN)
             team = await repo.team(req.team_id)
+            if team is None:  # deleted since the membership was read
+                raise not_found()
             rows = await repo.pending_invitations_of_team(req.team_id, _now())
         users = await self.peers.users([r.invitee_id for r in rows if r.invitee_id])
         return c.InvitationList(

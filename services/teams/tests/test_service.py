@@ -2,6 +2,7 @@
 subjects (past the gateway), with test doubles for the auth service and the provisioner."""
 
 import asyncio
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -299,6 +300,14 @@ async def test_requests_for_a_person_need_that_persons_verified_token(bus):
         c.MemberList,
     )
     assert "outsider" not in {m.username for m in members.members}
+
+
+async def test_nul_in_text_is_a_validation_error_not_a_database_error(bus):
+    owner = bus.peers.person("owner")
+    payload = {"actor_id": str(owner), "name": "crew", "display_name": "a\u0000b"}
+    msg = await bus.nc.request(subjects.TEAMS_CREATE, json.dumps(payload).encode(), timeout=5)
+    assert msg.headers["Nats-Service-Error-Code"] == ErrorCode.VALIDATION.value
+    assert (await ask(bus, subjects.TEAMS_LIST, ByUser(actor_id=owner), c.TeamList)).teams == []
 
 
 async def test_team_deletion_asks_the_provisioner(bus):
