@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from pyk8s_kit.logs import setup_logging
 
-from . import problems
+from . import problems, stream_tickets
 from .routers import auth, clusters, events, health, invitations, teams, terminal
 from .security import TokenVerifier
 from .settings import GatewaySettings
@@ -41,6 +41,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         app.state.verifier = TokenVerifier(app.state.nc, settings.api_token_cache_seconds)
         await app.state.verifier.start()
+        app.state.stream_tickets = await stream_tickets.ticket_bucket(app.state.nc.jetstream())
         try:
             yield
         finally:
