@@ -72,6 +72,9 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # Logging is set up above, with the access log's query strings redacted; uvicorn's
+        # own configuration would replace it.
+        log_config=None,
         proxy_headers=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
