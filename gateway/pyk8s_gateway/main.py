@@ -10,7 +10,7 @@ from pyk8s_contracts.identities import GATEWAY
 from pyk8s_kit import natsauth
 from pyk8s_kit.logs import setup_logging
 
-from . import problems
+from . import problems, stream_tickets
 from .headers import SecurityHeaders, api_docs
 from .routers import auth, clusters, events, health, invitations, teams, terminal
 from .security import TokenVerifier
@@ -43,6 +43,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         app.state.verifier = TokenVerifier(app.state.nc, settings.api_token_cache_seconds)
         await app.state.verifier.start()
+        app.state.stream_tickets = await stream_tickets.ticket_bucket(app.state.nc.jetstream())
         try:
             yield
         finally:
@@ -75,6 +76,9 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # Logging is set up above, with the access log's query strings redacted; uvicorn's
+        # own configuration would replace it.
+        log_config=None,
         proxy_headers=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )

@@ -1,8 +1,11 @@
 """Cluster lifecycle events: CloudEvents on JetStream for outside subscribers, and the
 gateway's Server-Sent Events stream filtered by what the caller may see."""
 
+import base64
+import hashlib
 import json
 import threading
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import httpx
@@ -11,6 +14,7 @@ import pytest
 from conftest import unique
 from pyk8s_contracts import subjects
 from pyk8s_contracts.teams import Role
+from pyk8s_gateway import stream_tickets
 from pyk8s_gateway.routers import events as events_router
 from pyk8s_kit.testing import wait_until
 
@@ -58,19 +62,20 @@ class EventStream:
         base_url: str,
         token: str | None,
         params: dict | None = None,
-        in_query: bool = False,
+        ticket: str | None = None,
         last_event_id: str | None = None,
     ) -> None:
         self.frames: list[dict] = []
         self.comments: list[str] = []
         self.status: int | None = None
+        self.problem: dict | None = None
         self.stopped = False
         self.client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(10, read=60))
         params = dict(params or {})
         headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
-        if token and in_query:
-            params["access_token"] = token
-        elif token:
+        if ticket:
+            params["ticket"] = ticket
+        if token:
             headers["Authorization"] = f"Bearer {token}"
         self._request = (params, headers)
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -85,8 +90,10 @@ class EventStream:
             with self.client.stream(
                 "GET", "/events/clusters", params=params, headers=headers
             ) as response:
-                self.status = response.status_code
                 self.content_type = response.headers.get("content-type", "")
+                if response.status_code != 200:
+                    self.problem = json.loads(response.read())
+                self.status = response.status_code
                 frame: dict = {}
                 for line in response.iter_lines():
                     if self.stopped:
@@ -124,8 +131,8 @@ def streams(platform, monkeypatch):
     monkeypatch.setattr(events_router, "REVERIFY_SECONDS", 0.2)
     opened: list[EventStream] = []
 
-    def open_stream(token, params=None, in_query=False, last_event_id=None) -> EventStream:
-        stream = EventStream(f"{platform.url}/api/v1", token, params, in_query, last_event_id)
+    def open_stream(token, params=None, ticket=None, last_event_id=None) -> EventStream:
+        stream = EventStream(f"{platform.url}/api/v1", token, params, ticket, last_event_id)
         opened.append(stream)
         return stream
 
@@ -215,18 +222,127 @@ def test_a_reconnecting_stream_gets_what_it_missed(person, streams):
     assert fresh.events_for(cluster["id"]) == []
 
 
-def test_the_stream_accepts_the_token_in_the_query_for_eventsource(person, streams):
+def ticket_for(api: httpx.Client, token: str) -> dict:
+    answer = api.post("/events/tickets", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def publish_personal_event(platform, owner_id: str) -> str:
+    """A lifecycle event of a personal cluster of `owner_id`, straight onto the stream."""
+    cluster_id = str(uuid4())
+    event = {
+        "specversion": "1.0",
+        "id": str(uuid4()),
+        "source": "/pyk8s/provisioner",
+        "type": "io.pyk8s.cluster.created",
+        "subject": cluster_id,
+        "data": {"cluster_id": cluster_id, "team_id": None, "owner": owner_id},
+    }
+
+    async def publish() -> None:
+        nc = await platform.nats.connect("provisioner")
+        try:
+            await nc.jetstream().publish(
+                subjects.event_subject("cluster", "created"), json.dumps(event).encode()
+            )
+        finally:
+            await nc.close()
+
+    platform.run(publish())
+    return cluster_id
+
+
+def assert_refused(stream: EventStream, status: int, code: str) -> None:
+    assert stream.status == status
+    assert stream.content_type.startswith("application/problem+json")
+    assert stream.problem["code"] == code
+
+
+def test_eventsource_opens_the_stream_with_a_ticket(platform, api, person, streams):
     ada = person()
-    stream = streams(token_of(ada), in_query=True)
+    ticket = ticket_for(api, token_of(ada))
+    assert len(ticket["ticket"]) == 43  # 256 bits, base64url
+    stream = streams(None, ticket=ticket["ticket"])
     assert stream.status == 200
-    cluster = ada.post("/clusters", json={"name": "q", "provider": "kind"}).json()
-    wait_until(lambda: "ready" in stream.events_for(cluster["id"]), timeout=60)
+    cluster_id = publish_personal_event(platform, ada.id)
+    wait_until(lambda: stream.events_for(cluster_id) == ["created"], timeout=10)
 
 
-def test_the_query_token_is_accepted_on_the_stream_only(api, person):
+def test_a_ticket_is_stored_hashed_with_the_token_sealed(platform, api, person):
     ada = person()
-    answer = api.get("/clusters", params={"access_token": token_of(ada)})
-    assert answer.status_code == 401
+    ticket = ticket_for(api, token_of(ada))["ticket"]
+    secret = base64.urlsafe_b64decode(ticket + "=")
+
+    async def stored() -> bytes:
+        nc = await platform.nats.connect("gateway")
+        try:
+            kv = await nc.jetstream().key_value(stream_tickets.BUCKET)
+            return (await kv.get(hashlib.sha256(secret).hexdigest())).value
+        finally:
+            await nc.close()
+
+    value = platform.run(stored())
+    assert ticket.encode() not in value
+    assert token_of(ada).encode() not in value
+    assert token_of(ada).split(".")[1].encode() not in value
+
+
+def test_a_ticket_needs_a_bearer_token(api):
+    answer = api.post("/events/tickets")
+    assert answer.status_code == 401 and answer.json()["code"] == "unauthorized"
+    answer = api.post("/events/tickets", headers={"Authorization": "Bearer not-a-token"})
+    assert answer.status_code == 401 and answer.json()["code"] == "invalid_token"
+
+
+def test_a_ticket_opens_one_stream_only(api, person, streams):
+    ada = person()
+    ticket = ticket_for(api, token_of(ada))["ticket"]
+    assert streams(None, ticket=ticket).status == 200
+    assert_refused(streams(None, ticket=ticket), 401, "invalid_token")
+
+
+def test_an_expired_ticket_is_refused(api, person, streams, monkeypatch):
+    monkeypatch.setattr(stream_tickets, "TICKET_SECONDS", 0.0)
+    ada = person()
+    ticket = ticket_for(api, token_of(ada))
+    assert datetime.fromisoformat(ticket["expires_at"]) <= datetime.now(UTC)
+    assert_refused(streams(None, ticket=ticket["ticket"]), 401, "invalid_token")
+
+
+def test_other_ticket_material_is_refused(api, person, streams):
+    ada = person()
+    ticket = ticket_for(api, token_of(ada))["ticket"]
+    secret = base64.urlsafe_b64decode(ticket + "=")
+    stored_key = hashlib.sha256(secret).hexdigest()
+    flipped = ("B" if ticket[0] == "A" else "A") + ticket[1:]
+    for material in (stored_key, flipped, ticket + "!", token_of(ada), "", "x" * 43):
+        assert_refused(streams(None, {"ticket": material}), 401, "invalid_token")
+    # None of the attempts spent the real ticket.
+    assert streams(None, ticket=ticket).status == 200
+
+
+def test_a_ticket_for_a_revoked_token_is_refused(api, person, streams):
+    ada = person()
+    created = ada.post("/auth/tokens", json={"name": "ci"}).json()
+    ticket = ticket_for(api, created["token"])["ticket"]
+    assert ada.delete(f"/auth/tokens/{created['id']}").status_code == 204
+    assert_refused(streams(None, ticket=ticket), 401, "invalid_token")
+
+
+def test_a_ticket_stream_ends_when_its_token_is_revoked(api, person, streams):
+    ada = person()
+    created = ada.post("/auth/tokens", json={"name": "ci"}).json()
+    stream = streams(None, ticket=ticket_for(api, created["token"])["ticket"])
+    assert stream.status == 200
+    assert ada.delete(f"/auth/tokens/{created['id']}").status_code == 204
+    wait_until(lambda: not stream._thread.is_alive(), timeout=10)
+
+
+def test_the_token_is_not_accepted_in_the_query(api, person, streams):
+    ada = person()
+    assert_refused(streams(None, {"access_token": token_of(ada)}), 401, "unauthorized")
+    assert api.get("/clusters", params={"access_token": token_of(ada)}).status_code == 401
 
 
 def test_the_stream_ends_when_its_token_is_revoked(person, streams):
@@ -240,9 +356,57 @@ def test_the_stream_ends_when_its_token_is_revoked(person, streams):
 
 
 def test_the_stream_needs_a_valid_token(streams):
-    assert streams(None).status == 401
-    assert streams("not-a-token").status == 401
-    assert streams("not-a-token", in_query=True).status == 401
+    assert_refused(streams(None), 401, "unauthorized")
+    assert_refused(streams("not-a-token"), 401, "invalid_token")
+
+
+OUT_OF_RANGE = ["18446744073709551616", "9" * 30, "-1", "abc", "1e3", "0x10", "1.5", "\xb2"]
+
+
+def test_a_last_event_id_outside_the_sequence_range_is_400(platform, api, person):
+    ada = person()
+    ticket = ticket_for(api, token_of(ada))["ticket"]
+    with httpx.Client(base_url=f"{platform.url}/api/v1") as client:
+        for last_event_id in OUT_OF_RANGE:
+            answer = client.get(
+                "/events/clusters",
+                params={"ticket": ticket},
+                headers={"Last-Event-ID": last_event_id.encode("latin-1")},
+            )
+            assert answer.status_code == 400, last_event_id
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert answer.json()["code"] == "invalid_last_event_id"
+            answer = client.get(
+                "/events/clusters", params={"ticket": ticket, "last_event_id": last_event_id}
+            )
+            assert answer.status_code == 400, last_event_id
+        # The refusals kept the connection open and did not spend the ticket.
+        connections = client._transport._pool.connections
+        assert len(connections) == 1 and connections[0].is_idle()
+        with client.stream("GET", "/events/clusters", params={"ticket": ticket}) as stream:
+            assert stream.status_code == 200
+
+
+def test_a_last_event_id_beyond_the_stream_gets_new_events(platform, person, streams):
+    ada = person()
+    stream = streams(token_of(ada), last_event_id="18446744073709551615")
+    assert stream.status == 200
+    cluster_id = publish_personal_event(platform, ada.id)
+    wait_until(lambda: stream.events_for(cluster_id) == ["created"], timeout=10)
+
+
+def test_a_reconnect_may_name_its_last_event_in_the_query(platform, api, person, streams):
+    ada = person()
+    first = streams(token_of(ada))
+    seen = publish_personal_event(platform, ada.id)
+    wait_until(lambda: first.events_for(seen), timeout=10)
+    last_seen = first.frames[-1]["id"]
+    first.close()
+    missed = publish_personal_event(platform, ada.id)
+    ticket = ticket_for(api, token_of(ada))["ticket"]
+    again = streams(None, {"last_event_id": last_seen}, ticket=ticket)
+    wait_until(lambda: again.events_for(missed) == ["created"], timeout=10)
+    assert again.events_for(seen) == []
 
 
 def test_the_stream_hides_what_the_caller_may_not_see(person, streams):

@@ -9,18 +9,22 @@ event it missed while away, as long as the stream still holds it (seven days).""
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.kv import KeyValue
+from pydantic import BaseModel
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
@@ -28,6 +32,7 @@ from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.roles import team_role
 
+from .. import stream_tickets
 from ..deps import Bus, bearer, get_verifier
 from ..problems import Problem
 from ..rbac import require_team_role
@@ -42,6 +47,10 @@ KEEPALIVE_SECONDS = 15.0
 REVERIFY_SECONDS = 15.0
 ROLE_CACHE_SECONDS = 1.0
 QUEUE_LIMIT = 1000
+# Frame ids are JetStream stream sequences: unsigned 64-bit integers.
+MAX_SEQUENCE = 2**64 - 1
+EVENT_ID = re.compile(r"[0-9]{1,20}")
+INVALID_LAST_EVENT_ID = "invalid_last_event_id"
 
 
 @dataclass(frozen=True)
@@ -59,23 +68,33 @@ class StreamCaller:
             return True  # the auth service is briefly away: keep the stream, check again
 
 
-async def stream_user(
-    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    access_token: Annotated[
-        str | None,
-        Query(
-            description="Only for this stream: browsers' EventSource cannot send an "
-            "Authorization header. Prefer the header everywhere else."
-        ),
-    ] = None,
-) -> StreamCaller:
-    token = None
-    if credentials is not None and credentials.scheme.lower() == "bearer":
-        token = credentials.credentials
-    token = token or access_token
-    if not token:
-        raise Problem(401, ErrorCode.UNAUTHORIZED.value, "sign in first: no bearer token")
+class StreamTicket(BaseModel):
+    ticket: str
+    expires_at: datetime
+
+
+def get_ticket_bucket(request: Request) -> KeyValue:
+    return request.app.state.stream_tickets
+
+
+TicketBucket = Annotated[KeyValue, Depends(get_ticket_bucket)]
+Verifier = Annotated[TokenVerifier, Depends(get_verifier)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        return None
+    return credentials.credentials
+
+
+def no_credentials() -> Problem:
+    return Problem(
+        401, ErrorCode.UNAUTHORIZED.value, "sign in first: no bearer token or stream ticket"
+    )
+
+
+async def verified(verifier: TokenVerifier, token: str) -> StreamCaller:
     try:
         return StreamCaller(await verifier.verify(token), token, verifier)
     except InvalidToken:
@@ -84,7 +103,69 @@ async def stream_user(
         ) from None
 
 
-StreamUser = Annotated[StreamCaller, Depends(stream_user)]
+async def header_caller(verifier: Verifier, credentials: Credentials) -> StreamCaller:
+    token = bearer_token(credentials)
+    if token is None:
+        raise no_credentials()
+    return await verified(verifier, token)
+
+
+async def stream_caller(
+    verifier: Verifier,
+    tickets: TicketBucket,
+    credentials: Credentials,
+    ticket: Annotated[
+        str | None,
+        Query(
+            description="A stream ticket from `POST /events/tickets`, for clients that "
+            "cannot send an Authorization header (EventSource).",
+        ),
+    ] = None,
+) -> StreamCaller:
+    token = bearer_token(credentials)
+    if token is None and ticket is not None:
+        token = await stream_tickets.redeem(tickets, ticket)
+        if token is None:
+            raise Problem(
+                401, ErrorCode.INVALID_TOKEN.value, "the ticket is invalid, used or expired"
+            )
+    if token is None:
+        raise no_credentials()
+    return await verified(verifier, token)
+
+
+StreamUser = Annotated[StreamCaller, Depends(stream_caller)]
+
+
+def parse_event_id(text: str) -> int:
+    if not EVENT_ID.fullmatch(text) or int(text) > MAX_SEQUENCE:
+        raise Problem(
+            400,
+            INVALID_LAST_EVENT_ID,
+            "Last-Event-ID must be the id of an event of this stream: an integer from 0 to "
+            f"{MAX_SEQUENCE}",
+        )
+    return int(text)
+
+
+def last_seen(
+    header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    query: Annotated[
+        str | None,
+        Query(
+            alias="last_event_id",
+            description="As the Last-Event-ID header, for clients that open a new "
+            "EventSource (with a new ticket) to reconnect and so cannot send the header.",
+        ),
+    ] = None,
+) -> int | None:
+    """The id of the last event the client saw, checked before anything else (a ticket is
+    not spent on a request that is refused anyway)."""
+    text = header if header is not None else query
+    return None if text is None else parse_event_id(text)
+
+
+LastSeen = Annotated[int | None, Depends(last_seen)]
 
 
 class Visibility:
@@ -119,13 +200,29 @@ def frame(msg: Msg, raw: str) -> str:
     return f"id: {msg.metadata.sequence.stream}\ndata: {raw}\n\n"
 
 
-def start_after(last_event_id: str | None) -> ConsumerConfig:
+async def start_after(bus: NATS, seen: int | None) -> ConsumerConfig:
     """New events only, or everything after the last one the client saw."""
-    if last_event_id and last_event_id.strip().isdigit():
-        return ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=int(last_event_id) + 1
-        )
-    return ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+    if seen is None:
+        return ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+    info = await bus.jetstream().stream_info(subjects.EVENTS_STREAM)
+    # An id beyond the stream's last names no event the client saw here (the stream was
+    # recreated, or the id is made up). A consumer told to start there would wait silently
+    # until the stream reached it, so such a client gets new events, as a fresh one does.
+    start = min(seen, info.state.last_seq) + 1
+    return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
+
+
+@router.post("/tickets", status_code=201, response_model=StreamTicket)
+async def create_stream_ticket(
+    caller: Annotated[StreamCaller, Depends(header_caller)], tickets: TicketBucket
+) -> StreamTicket:
+    """A single-use ticket, valid for 30 seconds, to open `GET /events/clusters?ticket=...`
+    where the client cannot send an Authorization header (a browser's EventSource). The stream
+    it opens ends when the token that asked for it expires or is revoked."""
+    issued = await stream_tickets.issue(tickets, caller.token)
+    return StreamTicket(
+        ticket=issued.ticket, expires_at=datetime.fromtimestamp(issued.expires_at, UTC)
+    )
 
 
 @router.get(
@@ -135,15 +232,15 @@ def start_after(last_event_id: str | None) -> ConsumerConfig:
 )
 async def cluster_events(
     bus: Bus,
+    seen: LastSeen,
     caller: StreamUser,
     team_id: Annotated[UUID | None, Query()] = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
     deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
-    the access token as `Authorization: Bearer ...`, or as `?access_token=` where the client
-    cannot set headers (EventSource). The stream ends when the token expires or is revoked;
-    reconnect with a fresh one and `Last-Event-ID` (EventSource sends it by itself) to get
+    the token as `Authorization: Bearer ...`, or, where the client cannot set headers
+    (EventSource), a single-use `?ticket=` from `POST /events/tickets`. The stream ends when
+    the token expires or is revoked; reconnect (with a new ticket) and `Last-Event-ID` to get
     what happened in between."""
     user = caller.principal
     if team_id:
@@ -166,7 +263,7 @@ async def cluster_events(
         stream=subjects.EVENTS_STREAM,
         cb=deliver,
         ordered_consumer=True,
-        config=start_after(last_event_id),
+        config=await start_after(bus, seen),
     )
     visibility = Visibility(bus, user.user_id)
     return StreamingResponse(

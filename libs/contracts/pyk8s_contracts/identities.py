@@ -39,6 +39,19 @@ def _consumer_use(stream: str) -> list[str]:
     ]
 
 
+def _key_value_owner(bucket: str) -> list[str]:
+    """Create and use the key-value bucket `bucket` (a stream named KV_<bucket>)."""
+    stream = f"KV_{bucket}"
+    return [
+        f"{JS_API}.STREAM.CREATE.{stream}",
+        f"{JS_API}.STREAM.INFO.{stream}",
+        f"{JS_API}.STREAM.MSG.GET.{stream}",
+        f"{JS_API}.DIRECT.GET.{stream}",
+        f"{JS_API}.DIRECT.GET.{stream}.>",
+        f"$KV.{bucket}.>",
+    ]
+
+
 def _micro_service(name: str) -> list[str]:
     """The discovery subjects a nats.micro service listens on."""
     return ["$SRV.*", f"$SRV.*.{name}", f"$SRV.*.{name}.*"]
@@ -128,9 +141,12 @@ PERMISSIONS: dict[str, Permissions] = {
             f"{JS_API}.CONSUMER.CREATE.{s.EVENTS_STREAM}.>",
             f"{JS_API}.CONSUMER.DELETE.{s.EVENTS_STREAM}.*",
             f"{JS_API}.CONSUMER.INFO.{s.EVENTS_STREAM}.*",
+            f"{JS_API}.STREAM.INFO.{s.EVENTS_STREAM}",
             f"$JS.FC.{s.EVENTS_STREAM}.>",
+            *_key_value_owner(s.STREAM_TICKETS_BUCKET),
         ],
-        notes="the only caller of user-facing requests; reads events for the live stream",
+        notes="the only caller of user-facing requests; reads events for the live stream; "
+        "owns the stream-ticket bucket",
     ),
     EVENTS: Permissions(
         publish=[],

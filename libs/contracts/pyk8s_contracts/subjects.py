@@ -70,6 +70,8 @@ WORK_PREFIX = "pyk8s.work"
 SIGNUPS_STREAM = "PYK8S_SIGNUPS"
 SIGNUPS_PREFIX = "pyk8s.signups"
 SIGNUP_INVITED = "pyk8s.signups.invited"
+# The gateway's key-value bucket of event stream tickets (its stream is KV_<bucket>).
+STREAM_TICKETS_BUCKET = "PYK8S_STREAM_TICKETS"
 
 
 def event_subject(entity: str, verb: str) -> str:

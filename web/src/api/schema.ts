@@ -478,6 +478,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Stream Ticket
+         * @description A single-use ticket, valid for 30 seconds, to open `GET /events/clusters?ticket=...`
+         *     where the client cannot send an Authorization header (a browser's EventSource). The stream
+         *     it opens ends when the token that asked for it expires or is revoked.
+         */
+        post: operations["create_stream_ticket_api_v1_events_tickets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/clusters": {
         parameters: {
             query?: never;
@@ -489,8 +511,10 @@ export interface paths {
          * Cluster Events
          * @description Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
          *     deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
-         *     the access token as `Authorization: Bearer ...`, or as `?access_token=` where the client
-         *     cannot set headers (EventSource).
+         *     the token as `Authorization: Bearer ...`, or, where the client cannot set headers
+         *     (EventSource), a single-use `?ticket=` from `POST /events/tickets`. The stream ends when
+         *     the token expires or is revoked; reconnect (with a new ticket) and `Last-Event-ID` to get
+         *     what happened in between.
          */
         get: operations["cluster_events_api_v1_events_clusters_get"];
         put?: never;
@@ -819,6 +843,16 @@ export interface components {
             display_name?: string | null;
             /** Invitation Token */
             invitation_token?: string | null;
+        };
+        /** StreamTicket */
+        StreamTicket: {
+            /** Ticket */
+            ticket: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
         };
         /** TeamCreateBody */
         TeamCreateBody: {
@@ -1851,14 +1885,38 @@ export interface operations {
             };
         };
     };
+    create_stream_ticket_api_v1_events_tickets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicket"];
+                };
+            };
+        };
+    };
     cluster_events_api_v1_events_clusters_get: {
         parameters: {
             query?: {
                 team_id?: string | null;
-                /** @description Only for this stream: browsers' EventSource cannot send an Authorization header. Prefer the header everywhere else. */
-                access_token?: string | null;
+                /** @description As the Last-Event-ID header, for clients that open a new EventSource (with a new ticket) to reconnect and so cannot send the header. */
+                last_event_id?: string | null;
+                /** @description A stream ticket from `POST /events/tickets`, for clients that cannot send an Authorization header (EventSource). */
+                ticket?: string | null;
             };
-            header?: never;
+            header?: {
+                "Last-Event-ID"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };

@@ -28,3 +28,4 @@ export type ClusterList = Schemas["ClusterList"];
 export type ClusterCreate = Schemas["ClusterCreateBody"];
 export type Kubeconfig = Schemas["Kubeconfig"];
 export type TerminalTicket = Schemas["TerminalTicket"];
+export type StreamTicket = Schemas["StreamTicket"];

@@ -60,7 +60,9 @@ describe("create-cluster dialog", () => {
     expect(workers).toHaveValue("5");
     await user.click(within(form).getByRole("button", { name: "Create" }));
     await screen.findByRole("heading", { name: "dev" });
-    expect(gateway.requests.find((r) => r.method === "POST")?.body).toMatchObject({ workers: 5 });
+    expect(gateway.requests.find((r) => r.method === "POST" && r.path === "/api/v1/clusters")?.body).toMatchObject({
+      workers: 5,
+    });
   });
 
   it("creates a team cluster and opens its page", async () => {

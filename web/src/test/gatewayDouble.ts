@@ -50,6 +50,10 @@ export class GatewayDouble {
   private accessTokens = new Map<string, string>();
   private refreshTokens = new Map<string, string>();
   private streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  private streamTickets = new Map<string, string>();
+  private sequence = 0;
+  /** The URL of every request for the event stream, in order. */
+  streamUrls: URL[] = [];
   private invitationTokens = new Map<string, string>();
   /** Terminal tickets handed out, in order. */
   tickets: string[] = [];
@@ -131,6 +135,12 @@ export class GatewayDouble {
     return this.streams.size;
   }
 
+  /** Ends every open event stream, as the gateway does when a stream's token expires. */
+  endStreams(): void {
+    for (const controller of this.streams) controller.close();
+    this.streams.clear();
+  }
+
   /** Changes a cluster and publishes the lifecycle event on every open stream. */
   publishStatus(cluster: Cluster, status: ClusterStatus, message: string | null = null): void {
     const stored = this.clusters.get(cluster.id)!;
@@ -156,7 +166,7 @@ export class GatewayDouble {
         expires_at: cluster.expires_at,
       },
     };
-    const frame = new TextEncoder().encode(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+    const frame = new TextEncoder().encode(`id: ${++this.sequence}\ndata: ${JSON.stringify(event)}\n\n`);
     for (const controller of this.streams) controller.enqueue(frame);
   }
 
@@ -169,9 +179,9 @@ export class GatewayDouble {
     return { access_token: access, refresh_token: refresh, token_type: "bearer", expires_in: 900 };
   }
 
-  private caller(request: Request, url: URL): Account {
+  private caller(request: Request): Account {
     const header = request.headers.get("Authorization") ?? "";
-    const token = header.startsWith("Bearer ") ? header.slice(7) : url.searchParams.get("access_token");
+    const token = header.startsWith("Bearer ") ? header.slice(7) : null;
     if (!token) throw new ProblemError(401, "unauthorized", "sign in first: no bearer token");
     const userId = this.accessTokens.get(token);
     if (!userId) throw new ProblemError(401, "invalid_token", "the token is invalid or expired");
@@ -267,22 +277,22 @@ export class GatewayDouble {
         this.refreshTokens.delete(token);
         return HttpResponse.json(this.issueTokens(userId));
       }),
-      this.route("post", "/auth/logout", ({ request, url }) => {
-        this.caller(request, url);
+      this.route("post", "/auth/logout", ({ request }) => {
+        this.caller(request);
       }),
-      this.route("get", "/auth/me", ({ request, url }) => {
-        const { password: _password, ...user } = this.caller(request, url);
+      this.route("get", "/auth/me", ({ request }) => {
+        const { password: _password, ...user } = this.caller(request);
         return user;
       }),
 
       // teams
-      this.route("get", "/teams", ({ request, url }) => {
-        const user = this.caller(request, url);
+      this.route("get", "/teams", ({ request }) => {
+        const user = this.caller(request);
         const teams = [...this.teams.values()].filter((t) => t.members.has(user.id));
         return { teams: teams.map((t) => this.teamWithRole(t, user)) };
       }),
-      this.route("post", "/teams", ({ request, url, body }) => {
-        const user = this.caller(request, url);
+      this.route("post", "/teams", ({ request, body }) => {
+        const user = this.caller(request);
         const b = body as { name: string; display_name?: string | null };
         if (!DNS_LABEL.test(b.name)) throw new ProblemError(422, "validation_error", "request validation failed");
         if ([...this.teams.values()].some((t) => t.name === b.name)) {
@@ -292,16 +302,16 @@ export class GatewayDouble {
         team.display_name = b.display_name || b.name;
         return HttpResponse.json(this.teamWithRole(team, user), { status: 201 });
       }),
-      this.route("get", "/teams/:teamId", ({ request, url, params }) => {
-        const user = this.caller(request, url);
+      this.route("get", "/teams/:teamId", ({ request, params }) => {
+        const user = this.caller(request);
         return this.teamWithRole(this.teamFor(params.teamId, user, "viewer"), user);
       }),
-      this.route("delete", "/teams/:teamId", ({ request, url, params }) => {
-        const team = this.teamFor(params.teamId, this.caller(request, url), "owner");
+      this.route("delete", "/teams/:teamId", ({ request, params }) => {
+        const team = this.teamFor(params.teamId, this.caller(request), "owner");
         this.teams.delete(team.id);
       }),
-      this.route("get", "/teams/:teamId/members", ({ request, url, params }) => {
-        const team = this.teamFor(params.teamId, this.caller(request, url), "viewer");
+      this.route("get", "/teams/:teamId/members", ({ request, params }) => {
+        const team = this.teamFor(params.teamId, this.caller(request), "viewer");
         return {
           members: [...team.members.entries()].map(([userId, m]) => {
             const u = this.users.get(userId)!;
@@ -309,8 +319,8 @@ export class GatewayDouble {
           }),
         };
       }),
-      this.route("patch", "/teams/:teamId/members/:userId", ({ request, url, params, body }) => {
-        const user = this.caller(request, url);
+      this.route("patch", "/teams/:teamId/members/:userId", ({ request, params, body }) => {
+        const user = this.caller(request);
         const team = this.teamFor(params.teamId, user, "admin");
         const role = (body as { role: Role }).role;
         const target = team.members.get(params.userId);
@@ -322,17 +332,17 @@ export class GatewayDouble {
         const u = this.users.get(params.userId)!;
         return { user_id: u.id, username: u.username, display_name: u.display_name, role, joined_at: target.joined_at };
       }),
-      this.route("delete", "/teams/:teamId/members/:userId", ({ request, url, params }) => {
-        const user = this.caller(request, url);
+      this.route("delete", "/teams/:teamId/members/:userId", ({ request, params }) => {
+        const user = this.caller(request);
         const team = this.teamFor(params.teamId, user, params.userId === user.id ? "viewer" : "admin");
         team.members.delete(params.userId);
       }),
-      this.route("get", "/teams/:teamId/invitations", ({ request, url, params }) => {
-        const team = this.teamFor(params.teamId, this.caller(request, url), "admin");
+      this.route("get", "/teams/:teamId/invitations", ({ request, params }) => {
+        const team = this.teamFor(params.teamId, this.caller(request), "admin");
         return { invitations: [...this.invitations.values()].filter((i) => i.team_id === team.id && i.status === "pending") };
       }),
-      this.route("post", "/teams/:teamId/invitations", ({ request, url, params, body }) => {
-        const user = this.caller(request, url);
+      this.route("post", "/teams/:teamId/invitations", ({ request, params, body }) => {
+        const user = this.caller(request);
         const team = this.teamFor(params.teamId, user, "admin");
         const b = body as { login: string; role: Role };
         const invitee = [...this.users.values()].find((u) => u.username === b.login || u.email === b.login);
@@ -346,18 +356,18 @@ export class GatewayDouble {
         this.invitationTokens.set(token, invitation.id);
         return HttpResponse.json({ ...invitation, token }, { status: 201 });
       }),
-      this.route("delete", "/teams/:teamId/invitations/:invitationId", ({ request, url, params }) => {
-        this.teamFor(params.teamId, this.caller(request, url), "admin");
+      this.route("delete", "/teams/:teamId/invitations/:invitationId", ({ request, params }) => {
+        this.teamFor(params.teamId, this.caller(request), "admin");
         const invitation = this.invitations.get(params.invitationId);
         if (!invitation || invitation.team_id !== params.teamId) throw new ProblemError(404, "not_found", "invitation not found");
         invitation.status = "revoked";
       }),
-      this.route("get", "/invitations", ({ request, url }) => {
-        const user = this.caller(request, url);
+      this.route("get", "/invitations", ({ request }) => {
+        const user = this.caller(request);
         return { invitations: [...this.invitations.values()].filter((i) => i.invitee_id === user.id && i.status === "pending") };
       }),
-      this.route("post", "/invitations/:invitationId/:answer", ({ request, url, params }) => {
-        const user = this.caller(request, url);
+      this.route("post", "/invitations/:invitationId/:answer", ({ request, params }) => {
+        const user = this.caller(request);
         const invitation = this.invitations.get(params.invitationId);
         if (!invitation || invitation.invitee_id !== user.id) throw new ProblemError(404, "not_found", "invitation not found");
         if (invitation.status !== "pending") throw new ProblemError(410, "invitation_invalid", "the invitation was already used");
@@ -369,15 +379,15 @@ export class GatewayDouble {
       }),
 
       // clusters
-      this.route("get", "/clusters", ({ request, url }) => {
-        const user = this.caller(request, url);
+      this.route("get", "/clusters", ({ request }) => {
+        const user = this.caller(request);
         const clusters = [...this.clusters.values()].filter(
           (c) => c.status !== "deleted" && (c.owner_id === user.id || this.roleIn(c.team_id, user)),
         );
         return { clusters };
       }),
-      this.route("post", "/clusters", ({ request, url, body }) => {
-        const user = this.caller(request, url);
+      this.route("post", "/clusters", ({ request, body }) => {
+        const user = this.caller(request);
         const b = body as { name: string; provider: "kind" | "k3d"; team_id?: string | null; workers?: number; ttl_hours?: number };
         if (!DNS_LABEL.test(b.name) || b.name.length > 40) throw new ProblemError(422, "validation_error", "request validation failed");
         const team = b.team_id ? this.teamFor(b.team_id, user, "member") : null;
@@ -387,11 +397,11 @@ export class GatewayDouble {
         cluster.workers = b.workers ?? 0;
         return HttpResponse.json(cluster, { status: 202 });
       }),
-      this.route("get", "/clusters/:clusterId", ({ request, url, params }) => {
-        return this.visibleCluster(params.clusterId, this.caller(request, url));
+      this.route("get", "/clusters/:clusterId", ({ request, params }) => {
+        return this.visibleCluster(params.clusterId, this.caller(request));
       }),
-      this.route("delete", "/clusters/:clusterId", ({ request, url, params }) => {
-        const user = this.caller(request, url);
+      this.route("delete", "/clusters/:clusterId", ({ request, params }) => {
+        const user = this.caller(request);
         const cluster = this.visibleCluster(params.clusterId, user);
         if (cluster.owner_id !== user.id && RANK[this.roleIn(cluster.team_id, user) ?? "viewer"] < RANK.admin) {
           throw new ProblemError(403, "forbidden", "only the creator or a team admin may delete this cluster");
@@ -399,8 +409,8 @@ export class GatewayDouble {
         cluster.status = "deleting";
         return HttpResponse.json(cluster, { status: 202 });
       }),
-      this.route("get", "/clusters/:clusterId/kubeconfig", ({ request, url, params }) => {
-        const user = this.caller(request, url);
+      this.route("get", "/clusters/:clusterId/kubeconfig", ({ request, params }) => {
+        const user = this.caller(request);
         const cluster = this.visibleCluster(params.clusterId, user);
         if (cluster.owner_id !== user.id && RANK[this.roleIn(cluster.team_id, user) ?? "viewer"] < RANK.member) {
           throw new ProblemError(403, "forbidden", "viewers may not download the kubeconfig");
@@ -408,8 +418,8 @@ export class GatewayDouble {
         return { cluster_id: cluster.id, kubeconfig: `apiVersion: v1\nkind: Config\nclusters: []\n` };
       }),
 
-      this.route("post", "/clusters/:clusterId/terminal", ({ request, url, params }) => {
-        const user = this.caller(request, url);
+      this.route("post", "/clusters/:clusterId/terminal", ({ request, params }) => {
+        const user = this.caller(request);
         const cluster = this.visibleCluster(params.clusterId, user);
         if (cluster.owner_id !== user.id && RANK[this.roleIn(cluster.team_id, user) ?? "viewer"] < RANK.member) {
           throw new ProblemError(403, "forbidden", "a terminal needs the member role or higher in the team");
@@ -426,13 +436,29 @@ export class GatewayDouble {
       }),
 
       // the event stream
+      this.route("post", "/events/tickets", ({ request }) => {
+        const user = this.caller(request);
+        const ticket = `st-${newId()}`;
+        this.streamTickets.set(ticket, user.id);
+        return HttpResponse.json(
+          { ticket, expires_at: new Date(Date.now() + 30000).toISOString() },
+          { status: 201 },
+        );
+      }),
       http.get(`${BASE}/events/clusters`, ({ request }) => {
         const url = new URL(request.url);
-        try {
-          this.caller(request, url);
-        } catch (error) {
-          const e = error as ProblemError;
-          return problem(e.status, e.code, e.message, url.pathname);
+        this.streamUrls.push(url);
+        const ticket = url.searchParams.get("ticket");
+        if (ticket !== null && !this.streamTickets.delete(ticket)) {
+          return problem(401, "invalid_token", "the ticket is invalid, used or expired", url.pathname);
+        }
+        if (ticket === null) {
+          try {
+            this.caller(request);
+          } catch (error) {
+            const e = error as ProblemError;
+            return problem(e.status, e.code, e.message, url.pathname);
+          }
         }
         let mine: ReadableStreamDefaultController<Uint8Array>;
         const stream = new ReadableStream<Uint8Array>({

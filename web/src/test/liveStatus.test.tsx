@@ -62,3 +62,54 @@ describe("a cluster becoming ready", () => {
     expect(reads()).toBe(2);
   });
 });
+
+describe("the event stream's ticket", () => {
+  it("opens the stream with a ticket, never a token in the URL", async () => {
+    const gateway = installGateway();
+    const me = gateway.addUser("mia");
+    renderApp("/", signedInStore(gateway, me));
+
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    expect(gateway.requests.filter((r) => r.method === "POST" && r.path === "/api/v1/events/tickets")).toHaveLength(1);
+    const [url] = gateway.streamUrls;
+    expect(url.searchParams.get("ticket")).toMatch(/^st-/);
+    expect(url.searchParams.has("access_token")).toBe(false);
+    expect(url.searchParams.has("last_event_id")).toBe(false);
+  });
+
+  it("reconnects with a new ticket and the last event seen when the stream ends", async () => {
+    const gateway = installGateway();
+    const me = gateway.addUser("mia");
+    const cluster = gateway.addCluster("dev", me, null, "provisioning");
+    renderApp("/", signedInStore(gateway, me));
+    const row = await screen.findByTestId("cluster-row-dev");
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    await screen.findByText("live");
+    gateway.publishStatus(cluster, "ready");
+    await waitFor(() => expect(within(row).getByTestId("cluster-status")).toHaveTextContent("ready"));
+
+    gateway.endStreams();
+
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    const [first, second] = gateway.streamUrls;
+    expect(second.searchParams.get("ticket")).not.toBe(first.searchParams.get("ticket"));
+    expect(second.searchParams.get("last_event_id")).toBe("1");
+  });
+
+  it("refreshes an expired access token before asking for the next ticket", async () => {
+    const gateway = installGateway();
+    const me = gateway.addUser("mia");
+    renderApp("/", signedInStore(gateway, me));
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+
+    gateway.expireAccessTokens();
+    gateway.endStreams();
+
+    await waitFor(() => expect(gateway.streamUrls).toHaveLength(2));
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    const paths = gateway.requests.map((r) => `${r.method} ${r.path}`);
+    const refresh = paths.lastIndexOf("POST /api/v1/auth/refresh");
+    expect(refresh).toBeGreaterThan(-1);
+    expect(paths.lastIndexOf("POST /api/v1/events/tickets")).toBeGreaterThan(refresh);
+  });
+});

@@ -1,5 +1,5 @@
 import { baseApi } from "../../api/baseApi";
-import type { Cluster, ClusterCreate, ClusterList, Kubeconfig, TerminalTicket } from "../../api/types";
+import type { Cluster, ClusterCreate, ClusterList, Kubeconfig, StreamTicket, TerminalTicket } from "../../api/types";
 
 export const clustersApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
@@ -32,6 +32,9 @@ export const clustersApi = baseApi.injectEndpoints({
     }),
     terminalTicket: build.mutation<TerminalTicket, string>({
       query: (id) => ({ url: `/clusters/${id}/terminal`, method: "POST" }),
+    }),
+    streamTicket: build.mutation<StreamTicket, void>({
+      query: () => ({ url: "/events/tickets", method: "POST" }),
     }),
   }),
 });

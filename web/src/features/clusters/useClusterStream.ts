@@ -1,7 +1,6 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { apiUrl } from "../../api/baseApi";
 import { useAppDispatch, useAppSelector } from "../../hooks";
-import { authApi } from "../auth/authApi";
 import { selectAccessToken } from "../auth/authSlice";
 import { clustersApi } from "./clustersApi";
 import { applyClusterEvent, type ClusterEvent } from "./events";
@@ -10,50 +9,82 @@ import { streamChanged } from "./liveSlice";
 export const CLUSTER_EVENTS_PATH = "/events/clusters";
 const RETRY_MS = 3000;
 
-/** The stream URL. EventSource cannot send headers, so the access token rides in the query. */
-export function clusterStreamUrl(accessToken: string): string {
+/**
+ * The stream URL. EventSource cannot send headers, so a single-use ticket rides in the query,
+ * never a token. So does the last event seen: every reconnect is a new EventSource (a ticket
+ * opens one stream), and a new EventSource does not send Last-Event-ID.
+ */
+export function clusterStreamUrl(ticket: string, lastEventId?: string): string {
   const url = new URL(apiUrl(CLUSTER_EVENTS_PATH));
-  url.searchParams.set("access_token", accessToken);
+  url.searchParams.set("ticket", ticket);
+  if (lastEventId) url.searchParams.set("last_event_id", lastEventId);
   return url.toString();
 }
 
 /** Keeps the cluster cache current from the gateway's event stream while signed in. */
 export function useClusterStream(): void {
-  const token = useAppSelector(selectAccessToken);
+  const signedIn = useAppSelector(selectAccessToken) !== null;
   const dispatch = useAppDispatch();
   const [attempt, setAttempt] = useState(0);
+  const lastEventId = useRef<string | undefined>(undefined);
 
   useEffect(() => {
-    if (!token) return;
+    if (!signedIn) {
+      lastEventId.current = undefined;
+      return;
+    }
+    let source: EventSource | undefined;
     let retry: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    let opened = false;
+    const reconnect = () => {
+      // A stream that was live (most often ended because the access token expired) is
+      // reopened at once; a failed attempt waits before the next.
+      retry = setTimeout(() => setAttempt((n) => n + 1), opened ? 0 : RETRY_MS);
+    };
+    const open = (ticket: string) => {
+      source = new EventSource(clusterStreamUrl(ticket, lastEventId.current));
+      source.onopen = () => {
+        opened = true;
+        dispatch(streamChanged("live"));
+        // Catch up on anything that changed while the stream was down.
+        dispatch(clustersApi.util.invalidateTags([{ type: "Cluster", id: "LIST" }]));
+      };
+      source.onmessage = (message: MessageEvent<string>) => {
+        if (message.lastEventId) lastEventId.current = message.lastEventId;
+        try {
+          applyClusterEvent(dispatch, JSON.parse(message.data) as ClusterEvent);
+        } catch {
+          // A frame that is not a cluster event (keepalive or a newer format) changes nothing.
+        }
+      };
+      source.onerror = () => {
+        // EventSource would retry with the same ticket, which is spent: start over instead.
+        source?.close();
+        dispatch(streamChanged("connecting"));
+        reconnect();
+      };
+    };
+
     dispatch(streamChanged("connecting"));
-    const source = new EventSource(clusterStreamUrl(token));
-    const onEvent = (message: MessageEvent<string>) => {
-      try {
-        applyClusterEvent(dispatch, JSON.parse(message.data) as ClusterEvent);
-      } catch {
-        // A frame that is not a cluster event (keepalive or a newer format) changes nothing.
-      }
-    };
-    source.onopen = () => {
-      dispatch(streamChanged("live"));
-      // Catch up on anything that changed while the stream was down.
-      dispatch(clustersApi.util.invalidateTags([{ type: "Cluster", id: "LIST" }]));
-    };
-    source.onmessage = onEvent;
-    source.onerror = () => {
-      dispatch(streamChanged(source.readyState === EventSource.CLOSED ? "offline" : "connecting"));
-      if (source.readyState !== EventSource.CLOSED) return;
-      // Closed for good (most often an expired access token): a checked request refreshes
-      // the session if it can, and a new token reopens the stream through this effect.
-      retry = setTimeout(async () => {
-        await dispatch(authApi.endpoints.me.initiate(undefined, { forceRefetch: true, subscribe: false }));
-        setAttempt((n) => n + 1);
-      }, RETRY_MS);
-    };
+    // Asked like any other request, so an expired access token is refreshed first.
+    const request = dispatch(
+      clustersApi.endpoints.streamTicket.initiate(undefined, { fixedCacheKey: "cluster-stream" }),
+    );
+    request.unwrap().then(
+      ({ ticket }) => {
+        if (!stopped) open(ticket);
+      },
+      () => {
+        if (stopped) return;
+        dispatch(streamChanged("offline"));
+        reconnect();
+      },
+    );
     return () => {
+      stopped = true;
       clearTimeout(retry);
-      source.close();
+      source?.close();
     };
-  }, [token, attempt, dispatch]);
+  }, [signedIn, attempt, dispatch]);
 }
