@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from pydantic import ValidationError
 
 from pyk8s_contracts import auth as c
 from pyk8s_contracts import subjects
@@ -69,11 +70,12 @@ class TokenVerifier:
         if cached and cached.until > now:
             return cached.principal
         try:
+            resolve = c.ApiTokenResolveRequest(token=token)
+        except ValidationError:  # too long, or a NUL: no such token was ever issued
+            raise InvalidToken("invalid API token") from None
+        try:
             reply = await request(
-                self._nc,
-                subjects.AUTH_TOKENS_RESOLVE,
-                c.ApiTokenResolveRequest(token=token),
-                c.ApiTokenResolveReply,
+                self._nc, subjects.AUTH_TOKENS_RESOLVE, resolve, c.ApiTokenResolveReply
             )
         except ServiceError as error:
             if error.code.value == "invalid_token":

@@ -124,7 +124,16 @@ def test_refresh_token_presented_as_access_token(api, alice):
 
 
 @pytest.mark.parametrize(
-    "token", ["garbage", "a.b.c", "Bearer", "pyk8s_pat_unknown", "e30.e30.e30", "x" * 5000]
+    "token",
+    [
+        "garbage",
+        "a.b.c",
+        "Bearer",
+        "pyk8s_pat_unknown",
+        "e30.e30.e30",
+        "x" * 5000,
+        "pyk8s_pat_" + "x" * 300,
+    ],
 )
 def test_garbage(api, token):
     answer = me(api, token)
