@@ -612,6 +612,25 @@ def test_team_roles_decide_who_gets_a_ticket(platform, world, person, node_conta
     assert_nothing_started(platform, node_container)
 
 
+def test_a_creator_demoted_to_viewer_gets_no_terminal(platform, world, person, node_container):
+    """Creating a team's cluster gives no right of its own to a shell: the team role decides,
+    as for the kubeconfig (docs/rbac.md)."""
+    creator = person()
+    team = uuid.uuid4()
+    world.grant(team, creator.id, Role.MEMBER)
+    cluster = world.cluster(creator.id, team_id=team)
+    ticket = ticket_for(creator, cluster.id)
+    world.grant(team, creator.id, Role.VIEWER)
+    denied = creator.post(f"/clusters/{cluster.id}/terminal")
+    assert denied.status_code == 403 and denied.json()["code"] == "forbidden"
+    closed = refused(
+        open_socket(platform, ticket["ws_url"], origin=platform.url),
+        json.dumps({"type": "hello", "ticket": ticket["ticket"]}),
+    )
+    assert closed.code == 1008 and "member role" in closed.reason
+    assert_nothing_started(platform, node_container)
+
+
 def test_another_teams_cluster_is_refused(platform, world, person, node_container):
     alice, bob = person(), person()
     team_a, team_b = uuid.uuid4(), uuid.uuid4()
