@@ -125,7 +125,7 @@ def test_node_container_for_the_terminal(platform, person):
     k3d = create(ada, provider="k3d").json()
     for cluster, pattern in ((kind, "{}-control-plane"), (k3d, "k3d-{}-server-0")):
         wait_status(ada, cluster["id"], "ready")
-        nc = platform.runtimes["provisioner"].nc
+        nc = platform.runtimes["terminal"].nc  # the one peer that asks for nodes
         node = platform.run(
             request(
                 nc,

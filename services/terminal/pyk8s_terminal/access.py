@@ -11,14 +11,14 @@ from pyk8s_contracts.clusters import Cluster, ClusterAccessRequest, ClusterStatu
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_kit.bus import ServiceError, request
 
-GONE = (ClusterStatus.DELETING, ClusterStatus.DELETED)
-
 
 class Denied(Exception):
-    def __init__(self, code: ErrorCode, reason: str) -> None:
+    def __init__(self, code: ErrorCode, reason: str, gone: bool = False) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        # The cluster is deleted or being deleted: a live session on it ends.
+        self.gone = gone
 
     def service_error(self) -> ServiceError:
         return ServiceError(self.code, self.reason)
@@ -46,8 +46,10 @@ async def check_access(nc: NATS, cluster_id: uuid.UUID, user_id: uuid.UUID) -> C
     """Returns the cluster when `user_id` may open a shell on it; raises `Denied` otherwise
     and `ServiceError` when a service cannot answer."""
     cluster = await usable_cluster(nc, cluster_id, user_id)
-    if cluster.status in GONE:
-        raise Denied(ErrorCode.NOT_FOUND, "cluster deleted")
+    if cluster.status == ClusterStatus.DELETED:
+        raise Denied(ErrorCode.NOT_FOUND, "cluster deleted", gone=True)
+    if cluster.status == ClusterStatus.DELETING:
+        raise Denied(ErrorCode.CONFLICT, "cluster is being deleted", gone=True)
     if cluster.status != ClusterStatus.READY:
         raise Denied(ErrorCode.CONFLICT, f"cluster is {cluster.status.value}, not ready")
     return cluster

@@ -268,11 +268,7 @@ class TerminalService:
         try:
             await check_access(self.nc, info.cluster_id, info.user_id)
         except Denied as denied:
-            return (
-                "cluster deleted"
-                if denied.reason == "cluster deleted"
-                else "access to the cluster was withdrawn"
-            )
+            return "cluster deleted" if denied.gone else "access to the cluster was withdrawn"
         except ServiceError as error:
             # A service that cannot answer right now is not a reason to cut a session.
             log.info("access recheck of %s skipped: %s", info.id, error.message)
