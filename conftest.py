@@ -388,6 +388,12 @@ class AuthKeysDouble:
 
 
 @pytest.fixture
+def foreign_keys() -> AuthKeysDouble:
+    """Signs well-formed access tokens with a key no auth service ever published."""
+    return AuthKeysDouble()
+
+
+@pytest.fixture
 async def auth_keys(nats_server: EmbeddedNats):
     """`auth_keys.assertion(user_id)`: an access token services accept for that user."""
     keys = await AuthKeysDouble().start(nats_server)

@@ -209,12 +209,12 @@ async def test_nobody_but_the_auth_service_can_answer_for_its_keys(platform, ide
         await probe.close()
 
 
-async def test_naming_a_user_without_their_token_acts_for_nobody(platform, person, auth_keys):
+async def test_naming_a_user_without_their_token_acts_for_nobody(platform, person, foreign_keys):
     """Past the subject permissions, the services check who a request is for: the gateway's
     own identity cannot act for a user without that user's access token."""
     victim = person()
     gateway = await platform.nats.connect("gateway")
-    forged = auth_keys.assertion(uuid.UUID(victim.id))  # signed by a key auth never published
+    forged = foreign_keys.assertion(uuid.UUID(victim.id))
     try:
         for actor in (None, forged, victim.tokens["access_token"] + "x"):
             payload = ByUser(actor_id=victim.id).model_dump_json().encode()

@@ -305,7 +305,10 @@ async def test_requests_for_a_person_need_that_persons_verified_token(bus):
 async def test_nul_in_text_is_a_validation_error_not_a_database_error(bus):
     owner = bus.peers.person("owner")
     payload = {"actor_id": str(owner), "name": "crew", "display_name": "a\u0000b"}
-    msg = await bus.nc.request(subjects.TEAMS_CREATE, json.dumps(payload).encode(), timeout=5)
+    headers = {ACTOR_HEADER: bus.keys.assertion(owner)}
+    msg = await bus.nc.request(
+        subjects.TEAMS_CREATE, json.dumps(payload).encode(), timeout=5, headers=headers
+    )
     assert msg.headers["Nats-Service-Error-Code"] == ErrorCode.VALIDATION.value
     assert (await ask(bus, subjects.TEAMS_LIST, ByUser(actor_id=owner), c.TeamList)).teams == []
 
