@@ -101,7 +101,7 @@ def program(
         "stdout_logfile_maxbytes": "0" if log == "/dev/stdout" else "10MB",
     }
     if env:
-        section["environment"] = ",".join(f'{key}="{escaped(v)}"' for key, v in env.items())
+        section["environment"] = ",".join(f'{key}="{escaped(value)}"' for key, value in env.items())
     if user:
         section["user"] = user
     return section
