@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_PYTHON ?= 3.11
 
-.PHONY: up test setup web test-deps test-web lint bench
+.PHONY: up test setup web schema check-schema test-deps test-web lint bench
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -20,6 +20,21 @@ web:
 	  web/vite.config.ts web/tsconfig.json -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
 	  (cd web && npm run build); fi
 
+## The web app's API types (web/src/api/schema.ts) from the gateway's OpenAPI document,
+## taken from the gateway code without a running server.
+schema: setup web
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && set -e && \
+	  $(UV) run python scripts/openapi.py "$$tmp/openapi.json" && \
+	  (cd web && node scripts/gen-api.mjs "$$tmp/openapi.json")
+
+## Fails when the committed web/src/api/schema.ts differs from what `make schema` makes.
+check-schema: setup web
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && set -e && \
+	  $(UV) run python scripts/openapi.py "$$tmp/openapi.json" && \
+	  (cd web && node scripts/gen-api.mjs "$$tmp/openapi.json" "$$tmp/schema.ts") && \
+	  if ! diff -u web/src/api/schema.ts "$$tmp/schema.ts"; then \
+	    echo "web/src/api/schema.ts is stale against the gateway: run make schema"; exit 1; fi
+
 up: setup web
 	$(UV) run python scripts/up.py
 
@@ -32,8 +47,9 @@ test-deps:
 test-web: web
 	cd web && npm test
 
-## Component tests of the web app, then every Python test (services, gateway, CLI, browser).
-test: setup web test-deps test-web
+## The web app's API types match the gateway and its component tests pass, then every Python
+## test (services, gateway, CLI, browser).
+test: setup web check-schema test-deps test-web
 	$(UV) run pytest --basetemp="$$(mktemp -d /tmp/pyk8s-tests.XXXXXX)"
 
 lint: setup web

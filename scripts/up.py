@@ -1,22 +1,43 @@
 """`make up`: the whole platform on embedded defaults. Starts a real PostgreSQL (one database
 per service) and NATS with JetStream from their wheels, every service and the gateway, waits
-until /health/ready answers, and stops everything cleanly on Ctrl-C. Data lives under
-PYK8S_DATA_DIR (default .data/) and survives restarts."""
+until /health/ready answers, and stops everything cleanly on Ctrl-C or SIGTERM. Data lives
+under PYK8S_DATA_DIR (default .data/) and survives restarts.
 
+Supervision is supervisord's (the `supervisor` package), driven by a configuration written
+here into <data>/supervisor/: a process that dies is logged and started again while the others
+keep running, with supervisord's backoff (1 s more before each retry while it keeps dying
+within 3 s of its start; after 20 such tries it stays down, FATAL, and says so). We chose it
+over circus and over our own loop: it is maintained, pure Python, stops its programs in
+reverse priority order (gateway, services, then NATS and PostgreSQL), runs PostgreSQL as its
+own user when we are root, and `supervisorctl` works against it as documented.
+
+This runner prepares the data (PostgreSQL cluster, NATS configuration and identities,
+secrets), starts supervisord, waits for PostgreSQL to accept connections, creates the
+databases, and only then starts the services. Nothing outlives it: supervisord gets SIGTERM
+if this runner dies, and every program gets a signal if supervisord dies (PDEATHSIG, set by
+`setpriv` because PostgreSQL runs as a user who cannot read our Python)."""
+
+import http.client
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
+import xmlrpc.client
+from configparser import RawConfigParser
 from pathlib import Path
 
 import httpx
+from supervisor.xmlrpc import SupervisorTransport
 
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent
 from pyk8s_kit.natsauth import ensure_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ["auth", "teams", "provisioner", "terminal"]
+GATEWAY = "gateway"
+START_RETRIES = 20
 
 
 def env_int(name: str, default: int) -> int:
@@ -48,12 +69,126 @@ def service_env(name: str, pg: EmbeddedPostgres, nats: EmbeddedNats, health_port
     }
 
 
-def wait_ready(url: str, children: list[subprocess.Popen], deadline_s: float = 120) -> None:
+def escaped(value: str) -> str:
+    """A value as supervisord reads it: it expands `%(name)s`, so a literal % is doubled."""
+    return value.replace("%", "%%")
+
+
+def program(
+    command: list[str],
+    priority: int,
+    log: str = "/dev/stdout",
+    env: dict | None = None,
+    stopsignal: str = "TERM",
+    autostart: bool = True,
+    user: str | None = None,
+) -> dict[str, str]:
+    """One [program:x] section. The command runs under `setpriv --pdeathsig`, so the program
+    gets `stopsignal` if supervisord itself is killed."""
+    wrapped = ["setpriv", f"--pdeathsig={stopsignal}", "--", *command]
+    section = {
+        "command": escaped(shlex.join(wrapped)),
+        "priority": str(priority),
+        "autostart": str(autostart).lower(),
+        "autorestart": "true",
+        "startsecs": "3",
+        "startretries": str(START_RETRIES),
+        "stopsignal": stopsignal,
+        "stopwaitsecs": "20",
+        "killasgroup": "true",
+        "redirect_stderr": "true",
+        "stdout_logfile": log,
+        "stdout_logfile_maxbytes": "0" if log == "/dev/stdout" else "10MB",
+    }
+    if env:
+        section["environment"] = ",".join(f'{key}="{escaped(value)}"' for key, value in env.items())
+    if user:
+        section["user"] = user
+    return section
+
+
+def programs(pg: EmbeddedPostgres, nats: EmbeddedNats, ports: dict[str, int]) -> dict:
+    """Every program by name. PostgreSQL and NATS start with supervisord; the services and the
+    gateway wait until the runner has made their databases."""
+    made = {
+        "postgres": program(
+            pg.command(), 100, str(pg.log_file), stopsignal="INT", user=pg.system_user
+        ),
+        "nats": program(nats.command(), 100, str(nats.log_file)),
+    }
+    for index, name in enumerate(SERVICES):
+        env = service_env(name, pg, nats, ports["health"] + index)
+        made[name] = program(service_command(name), 200, env=env, autostart=False)
+    gateway_env = {**nats_env(GATEWAY, nats), "GATEWAY_PORT": str(ports["gateway"])}
+    made[GATEWAY] = program(service_command(GATEWAY), 300, env=gateway_env, autostart=False)
+    return made
+
+
+def service_command(name: str) -> list[str]:
+    return [sys.executable, "-m", f"pyk8s_{name}"]
+
+
+def write_config(folder: Path, sections: dict[str, dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = RawConfigParser()
+    config["supervisord"] = {
+        "nodaemon": "true",
+        "logfile": str(folder / "supervisord.log"),
+        "pidfile": str(folder / "supervisord.pid"),
+        "childlogdir": str(folder),
+    }
+    config["unix_http_server"] = {"file": str(socket_path(folder)), "chmod": "0700"}
+    config["rpcinterface:supervisor"] = {
+        "supervisor.rpcinterface_factory": "supervisor.rpcinterface:make_main_rpcinterface"
+    }
+    config["supervisorctl"] = {"serverurl": f"unix://{socket_path(folder)}"}
+    for name, section in sections.items():
+        config[f"program:{name}"] = section
+    path = folder / "supervisord.conf"
+    with path.open("w") as out:
+        config.write(out)
+    return path
+
+
+def socket_path(folder: Path) -> Path:
+    return folder / "supervisor.sock"
+
+
+def rpc(folder: Path) -> xmlrpc.client.ServerProxy:
+    """supervisord's XML-RPC interface, as supervisorctl uses it."""
+    transport = SupervisorTransport(None, None, f"unix://{socket_path(folder)}")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+
+def spawn_supervisord(config: Path, env: dict) -> subprocess.Popen:
+    # Own session: Ctrl-C reaches only this runner, which then stops everything in order.
+    return subprocess.Popen(
+        [sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
+        env=env,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
+
+
+def wait_supervisor(folder: Path, supervisord: subprocess.Popen) -> xmlrpc.client.ServerProxy:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        alive(supervisord)
+        # A fresh client each try: the transport keeps a connection that failed.
+        control = rpc(folder)
+        try:
+            if control.supervisor.getState()["statename"] == "RUNNING":
+                return control
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.1)
+    raise SystemExit("supervisord did not answer within 30s")
+
+
+def wait_ready(url: str, supervisord: subprocess.Popen, deadline_s: float = 120) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        for child in children:
-            if child.poll() is not None:
-                raise SystemExit(f"{child.args[-1]} exited with {child.returncode} during start-up")
+        alive(supervisord)
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -63,77 +198,80 @@ def wait_ready(url: str, children: list[subprocess.Popen], deadline_s: float = 1
     raise SystemExit(f"{url} did not turn ready within {deadline_s}s")
 
 
-def spawn(module: str, env: dict) -> subprocess.Popen:
-    # Own session: Ctrl-C reaches only this runner, which then stops everything in order.
-    return subprocess.Popen(
-        [sys.executable, "-m", module], env=env, start_new_session=True, preexec_fn=die_with_parent
-    )
+def alive(supervisord: subprocess.Popen) -> None:
+    if supervisord.poll() is not None:
+        raise SystemExit(f"supervisord exited with {supervisord.returncode}")
 
 
-def stop_all(children: list[subprocess.Popen]) -> None:
-    for child in reversed(children):
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in reversed(children):
-        try:
-            child.wait(20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+def start_platform(
+    folder: Path, pg: EmbeddedPostgres, supervisord: subprocess.Popen, url: str
+) -> None:
+    control = wait_supervisor(folder, supervisord)
+    pg.wait_accepting()
+    for name in SERVICES:
+        pg.ensure_database(f"pyk8s_{name}")
+    for name in [*SERVICES, GATEWAY]:
+        control.supervisor.startProcess(name, False)
+    wait_ready(f"{url}/health/ready", supervisord)
+
+
+class StopRequested(Exception):
+    """Ctrl-C or SIGTERM: raised wherever the runner is, start-up included."""
+
+
+def request_stop(*_: object) -> None:
+    raise StopRequested
+
+
+def stop(supervisord: subprocess.Popen) -> None:
+    """supervisord stops every program, in reverse priority order, then exits."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if supervisord.poll() is None:
+        supervisord.send_signal(signal.SIGTERM)
+    supervisord.wait()
+    print("PyK8s-Lab stopped.", flush=True)
 
 
 def main() -> int:
     data_dir = Path(os.environ.get("PYK8S_DATA_DIR", ROOT / ".data")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    gateway_port = env_int("PYK8S_GATEWAY_PORT", 8080)
-    health_base = env_int("PYK8S_HEALTH_BASE_PORT", 8091)
-
-    stop_requested = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-
-    pg = EmbeddedPostgres(data_dir / "postgres", env_int("PYK8S_PG_PORT", 5433)).start()
+    ports = {
+        "gateway": env_int("PYK8S_GATEWAY_PORT", 8080),
+        "health": env_int("PYK8S_HEALTH_BASE_PORT", 8091),
+    }
+    pg = EmbeddedPostgres(data_dir / "postgres", env_int("PYK8S_PG_PORT", 5433))
+    pg.prepare()
     # One nkey per component (and `events` for outside programs), made on the first run.
     seeds = ensure_credentials(data_dir / "nats" / "credentials")
-    nats = EmbeddedNats(data_dir / "nats", seeds, env_int("PYK8S_NATS_PORT", 4222)).start()
-    children: list[subprocess.Popen] = []
+    nats = EmbeddedNats(data_dir / "nats", seeds, env_int("PYK8S_NATS_PORT", 4222))
+    nats.prepare()
+    folder = data_dir / "supervisor"
+    config = write_config(folder, programs(pg, nats, ports))
+    env = {
+        **os.environ,
+        **secrets_env(data_dir),
+        "PYTHONUNBUFFERED": "1",
+        # kind and k3d built by scripts/install-cluster-tools.sh, if they were.
+        "PATH": f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PROVISIONER_WORK_DIR": str(data_dir / "provisioner"),
+    }
+    supervisord = spawn_supervisord(config, env)
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    url = f"http://127.0.0.1:{ports['gateway']}"
     try:
-        for name in SERVICES:
-            pg.ensure_database(f"pyk8s_{name}")
-        base_env = {
-            **os.environ,
-            **secrets_env(data_dir),
-            "PYTHONUNBUFFERED": "1",
-            # kind and k3d built by scripts/install-cluster-tools.sh, if they were.
-            "PATH": f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PROVISIONER_WORK_DIR": str(data_dir / "provisioner"),
-        }
-        for index, name in enumerate(SERVICES):
-            env = {**base_env, **service_env(name, pg, nats, health_base + index)}
-            children.append(spawn(f"pyk8s_{name}", env))
-        gateway_env = {**base_env, **nats_env("gateway", nats), "GATEWAY_PORT": str(gateway_port)}
-        children.append(spawn("pyk8s_gateway", gateway_env))
-        url = f"http://127.0.0.1:{gateway_port}"
-        wait_ready(f"{url}/health/ready", children)
+        start_platform(folder, pg, supervisord, url)
         print(f"\nPyK8s-Lab is up: {url}  (API docs {url}/api/v1/docs; data in {data_dir})")
+        print(f"Processes: uv run supervisorctl -c {config} status")
         print("Press Ctrl-C to stop.\n", flush=True)
-        while not stop_requested:
-            for child in children:
-                if child.poll() is not None:
-                    print(f"{child.args[-1]} exited with {child.returncode}; stopping", flush=True)
-                    return 1
-            time.sleep(0.3)
+        supervisord.wait()
+        print(f"supervisord exited with {supervisord.returncode}", flush=True)
+        return 1
+    except StopRequested:
         return 0
     finally:
-        stop_all(children)
-        nats.stop()
-        pg.stop()
-        print("PyK8s-Lab stopped.", flush=True)
+        stop(supervisord)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """`make up` (scripts/up.py): the platform comes up on embedded PostgreSQL and NATS, serves
-sign-up and login, keeps its data across a restart, and Ctrl-C leaves no process behind."""
+sign-up and login, restarts a killed service while the rest keeps running, keeps its data
+across a restart, and Ctrl-C leaves no process behind."""
 
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -15,9 +17,11 @@ from pyk8s_kit.embedded import free_port
 from pyk8s_kit.testing import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ["auth", "teams", "provisioner", "terminal"]
+PASSWORD = "correct horse battery"
 
 
-def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
+def start(data_dir: Path, ports: dict[str, int], log: Path) -> subprocess.Popen:
     env = {
         **os.environ,
         "PYK8S_DATA_DIR": str(data_dir),
@@ -26,13 +30,37 @@ def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
         "PYK8S_PG_PORT": str(ports["pg"]),
         "PYK8S_HEALTH_BASE_PORT": str(ports["health"]),
     }
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "up.py")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # A file, not a pipe nobody reads while the platform runs; appended to, because the
+    # programs' output reaches it through /dev/stdout, each with its own file offset.
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "up.py")],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def programs(runner: subprocess.Popen) -> dict[str, int]:
+    """The runner's long-lived processes by name: supervisord, postgres, nats, each service
+    and the gateway (PostgreSQL's own workers come and go, and are left out)."""
+    found = {}
+    for process in psutil.Process(runner.pid).children(recursive=True):
+        try:
+            command = process.cmdline()
+        except psutil.Error:
+            continue
+        if not command:  # a zombie
+            continue
+        if "supervisor.supervisord" in command:
+            found["supervisord"] = process.pid
+        elif command[0].endswith("/postgres"):
+            found["postgres"] = process.pid
+        elif command[0].endswith("/nats-server"):
+            found["nats"] = process.pid
+        elif len(command) > 2 and command[2].startswith("pyk8s_"):
+            found[command[2].removeprefix("pyk8s_")] = process.pid
+    return found
 
 
 def ready(url: str) -> bool:
@@ -42,11 +70,53 @@ def ready(url: str) -> bool:
         return False
 
 
-def interrupt_and_check_nothing_left(runner: subprocess.Popen) -> None:
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def kill_teams_and_see_it_back(runner: subprocess.Popen, ports: dict[str, int], log: Path):
+    """SIGKILL the teams service: supervisord logs it and starts it again, and nothing else
+    was restarted. Returns the seconds from the kill until it serves again."""
+    url = f"http://127.0.0.1:{ports['gateway']}"
+    before = programs(runner)
+    assert set(before) == {"supervisord", "postgres", "nats", *SERVICES, "gateway"}, before
+    killed_at = time.monotonic()
+    os.kill(before["teams"], signal.SIGKILL)
+    teams_probe = f"http://127.0.0.1:{ports['health'] + SERVICES.index('teams')}/health/ready"
+    wait_until(
+        lambda: (
+            programs(runner).get("teams", before["teams"]) != before["teams"]
+            and answers(teams_probe)
+            and ready(url)
+        ),
+        timeout=60,
+        interval=0.1,
+    )
+    back_after = time.monotonic() - killed_at
+    after = programs(runner)
+    assert {k: v for k, v in after.items() if k != "teams"} == {
+        k: v for k, v in before.items() if k != "teams"
+    }
+    assert "exited: teams (terminated by SIGKILL; not expected)" in log.read_text()
+    login = httpx.post(
+        f"{url}/api/v1/auth/login", json={"login": "newcomer", "password": PASSWORD}
+    ).json()
+    headers = {"Authorization": f"Bearer {login['access_token']}"}
+    team = httpx.post(f"{url}/api/v1/teams", json={"name": "after-crash"}, headers=headers)
+    assert team.status_code == 201, team.text
+    return back_after
+
+
+def interrupt_and_check_nothing_left(runner: subprocess.Popen, log: Path) -> None:
     family = psutil.Process(runner.pid).children(recursive=True)
-    assert len(family) >= 7, [p.name() for p in family]  # pg, nats, 4 services, gateway
+    # supervisord, pg, nats, 4 services, gateway
+    assert len(family) >= 8, [p.name() for p in family]
     runner.send_signal(signal.SIGINT)
-    output, _ = runner.communicate(timeout=90)
+    runner.wait(timeout=90)
+    output = log.read_text()
     assert runner.returncode == 0, output
     assert "PyK8s-Lab stopped." in output
     _, alive = psutil.wait_procs(family, timeout=15)
@@ -54,34 +124,32 @@ def interrupt_and_check_nothing_left(runner: subprocess.Popen) -> None:
 
 
 @pytest.mark.timeout(400)
-def test_make_up_serves_persists_and_stops_cleanly(tmp_path: Path):
+def test_make_up_serves_restarts_persists_and_stops_cleanly(tmp_path: Path):
     ports = {"gateway": free_port(), "nats": free_port(), "pg": free_port(), "health": 0}
     ports["health"] = free_port()
     # Service probe ports are consecutive from the base; make sure they are free too.
     url = f"http://127.0.0.1:{ports['gateway']}"
-    runner = start(tmp_path / "data", ports)
+    log = tmp_path / "up.log"
+    runner = start(tmp_path / "data", ports, log)
     try:
         wait_until(lambda: ready(url) or runner.poll() is not None, timeout=180, interval=0.3)
-        assert runner.poll() is None, runner.stdout.read()
-        body = {
-            "username": "newcomer",
-            "email": "newcomer@example.com",
-            "password": "correct horse battery",
-        }
+        assert runner.poll() is None, log.read_text()
+        body = {"username": "newcomer", "email": "newcomer@example.com", "password": PASSWORD}
         assert httpx.post(f"{url}/api/v1/auth/signup", json=body).status_code == 201
         for index in range(4):
             probe = httpx.get(f"http://127.0.0.1:{ports['health'] + index}/health/ready")
             assert probe.status_code == 200, probe.text
-        interrupt_and_check_nothing_left(runner)
+        back_after = kill_teams_and_see_it_back(runner, ports, log)
+        print(f"teams SIGKILLed: serving again after {back_after:.1f}s")
+        interrupt_and_check_nothing_left(runner, log)
 
-        runner = start(tmp_path / "data", ports)
+        runner = start(tmp_path / "data", ports, log)
         wait_until(lambda: ready(url) or runner.poll() is not None, timeout=180, interval=0.3)
         login = httpx.post(
-            f"{url}/api/v1/auth/login",
-            json={"login": "newcomer", "password": "correct horse battery"},
+            f"{url}/api/v1/auth/login", json={"login": "newcomer", "password": PASSWORD}
         )
         assert login.status_code == 200, login.text
-        interrupt_and_check_nothing_left(runner)
+        interrupt_and_check_nothing_left(runner, log)
     finally:
         if runner.poll() is None:
             runner.kill()

@@ -13,15 +13,12 @@ import sys
 import termios
 import time
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
 
 from pyk8s_cli.main import cli
-from pyk8s_gateway.main import API_PREFIX, create_app
-from pyk8s_gateway.settings import GatewaySettings
 
 PASSWORD = "correct horse battery"
 
@@ -116,25 +113,6 @@ def fails(result: Result, exit_code: int, *words: str) -> str:
     for word in words:
         assert word.lower() in errors[0].lower(), (word, errors[0])
     return errors[0]
-
-
-@cache
-def api_paths() -> dict[str, set[str]]:
-    """The gateway's routes as its /api/v1/openapi.json lists them: path -> methods."""
-    spec = create_app(GatewaySettings(environment="test")).openapi()
-    return {
-        path.removeprefix(API_PREFIX): {m.upper() for m in item}
-        for path, item in spec["paths"].items()
-    }
-
-
-def has_routes(*routes: str) -> bool:
-    """`has_routes("POST /clusters", "GET /clusters/{cluster_id}")`."""
-    paths = api_paths()
-    return all(
-        method in paths.get(path, set())
-        for method, path in (route.split(" ", 1) for route in routes)
-    )
 
 
 def set_size(fd: int, rows: int, cols: int) -> None:

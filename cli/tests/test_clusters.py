@@ -10,23 +10,8 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from cli.tests.support import Pty, Users, fails, has_routes
+from cli.tests.support import Pty, Users, fails
 from pyk8s_cli.errors import EXIT_ERROR, EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
-
-pytestmark = pytest.mark.skipif(
-    not has_routes(
-        "POST /teams",
-        "POST /teams/{team_id}/invitations",
-        "POST /invitations/{invitation_id}/accept",
-        "POST /clusters",
-        "GET /clusters",
-        "GET /clusters/{cluster_id}",
-        "DELETE /clusters/{cluster_id}",
-        "GET /clusters/{cluster_id}/kubeconfig",
-        "POST /clusters/{cluster_id}/extend",
-    ),
-    reason="the gateway has no cluster routes yet",
-)
 
 
 @pytest.fixture

@@ -9,15 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli.tests.support import Users, has_routes
+from cli.tests.support import Users
 from pyk8s_cli import watch
 from pyk8s_cli.app import App
 from pyk8s_cli.commands.events import line
-
-pytestmark = pytest.mark.skipif(
-    not has_routes("GET /events/clusters", "POST /clusters", "POST /teams"),
-    reason="the gateway has no cluster event stream yet",
-)
 
 
 @pytest.fixture

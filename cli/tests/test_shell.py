@@ -6,14 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli.tests.support import Pty, Users, has_routes
-from conftest import SERVICES
-
-pytestmark = pytest.mark.skipif(
-    not has_routes("POST /clusters/{cluster_id}/terminal", "POST /clusters")
-    or "terminal" not in {spec.name for spec in SERVICES},
-    reason="the platform has no terminal service yet",
-)
+from cli.tests.support import Pty, Users
 
 
 @pytest.fixture

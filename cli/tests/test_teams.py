@@ -6,21 +6,8 @@ import json
 import pytest
 import yaml
 
-from cli.tests.support import PASSWORD, Users, fails, has_routes
-from conftest import SERVICES
+from cli.tests.support import PASSWORD, Users, fails
 from pyk8s_cli.errors import EXIT_ERROR, EXIT_NOT_FOUND
-
-pytestmark = pytest.mark.skipif(
-    not has_routes(
-        "POST /teams",
-        "GET /teams",
-        "GET /teams/{team_id}/members",
-        "POST /teams/{team_id}/invitations",
-        "GET /invitations",
-        "POST /invitations/{invitation_id}/accept",
-    ),
-    reason="the gateway has no teams routes yet",
-)
 
 
 @pytest.fixture
@@ -68,10 +55,6 @@ def test_invite_accept_and_roles(users):
     fails(bob.run("team", "members", "platform"), EXIT_NOT_FOUND, "no team named 'platform'")
 
 
-@pytest.mark.skipif(
-    "provisioner" not in {spec.name for spec in SERVICES},
-    reason="deleting a team asks the provisioner, which the platform lacks yet",
-)
 def test_delete_team(users):
     ada = users.signed_up("ada")
     ada.ok("team", "create", "platform")

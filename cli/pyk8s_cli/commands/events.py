@@ -46,7 +46,8 @@ def events() -> None:
 @pass_app
 def tail(app: App, team_name: str | None, output: str, count: int | None) -> None:
     """Print cluster lifecycle events as they happen (Ctrl-C to stop). Reconnects by itself
-    after a network failure (the server does not replay events missed in between)."""
+    after a network failure and resumes after the last event received (Last-Event-ID), so
+    events missed in between are printed too."""
     team_id = resolve.team_id(app.api, team_name)
     params = {"team_id": team_id} if team_id else None
     last_id, seen, opened = None, 0, False

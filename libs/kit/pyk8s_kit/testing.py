@@ -1,6 +1,10 @@
 """pytest plugin: a real PostgreSQL for the session (one database per test, cloned from a
-migrated template per service) and a real NATS server with JetStream per test."""
+migrated template per service) and a real NATS server with JetStream per test.
 
+With PYK8S_REQUIRE_ALL=1 (CI sets it) a skipped test is a failure: CI has everything every
+test needs, so a skip there means a part went untested without anyone noticing."""
+
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +19,33 @@ from pyk8s_contracts.identities import ALL_IDENTITIES, Permissions
 from .db import alembic_config
 from .embedded import EmbeddedNats, EmbeddedPostgres
 from .natsauth import ensure_credentials
+
+REQUIRE_ALL = "PYK8S_REQUIRE_ALL"
+
+
+def skips_fail() -> bool:
+    return os.environ.get(REQUIRE_ALL) == "1"
+
+
+def fail_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Turns a skipped report into a failed one that says why it was skipped."""
+    reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+    report.outcome = "failed"
+    report.longrepr = f"skipped, but {REQUIRE_ALL}=1 requires every test to run: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = (yield).get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and skips_fail():
+        fail_skip(report)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    report = (yield).get_result()
+    if report.skipped and skips_fail():
+        fail_skip(report)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,12 @@
 // Names for the gateway's request and response bodies, all taken from the schema that
-// `npm run gen:api` generates from the gateway's OpenAPI document.
+// `make schema` generates from the gateway's OpenAPI document.
 import type { components } from "./schema";
 
 type Schemas = components["schemas"];
 
 export type User = Schemas["User"];
 export type TokenPair = Schemas["TokenPair"];
-export type SignupRequest = Schemas["SignupBody"];
+export type SignupRequest = Schemas["SignupRequest"];
 export type LoginBody = Schemas["LoginBody"];
 
 export type Role = Schemas["Role"];
