@@ -19,6 +19,13 @@ def get_bus(request: Request) -> NATS:
     return request.app.state.nc
 
 
+def bus_connected(request: Request) -> None:
+    """Every API route needs NATS: while the gateway's connection is down, refuse at once
+    instead of letting the request wait out its timeout in the client's buffer."""
+    if not request.app.state.nc.is_connected:
+        raise Problem(503, ErrorCode.UNAVAILABLE.value, "the message bus is unreachable")
+
+
 def get_settings(request: Request) -> GatewaySettings:
     return request.app.state.settings
 

@@ -4,13 +4,14 @@ import logging
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from pyk8s_contracts.identities import GATEWAY
 from pyk8s_kit import natsauth
 from pyk8s_kit.logs import setup_logging
 
 from . import problems, stream_tickets
+from .deps import bus_connected
 from .headers import SecurityHeaders, api_docs
 from .routers import auth, clusters, events, health, invitations, teams, terminal
 from .security import TokenVerifier
@@ -23,7 +24,7 @@ API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(bus_connected)])
     api.include_router(auth.router)
     api.include_router(terminal.router)
     api.include_router(teams.router)

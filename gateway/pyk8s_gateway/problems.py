@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.outages import RETRY_AFTER_SECONDS, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ def problem_response(
     }
     if request is not None:
         body["instance"] = request.url.path
+    if status == 503:
+        # An outage ends by itself: every 503 says when to try again.
+        extra.setdefault("retry_after", RETRY_AFTER_SECONDS)
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     retry_after = extra.get("retry_after")
@@ -125,5 +129,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):
+            # The gateway's own NATS calls (JetStream, the ticket bucket) losing the server.
+            log.warning("dependency unavailable on %s: %r", request.url.path, exc)
+            return problem_response(
+                503, ErrorCode.UNAVAILABLE.value, "a dependency is unavailable", request
+            )
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(500, ErrorCode.INTERNAL.value, "internal error", request)

@@ -20,6 +20,8 @@ async def _answers(nc, service: str) -> bool:
         return False
 
 
+# Not the services' databases: an outage there would take every gateway replica out of the
+# Service at once, and their 503 answers with Retry-After with them (docs/operations.md).
 @router.get("/ready")
 async def ready(request: Request) -> JSONResponse:
     """NATS is connected and every service answers a ping."""

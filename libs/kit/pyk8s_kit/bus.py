@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from pyk8s_contracts.common import ByUser
 from pyk8s_contracts.errors import ErrorCode, ErrorEnvelope
 
+from .outages import is_outage
+
 log = logging.getLogger(__name__)
 
 # Requests on behalf of a person carry that person's access token here (see actors.py).
@@ -114,6 +116,16 @@ async def _decode(endpoint: Endpoint, req: Request, check: ActorCheck) -> BaseMo
     return endpoint.request.model_validate_json(json.dumps({**body, "actor_id": str(actor)}))
 
 
+def _failure(endpoint: Endpoint, error: Exception) -> ErrorEnvelope:
+    """The envelope of an unexpected error: an unreachable database or bus is an outage the
+    caller may retry; anything else is a bug, logged here and hidden from the caller."""
+    if is_outage(error):
+        log.warning("handler for %s: dependency unavailable: %r", endpoint.subject, error)
+        return ErrorEnvelope(code=ErrorCode.UNAVAILABLE, message="a dependency is unavailable")
+    log.error("handler for %s failed", endpoint.subject, exc_info=error)
+    return ErrorEnvelope(code=ErrorCode.INTERNAL, message="internal error")
+
+
 def _wrap(endpoint: Endpoint, check: ActorCheck) -> Callable[[Request], Awaitable[None]]:
     async def handle(req: Request) -> None:
         try:
@@ -125,11 +137,8 @@ def _wrap(endpoint: Endpoint, check: ActorCheck) -> Callable[[Request], Awaitabl
         except ServiceError as error:
             await _reply_error(req, error.envelope())
             return
-        except Exception:
-            log.exception("handler for %s failed", endpoint.subject)
-            await _reply_error(
-                req, ErrorEnvelope(code=ErrorCode.INTERNAL, message="internal error")
-            )
+        except Exception as error:
+            await _reply_error(req, _failure(endpoint, error))
             return
         await req.respond(reply.model_dump_json().encode())
 
@@ -162,8 +171,12 @@ async def request(
     timeout: float = 5.0,
     actor: str | None = None,
 ) -> Out:
-    """Send a contract, get a contract back, or raise `ServiceError`. `actor`: the access
-    token of the person on whose behalf this is asked (required by services for `ByUser`)."""
+    """Send a contract, get a contract back, or raise `ServiceError` (`service_unavailable` at
+    once while the client is disconnected). `actor`: the access token of the person on whose
+    behalf this is asked (required by services for `ByUser`)."""
+    if not nc.is_connected:
+        # Reconnecting: the request would sit in the client's buffer until `timeout`.
+        raise ServiceError(ErrorCode.UNAVAILABLE, "the message bus is not connected")
     headers = {ACTOR_HEADER: actor} if actor else None
     try:
         msg = await nc.request(

@@ -56,9 +56,11 @@ class Database:
             for callback in self._after_commit:
                 callback()
 
-    async def ping(self) -> bool:
+    async def ping(self, timeout: float = 2.0) -> bool:
+        """Whether the database answers within `timeout`: a probe must not hang on a host
+        that drops packets."""
         try:
-            async with self.engine.connect() as conn:
+            async with asyncio.timeout(timeout), self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             return True
         except Exception:

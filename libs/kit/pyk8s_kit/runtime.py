@@ -17,6 +17,7 @@ from .actors import AccessTokenVerifier
 from .bus import Router, serve
 from .db import Database, migrate
 from .health import HealthServer
+from .outages import until_available
 from .settings import ServiceSettings
 from .streams import ensure_streams
 
@@ -35,9 +36,22 @@ class Runtime:
         self._tasks: list[asyncio.Task] = []
         self._stoppers: list[Callable[[], Awaitable[Any]]] = []
         self._health: HealthServer | None = None
+        # Set once start-up work is done and the endpoints serve: until then not ready.
+        self.started = False
 
     async def connect(self) -> None:
-        await migrate(self.migrations_dir, self.settings.database_url)
+        """Probes first, so that the process is live (not restarted) while it waits out an
+        outage here; then migrations and NATS, each retried until its server answers."""
+        if self.settings.health_port:
+            self._health = HealthServer(
+                self.settings.health_host, self.settings.health_port, self.readiness
+            )
+            await self._health.start()
+        await until_available(
+            f"{self.name} migrations",
+            lambda: migrate(self.migrations_dir, self.settings.database_url),
+        )
+        # Retries a refused first connection by itself (max_reconnect_attempts=-1).
         self.nc = await natsauth.connect(
             self.settings.nats_url,
             self.name,
@@ -45,17 +59,15 @@ class Runtime:
             tls_ca=self.settings.nats_tls_ca,
         )
         self.js = self.nc.jetstream()
-        await ensure_streams(self.js, self.name)
+        await until_available(f"{self.name} streams", lambda: ensure_streams(self.js, self.name))
 
     async def serve(self, routers: list[Router], version: str = "0.1.0") -> None:
+        """Serve the endpoints: the last step of start-up, so a replica that answers on the
+        bus has finished it."""
         assert self.nc is not None
         self.actors = AccessTokenVerifier(self.nc)
         self._service = await serve(self.nc, self.name, version, routers, self.actors.actor)
-        if self.settings.health_port:
-            self._health = HealthServer(
-                self.settings.health_host, self.settings.health_port, self.readiness
-            )
-            await self._health.start()
+        self.started = True
         log.info("%s service ready", self.name)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
@@ -66,6 +78,7 @@ class Runtime:
 
     async def readiness(self) -> dict[str, bool]:
         return {
+            "started": self.started,
             "nats": bool(self.nc and self.nc.is_connected),
             "database": await self.db.ping(),
         }
@@ -93,9 +106,17 @@ def run(start: Callable[[], Awaitable[Runtime]]) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runtime = await start()
+        starting = asyncio.create_task(start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            # Stopped while waiting out an outage at start-up: nothing is served yet.
+            starting.cancel()
+            log.info("stopped during start-up")
+            return
+        runtime = starting.result()
         try:
-            await stop.wait()
+            await stopping
         finally:
             await runtime.stop()
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pyk8s_contracts.subjects import SERVICE_AUTH
 from pyk8s_kit.logs import setup_logging
+from pyk8s_kit.outages import until_available
 from pyk8s_kit.outbox import OutboxRelay
 from pyk8s_kit.runtime import Runtime, run
 
@@ -23,7 +24,7 @@ async def start(settings: AuthSettings | None = None) -> Runtime:
     relay.start()
     runtime.on_stop(relay.stop)
     service = AuthService(runtime.db, settings)
-    await service.load_signing_key()
+    await until_available("signing key", service.load_signing_key)
     await runtime.serve([build_router(service, runtime.nc)])
     return runtime
 

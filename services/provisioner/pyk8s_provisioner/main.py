@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pyk8s_contracts.subjects import SERVICE_PROVISIONER
 from pyk8s_kit.logs import setup_logging
+from pyk8s_kit.outages import until_available
 from pyk8s_kit.outbox import OutboxRelay
 from pyk8s_kit.runtime import Runtime, run
 
@@ -30,10 +31,11 @@ async def start(settings: ProvisionerSettings | None = None) -> Runtime:
     runtime.on_stop(relay.stop)
     ops = Operations(runtime.db, settings, drivers)
     worker = Worker(runtime.js, ops, settings)
-    await worker.ensure_consumer()
+    await until_available("provisioner work consumer", worker.ensure_consumer)
+    # Before serving: a replica that answers has resumed what a crash interrupted.
+    await until_available("start-up reconciliation", ops.reconcile)
     service = ClusterService(runtime.db, settings, teams_lookup(runtime.nc), drivers)
     await runtime.serve([build_router(service)])
-    await ops.reconcile()
     runtime.spawn(worker.run(), "provisioner-worker")
     runtime.spawn(ops.sweep_forever(), "provisioner-expiry")
     return runtime

@@ -115,7 +115,12 @@ async def test_readiness_includes_the_docker_engine(make_database, nats_server):
         )
     )
     try:
-        assert await runtime.readiness() == {"nats": True, "database": True, "docker": True}
+        assert await runtime.readiness() == {
+            "started": True,
+            "nats": True,
+            "database": True,
+            "docker": True,
+        }
         real, runtime.service.docker = runtime.service.docker, Docker("/nonexistent.sock", "1.41")
         assert (await runtime.readiness())["docker"] is False
         await runtime.service.docker.close()
