@@ -5,15 +5,20 @@ and roles it needs."""
 
 import hashlib
 import json
+import os
 import re
+import signal
 import subprocess
+import sys
 import time
 import tracemalloc
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from websockets.exceptions import ConnectionClosed
@@ -34,6 +39,7 @@ from pyk8s_contracts.teams import MembershipReply, MembershipRequest, Role
 from pyk8s_contracts.terminal import Ended
 from pyk8s_kit.actors import AccessTokenVerifier
 from pyk8s_kit.bus import Router, ServiceError, serve
+from pyk8s_kit.embedded import free_port
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner import access as cluster_access
 
@@ -878,3 +884,146 @@ def test_flood_keeps_memory_bounded_and_other_sessions_responsive(
     )
     assert peak < 8 * 1024 * 1024, f"peak traced memory {peak / 2**20:.1f} MiB"
     flood.ws.close()
+
+
+# --- the gateway or the terminal service gone -------------------------------------------------
+
+
+def live(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/live", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def component_process(module: str, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", module], env={**os.environ, **env}, stdout=log, stderr=log
+        )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def gateway_process(platform, tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A gateway as it runs in production (`python -m pyk8s_gateway`), for a test to kill."""
+    port = free_port()
+    env = {
+        "GATEWAY_ENVIRONMENT": "test",
+        **{f"GATEWAY_{k.upper()}": v for k, v in platform.nats_options("gateway").items()},
+        "GATEWAY_PORT": str(port),
+    }
+    log_path = tmp_path / "gateway.log"
+    process = component_process("pyk8s_gateway", env, log_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: process.poll() is not None or live(url), timeout=30)
+        assert process.poll() is None, log_path.read_text()
+        yield url, process
+    finally:
+        stop(process)
+
+
+def session_end(platform, session_id: str) -> tuple | None:
+    rows = terminal_rows(
+        platform,
+        f"SELECT ended_at, end_reason FROM sessions WHERE id = '{session_id}' "
+        "AND ended_at IS NOT NULL",
+    )
+    return rows[0] if rows else None
+
+
+def start_background_job(shell: Shell) -> None:
+    shell.type("sleep 600 & echo started\r")
+    shell.read_until(rb"\r\nstarted\r\n")
+
+
+def test_a_killed_gateway_ends_its_sessions(
+    platform, world, person, node_container, gateway_process
+):
+    url, gateway = gateway_process
+    alice = person()
+    ticket = ticket_for(alice, world.cluster(alice.id).id)
+    with connect(url.replace("http", "ws", 1) + ticket["ws_url"], open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "hello", "ticket": ticket["ticket"]}))
+        shell = Shell(ws)
+        session_id = shell._next(20)["session_id"]
+        start_background_job(shell)
+        assert len(marked_processes(node_container, session_id)) >= 2  # the shell and its job
+
+        gateway.send_signal(signal.SIGKILL)
+        gateway.wait(10)
+        killed = time.monotonic()
+
+    def over() -> tuple | None:
+        end = session_end(platform, session_id)
+        return end if end and not marked_processes(node_container, session_id) else None
+
+    _, reason = wait_until(over, timeout=15, interval=0.2)
+    print(f"session ended {time.monotonic() - killed:.1f} s after the gateway was killed")
+    assert reason.startswith("gateway gone")
+    events = platform.run(terminal_events(platform))
+    assert [e.type for e in events] == [
+        event_type("terminal", "opened"),
+        event_type("terminal", "closed"),
+    ]
+    assert events[1].data["end_reason"] == reason
+    assert terminal_rows(platform, "SELECT id FROM sessions WHERE ended_at IS NULL") == []
+
+
+def vanish(platform, session_id: str) -> None:
+    """The replica serving the session dies without a word: nothing answers or records."""
+    service = platform.runtimes["terminal"].service
+
+    async def die() -> None:
+        bridge = service.live.pop(uuid.UUID(session_id))
+        await bridge._sub.unsubscribe()
+        bridge._task.cancel()
+        bridge.stream.close()
+
+    platform.run(die())
+
+
+def test_a_restarted_terminal_service_ends_the_sessions_nobody_serves(
+    platform, world, person, node_container, tmp_path
+):
+    alice = person()
+    cluster = world.cluster(alice.id)
+    served, orphan = (open_shell(platform, alice, cluster.id) for _ in range(2))
+    start_background_job(orphan)
+    vanish(platform, orphan.session_id)
+    # Both from before the restart, so neither may still be opening on a peer.
+    terminal_rows(
+        platform,
+        "UPDATE sessions SET started_at = started_at - interval '1 minute' RETURNING id",
+    )
+    assert marked_processes(node_container, orphan.session_id)
+
+    env = {
+        "TERMINAL_ENVIRONMENT": "test",
+        "TERMINAL_DATABASE_URL": platform.database_urls["terminal"],
+        **{f"TERMINAL_{k.upper()}": v for k, v in platform.nats_options("terminal").items()},
+    }
+    restarted = component_process("pyk8s_terminal", env, tmp_path / "terminal.log")
+    try:
+        _, reason = wait_until(lambda: session_end(platform, orphan.session_id), timeout=30)
+        assert reason == "lost: no terminal service serves it any more"
+        wait_until(lambda: not marked_processes(node_container, orphan.session_id), timeout=10)
+        assert session_end(platform, served.session_id) is None
+        served.type("echo still here\r")
+        served.read_until(rb"\r\nstill here\r\n")
+    finally:
+        stop(restarted)
+    events = platform.run(terminal_events(platform, expected=3))
+    closed = [e for e in events if e.type == event_type("terminal", "closed")]
+    assert [(e.subject, e.data["end_reason"]) for e in closed] == [(orphan.session_id, reason)]
+    served.ws.close()

@@ -15,22 +15,15 @@ DOUBLES = ROOT / "services" / "provisioner" / "tests" / "doubles"
 LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 
 
-def docker_nodes(provider: str, runtime: str) -> list[str]:
+def docker_nodes(provider: str, runtime: str, *states: str) -> list[str]:
+    """Names of the runtime cluster's node containers, only those in `states` if given."""
+    argv = ["docker", "ps", "-a", "--filter", f"label={LABELS[provider]}={runtime}"]
+    for state in states:
+        argv += ["--filter", f"status={state}"]
     out = subprocess.run(
-        [
-            "docker",
-            "ps",
-            "-a",
-            "--filter",
-            f"label={LABELS[provider]}={runtime}",
-            "--format",
-            "{{.Names}}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+        [*argv, "--format", "{{.Names}}"], capture_output=True, text=True, check=True
     )
-    return out.stdout.split()
+    return sorted(out.stdout.split())
 
 
 def remove_nodes(provider: str, runtime: str) -> None:
@@ -52,6 +45,21 @@ def children(pid: int) -> list[str]:
                 found.append((entry / "cmdline").read_text().replace("\0", " "))
         except (OSError, ValueError, IndexError):
             continue
+    return found
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of the running processes that name `text` in their arguments."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_text().replace("\0", " ")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
     return found
 
 

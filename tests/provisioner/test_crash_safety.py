@@ -16,7 +16,14 @@ from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.testing import ensure_all_streams, wait_until_async
 from pyk8s_provisioner.service import runtime_name
 
-from .conftest import children, docker_nodes
+from .conftest import children, docker_nodes, processes_mentioning
+
+# One worker asked for: kind makes a control plane and a worker, k3d a server, an agent and
+# the load balancer in front of the server.
+NODES_WITH_ONE_WORKER = {
+    "kind": ["{n}-control-plane", "{n}-worker"],
+    "k3d": ["k3d-{n}-agent-0", "k3d-{n}-server-0", "k3d-{n}-serverlb"],
+}
 
 
 class Events:
@@ -82,7 +89,8 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(
         runtime = runtime_name("crash", cluster.id)
 
         # The CLI has made the nodes and is still "starting" them: kill the provisioner.
-        await wait_until_async(lambda: len(docker_nodes(provider, runtime)) == 2, timeout=30)
+        expected = [node.format(n=runtime) for node in NODES_WITH_ONE_WORKER[provider]]
+        await wait_until_async(lambda: docker_nodes(provider, runtime) == expected, timeout=30)
         assert await status_is(nc, actor, cluster.id, "provisioning")
         cli = [cmd for cmd in children(provisioner.process.pid) if "create" in cmd]
         assert cli, "the create CLI should be running"
@@ -94,7 +102,7 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(
         )
         ready = await get(nc, actor, cluster.id)
         assert ready.status == "ready", (ready.status_message, provisioner.logs())
-        assert len(docker_nodes(provider, runtime)) == 2  # adopted, not made twice
+        assert docker_nodes(provider, runtime, "running") == expected  # adopted, not made twice
         await wait_until_async(lambda: "ready" in events.verbs(cluster.id), timeout=30)
 
         # Now kill it while the CLI deletes.
@@ -115,6 +123,76 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(
         assert docker_nodes(provider, runtime) == []
         await wait_until_async(lambda: "deleted" in events.verbs(cluster.id), timeout=30)
 
+        assert events.verbs(cluster.id) == [
+            "created",
+            "provisioning",
+            "ready",
+            "deleting",
+            "deleted",
+        ]
+        ids = [e["id"] for e in events.seen]
+        assert len(ids) == len(set(ids))
+    finally:
+        if events.nc:
+            await events.nc.close()
+        if runtime:
+            names = docker_nodes(provider, runtime)
+            if names:
+                await asyncio.to_thread(
+                    subprocess.run, ["docker", "rm", "-f", *names], capture_output=True, check=False
+                )
+
+
+async def create_when_served(nc, request: c.ClusterCreateRequest) -> c.Cluster:
+    async def created():
+        try:
+            return await nc.ask(subjects.PROVISIONER_CLUSTER_CREATE, request, c.Cluster)
+        except ServiceError:
+            return None  # not serving yet
+
+    return await wait_until_async(created, timeout=60, interval=0.2)
+
+
+@pytest.mark.parametrize("provider", ["kind", "k3d"])
+async def test_killed_between_nodes_the_cluster_is_made_whole(
+    provisioner, nats_server, gateway_client, provider
+):
+    """The CLI dies with the provisioner after the first node: the restarted provisioner does
+    not adopt that cluster as ready but makes it again with every node."""
+    events = Events()
+    provisioner.start(PYK8S_DOUBLE_HALT_AFTER_NODES="1")
+    nc = gateway_client
+    runtime = None
+    try:
+        await events.start(nats_server)
+        actor = uuid.uuid4()
+        create = c.ClusterCreateRequest(actor_id=actor, name="cut", provider=provider, workers=1)
+        cluster = await create_when_served(nc, create)
+        runtime = runtime_name("cut", cluster.id)
+        await wait_until_async(lambda: len(docker_nodes(provider, runtime)) == 1, timeout=30)
+        provisioner.kill()
+        await wait_until_async(lambda: processes_mentioning(runtime) == [], timeout=10)
+        assert len(docker_nodes(provider, runtime)) == 1
+
+        provisioner.start()
+        await wait_until_async(
+            lambda: status_is(nc, actor, cluster.id, "ready", "failed"), timeout=60, interval=0.2
+        )
+        ready = await get(nc, actor, cluster.id)
+        assert ready.status == "ready", (ready.status_message, provisioner.logs())
+        expected = [node.format(n=runtime) for node in NODES_WITH_ONE_WORKER[provider]]
+        assert docker_nodes(provider, runtime, "running") == expected
+        assert docker_nodes(provider, runtime) == expected
+        assert f"removing incomplete runtime cluster {runtime}" in provisioner.full_logs()
+        await wait_until_async(lambda: "ready" in events.verbs(cluster.id), timeout=30)
+
+        await nc.ask(
+            subjects.PROVISIONER_CLUSTER_DELETE,
+            c.ClusterRequest(actor_id=actor, cluster_id=cluster.id),
+            c.Cluster,
+        )
+        await wait_until_async(lambda: "deleted" in events.verbs(cluster.id), timeout=60)
+        assert docker_nodes(provider, runtime) == []
         assert events.verbs(cluster.id) == [
             "created",
             "provisioning",

@@ -13,6 +13,9 @@ from pyk8s_provisioner.service import runtime_name
 
 from .conftest import ProvisionerProcess, docker_nodes, provisioner_env, remove_nodes
 
+# kind: the control plane; k3d: the server and its load balancer.
+NODES_WITHOUT_WORKERS = {"kind": 1, "k3d": 2}
+
 
 async def test_replicas_share_the_work(make_database, nats_server, gateway_client, tmp_path):
     env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_server, tmp_path / "work")
@@ -69,7 +72,7 @@ async def test_replicas_share_the_work(make_database, nats_server, gateway_clien
         await wait_until_async(lambda: len(ready_ids()) == 4, timeout=60, interval=0.1)
         assert sorted(ready_ids()) == sorted(str(cl.id) for cl in clusters)
         for provider, runtime in made:
-            assert len(docker_nodes(provider, runtime)) == 1
+            assert len(docker_nodes(provider, runtime)) == NODES_WITHOUT_WORKERS[provider]
         creators = [replica.full_logs().count("creating ") for replica in replicas]
         assert sum(creators) == 4 and all(creators), creators
     finally:

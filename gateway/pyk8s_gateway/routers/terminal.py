@@ -24,6 +24,7 @@ from pyk8s_contracts.terminal import (
     CLOSE_POLICY,
     CLOSE_TOO_BIG,
     CONTROL_HEADER,
+    GATEWAY_PING_SECONDS,
     Ack,
     Close,
     Ended,
@@ -54,8 +55,8 @@ MAX_DATA_FRAME = 64 * 1024
 MAX_BUFFERED_OUTPUT = 4 * 1024 * 1024
 OPEN_TIMEOUT_SECONDS = 20.0
 # How often the gateway asks whether the terminal still serves the session (a replica that
-# died cannot say goodbye).
-LIVENESS_SECONDS = 10.0
+# died cannot say goodbye); the same ping tells the terminal that this gateway is alive.
+LIVENESS_SECONDS = GATEWAY_PING_SECONDS
 LIVENESS_TIMEOUT_SECONDS = 5.0
 
 

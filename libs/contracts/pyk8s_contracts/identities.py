@@ -118,6 +118,8 @@ PERMISSIONS: dict[str, Permissions] = {
             s.PROVISIONER_CLUSTER_NODE,
             s.event_subject("terminal", ">"),
             s.TERMINAL_SESSIONS_OUT,
+            # A starting replica probes the sessions of its peers: who still serves them.
+            s.TERMINAL_SESSIONS_IN,
         ],
         subscribe=[
             s.TERMINAL_TICKET_CREATE,

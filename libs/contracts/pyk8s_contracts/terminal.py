@@ -23,6 +23,11 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_ERROR = 1011
 
+# The gateway pings each of its sessions this often over the session's `in` subject. The
+# ping proves the terminal still serves the session, and to the terminal that the gateway
+# holding the browser's socket is still there (terminal `gateway_silence_seconds`).
+GATEWAY_PING_SECONDS = 3.0
+
 
 def session_subject(session_id: UUID, direction: Literal["in", "out"]) -> str:
     """`in`: gateway -> terminal (keystrokes, control); `out`: terminal -> gateway."""
@@ -83,6 +88,13 @@ class Ping(Contract):
     type: Literal["ping"] = "ping"
 
 
+class Probe(Contract):
+    """Sent as a request by a starting terminal replica: a reply means some replica still
+    serves the session. Unlike a ping it says nothing about the gateway."""
+
+    type: Literal["probe"] = "probe"
+
+
 # Control messages, terminal -> gateway
 class Ended(Contract):
     """The session is over. `exit_code` is set when the shell exited by itself; `close_code`
@@ -94,8 +106,8 @@ class Ended(Contract):
     reason: str = "exited"
 
 
-Control = Annotated[Resize | Ack | Close | Ping | Ended, Field(discriminator="type")]
-control_adapter: TypeAdapter[Resize | Ack | Close | Ping | Ended] = TypeAdapter(Control)
+Control = Annotated[Resize | Ack | Close | Ping | Probe | Ended, Field(discriminator="type")]
+control_adapter: TypeAdapter[Resize | Ack | Close | Ping | Probe | Ended] = TypeAdapter(Control)
 
 
 class SessionRecord(Contract):

@@ -119,19 +119,14 @@ class Operations:
             return cluster
 
     async def _ensure_runtime(self, cluster: Cluster) -> str:
-        """Adopt a runtime cluster left by an earlier attempt, or create it."""
+        """Adopt a complete runtime cluster left by an earlier attempt, or create it."""
         driver = self.driver(cluster)
         if await driver.exists(cluster.runtime_name):
-            try:
-                kubeconfig = await driver.kubeconfig(cluster.runtime_name)
+            kubeconfig = await self._adoptable(cluster)
+            if kubeconfig is not None:
                 log.info("adopting existing runtime cluster %s", cluster.runtime_name)
                 return kubeconfig
-            except CliError:
-                log.info(
-                    "removing unusable runtime cluster %s before creating it again",
-                    cluster.runtime_name,
-                )
-                await driver.delete(cluster.runtime_name, self.work_dir(cluster))
+            await driver.delete(cluster.runtime_name, self.work_dir(cluster))
         spec = CreateSpec(
             cluster.runtime_name,
             cluster.kubernetes_version,
@@ -140,6 +135,28 @@ class Operations:
         )
         log.info("creating %s cluster %s", cluster.provider, cluster.runtime_name)
         return await driver.create(spec)
+
+    async def _adoptable(self, cluster: Cluster) -> str | None:
+        """The kubeconfig of a runtime cluster that has every node asked for, running; None
+        when it must be made again (a crash can stop the CLI between two nodes, and neither
+        kind nor k3d can add the missing ones to a cluster they did not finish)."""
+        driver = self.driver(cluster)
+        missing = await driver.missing_nodes(cluster.runtime_name, cluster.workers)
+        if missing:
+            log.info(
+                "removing incomplete runtime cluster %s (%s) before creating it again",
+                cluster.runtime_name,
+                ", ".join(missing),
+            )
+            return None
+        try:
+            return await driver.kubeconfig(cluster.runtime_name)
+        except CliError:
+            log.info(
+                "removing unusable runtime cluster %s before creating it again",
+                cluster.runtime_name,
+            )
+            return None
 
     async def _remove_leftovers(self, cluster: Cluster) -> None:
         try:

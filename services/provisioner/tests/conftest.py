@@ -40,6 +40,10 @@ def containers(provider: str, runtime_name: str) -> list[str]:
     return sorted(line for line in out.splitlines() if line)
 
 
+def remove_container(name: str) -> None:
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=True)
+
+
 def remove_runtime(provider: str, runtime_name: str) -> None:
     names = containers(provider, runtime_name)
     if names:

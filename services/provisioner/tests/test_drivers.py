@@ -1,5 +1,6 @@
 """Drivers against the kind and k3d test doubles, which create real Docker containers."""
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from pyk8s_provisioner.drivers.process import CliResult, error_text
 
 from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers
 
+
+def docker(*args: str) -> None:
+    subprocess.run(["docker", *args], capture_output=True, check=True)
+
+
 TIMEOUTS = Timeouts(wait_seconds=300, grace_seconds=60, short_seconds=60)
 
 
@@ -30,7 +36,12 @@ def drivers(timeouts: Timeouts = TIMEOUTS) -> dict[Provider, object]:
 
 EXPECTED_NODES = {
     Provider.KIND: lambda n: [f"{n}-control-plane", f"{n}-worker", f"{n}-worker2"],
-    Provider.K3D: lambda n: [f"k3d-{n}-agent-0", f"k3d-{n}-agent-1", f"k3d-{n}-server-0"],
+    Provider.K3D: lambda n: [
+        f"k3d-{n}-agent-0",
+        f"k3d-{n}-agent-1",
+        f"k3d-{n}-server-0",
+        f"k3d-{n}-serverlb",
+    ],
 }
 
 
@@ -44,11 +55,41 @@ async def test_create_list_kubeconfig_delete(provider, runtime_name, tmp_path: P
     assert driver.node_container(name) in containers(provider.value, name)
     assert api_server_of(kubeconfig).startswith("https://127.0.0.1:")
     assert await driver.exists(name)
+    assert await driver.missing_nodes(name, 2) == ()
     assert await driver.kubeconfig(name) == kubeconfig
 
     await driver.delete(name, tmp_path / name)
     assert containers(provider.value, name) == []
     assert not await driver.exists(name)
+
+
+@pytest.mark.parametrize(
+    "provider, gone, stopped, missing",
+    [
+        (
+            Provider.KIND,
+            "{n}-worker2",
+            "{n}-control-plane",
+            ["control-plane: 0 of 1 running", "worker: 1 of 2 running"],
+        ),
+        (
+            Provider.K3D,
+            "k3d-{n}-serverlb",
+            "k3d-{n}-agent-0",
+            ["agent: 1 of 2 running", "loadbalancer: 0 of 1 running"],
+        ),
+    ],
+)
+async def test_missing_nodes_names_what_is_absent_or_stopped(
+    provider, gone, stopped, missing, runtime_name, tmp_path: Path
+):
+    driver = drivers()[provider]
+    name = runtime_name()
+    await driver.create(CreateSpec(name, None, 2, tmp_path / name))
+    docker("rm", "-f", gone.format(n=name))
+    docker("stop", "-t", "0", stopped.format(n=name))
+    assert await driver.missing_nodes(name, 2) == tuple(missing)
+    assert await driver.missing_nodes(name, 1) != ()
 
 
 async def test_kind_writes_the_per_cluster_kubeconfig_file(runtime_name, tmp_path: Path):
@@ -72,9 +113,10 @@ async def test_second_create_of_a_name_fails_with_the_cli_message(
     driver = drivers()[provider]
     name = runtime_name()
     await driver.create(CreateSpec(name, None, 0, tmp_path / name))
+    first = containers(provider.value, name)
     with pytest.raises(CliError, match=text):
         await driver.create(CreateSpec(name, None, 0, tmp_path / name))
-    assert len(containers(provider.value, name)) == 1
+    assert containers(provider.value, name) == first
 
 
 @pytest.mark.parametrize(

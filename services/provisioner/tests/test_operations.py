@@ -16,14 +16,14 @@ from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 from pyk8s_provisioner.crypto import KubeconfigBox
-from pyk8s_provisioner.drivers import build_drivers
+from pyk8s_provisioner.drivers import CreateSpec, build_drivers
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.models import Cluster, OutboxEvent
 from pyk8s_provisioner.operations import Operations
 from pyk8s_provisioner.service import ClusterService, runtime_name
 from pyk8s_provisioner.settings import ProvisionerSettings
 
-from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers, remove_runtime
+from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers, remove_container, remove_runtime
 
 TEAM = uuid.uuid4()
 
@@ -108,6 +108,31 @@ async def test_create_to_ready_to_deleted(world):
         "deleted",
     ]
     assert containers("kind", runtime_name("demo", cluster.id)) == []
+
+
+@pytest.mark.parametrize(
+    "provider, cut, complete",
+    [
+        ("kind", "{n}-worker", ["{n}-control-plane", "{n}-worker"]),
+        ("k3d", "k3d-{n}-agent-0", ["k3d-{n}-agent-0", "k3d-{n}-server-0", "k3d-{n}-serverlb"]),
+    ],
+)
+async def test_a_partial_runtime_cluster_is_made_again_not_adopted(
+    world, provider, cut, complete, tmp_path
+):
+    service, ops, _, db = world
+    actor = uuid.uuid4()
+    cluster = await service.create(create_request(actor, provider=provider, workers=1))
+    runtime = runtime_name("demo", cluster.id)
+    driver = ops.drivers[c.Provider(provider)]
+    await driver.create(CreateSpec(runtime, None, 1, tmp_path / "earlier"))
+    remove_container(cut.format(n=runtime))  # an earlier attempt stopped between nodes
+    await ops.create(cluster.id)
+    ready = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert ready.status == "ready"
+    assert containers(provider, runtime) == [name.format(n=runtime) for name in complete]
+    assert await driver.missing_nodes(runtime, 1) == ()
+    assert await verbs(db, cluster.id) == ["created", "provisioning", "ready"]
 
 
 async def test_a_delete_asked_during_the_create_wins(world, monkeypatch):

@@ -22,6 +22,7 @@ from pyk8s_contracts.terminal import (
     Ack,
     Close,
     Ended,
+    Probe,
     Resize,
     control_adapter,
     session_subject,
@@ -57,6 +58,8 @@ class Counters:
     peak_in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
     last_activity: float = field(default_factory=time.monotonic)
+    # Anything from the gateway, keystrokes or its pings: proof that it still holds the socket.
+    last_heard: float = field(default_factory=time.monotonic)
 
 
 class SessionBridge:
@@ -99,6 +102,12 @@ class SessionBridge:
 
     def age(self) -> float:
         return time.monotonic() - self.counters.started
+
+    def silent_for(self) -> float:
+        return time.monotonic() - self.counters.last_heard
+
+    def heard(self) -> None:
+        self.counters.last_heard = time.monotonic()
 
     async def _run(self) -> None:
         try:
@@ -146,6 +155,7 @@ class SessionBridge:
             if msg.reply:
                 await msg.respond(b"")
             return
+        self.heard()
         self.counters.bytes_in += len(msg.data)
         self.counters.last_activity = time.monotonic()
         self.stream.writer.write(msg.data)
@@ -159,6 +169,8 @@ class SessionBridge:
             control = control_adapter.validate_json(data)
         except ValidationError:
             return
+        if not isinstance(control, Probe):
+            self.heard()
         if isinstance(control, Ack):
             self.counters.last_activity = time.monotonic()
             self.counters.in_flight = max(0, self.counters.in_flight - control.bytes)

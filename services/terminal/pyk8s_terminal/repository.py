@@ -71,3 +71,28 @@ class TerminalRepository:
                 )
             ).all()
         )
+
+    async def open_sessions(self, started_before: datetime) -> list[TerminalSession]:
+        return list(
+            (
+                await self.session.scalars(
+                    select(TerminalSession).where(
+                        TerminalSession.ended_at.is_(None),
+                        TerminalSession.started_at < started_before,
+                    )
+                )
+            ).all()
+        )
+
+    async def lock_open(self, ids: list[uuid.UUID]) -> list[TerminalSession]:
+        """The sessions among `ids` still without an end, locked (skipping any another
+        replica is closing at the same moment)."""
+        return list(
+            (
+                await self.session.scalars(
+                    select(TerminalSession)
+                    .where(TerminalSession.id.in_(ids), TerminalSession.ended_at.is_(None))
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+        )

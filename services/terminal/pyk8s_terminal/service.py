@@ -10,8 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import ClusterNode, ClusterNodeRequest, ClusterStatus
@@ -21,12 +24,15 @@ from pyk8s_contracts.terminal import (
     CLOSE_ERROR,
     CLOSE_GOING_AWAY,
     CLOSE_POLICY,
+    CONTROL_HEADER,
     Ended,
+    Probe,
     SessionOpened,
     SessionOpenRequest,
     SessionRecord,
     Ticket,
     TicketCreateRequest,
+    session_subject,
 )
 from pyk8s_kit.bus import ServiceError, request
 from pyk8s_kit.db import Database
@@ -43,6 +49,10 @@ from .settings import TerminalSettings
 log = logging.getLogger(__name__)
 
 EVENT_SOURCE = "pyk8s-terminal"
+GATEWAY_GONE = "gateway gone: no heartbeat from the gateway holding the socket"
+# How long a peer may take between recording a session and listening to its subject.
+OPENING_SECONDS = 30.0
+PROBE_TIMEOUT_SECONDS = 2.0
 CLUSTER_GONE_EVENTS = (
     subjects.event_subject("cluster", "deleted"),
     subjects.event_subject("cluster", "expired"),
@@ -260,8 +270,15 @@ class TerminalService:
     async def enforce_limits(self) -> None:
         idle = self.settings.idle_timeout_seconds
         longest = self.settings.max_session_seconds
+        silence = self.settings.gateway_silence_seconds
         self.end_where(lambda b: b.idle_for() > idle, "idle timeout")
         self.end_where(lambda b: b.age() > longest, "maximum session length reached")
+        if not self.nc.is_connected:
+            # Nothing can be heard while the bus is away: a NATS restart is not the gateway's
+            # death, so silence counts only while connected.
+            for bridge in self.live.values():
+                bridge.heard()
+        self.end_where(lambda b: b.silent_for() > silence, GATEWAY_GONE, CLOSE_ERROR)
 
     async def denial(self, info: SessionInfo) -> str | None:
         """Why the session's user may no longer use its cluster, or None while they may."""
@@ -284,32 +301,77 @@ class TerminalService:
     async def heartbeat(self) -> None:
         """Keeps this replica's sessions counted, and closes sessions whose replica died,
         killing what their shells left running."""
-        now = _now()
         async with self.db.session() as session:
             repo = TerminalRepository(session)
-            await repo.heartbeat(list(self.live), now)
+            await repo.heartbeat(list(self.live), _now())
             lost = await repo.lost_sessions(self._alive_since())
-            for row in lost:
-                row.ended_at = now
-                row.end_reason = "lost: the terminal service replica stopped"
-                add_event(
-                    session,
-                    OutboxEvent,
-                    subjects.event_subject("terminal", "closed"),
-                    _event("closed", row),
-                )
-        for row in lost:
+            self._close_lost(session, lost, "lost: the terminal service replica stopped")
+        await self._kill_leftovers(lost)
+
+    async def end_unserved(self) -> None:
+        """At start-up: closes the sessions that no replica serves any more (this one before
+        a restart, or a peer that died), without waiting for their heartbeats to go stale."""
+        async with self.db.session() as session:
+            # Younger sessions may be opening on a peer that does not listen to them yet.
+            candidates = await TerminalRepository(session).open_sessions(
+                _now() - timedelta(seconds=OPENING_SECONDS)
+            )
+        unserved = [row.id for row in candidates if not await self._served(row.id)]
+        if not unserved:
+            return
+        async with self.db.session() as session:
+            lost = await TerminalRepository(session).lock_open(unserved)
+            self._close_lost(session, lost, "lost: no terminal service serves it any more")
+        log.info("closed %d sessions that no replica serves", len(lost))
+        await self._kill_leftovers(lost)
+
+    async def _served(self, session_id: uuid.UUID) -> bool:
+        if session_id in self.live:
+            return True
+        try:
+            await self.nc.request(
+                session_subject(session_id, "in"),
+                Probe().model_dump_json().encode(),
+                timeout=PROBE_TIMEOUT_SECONDS,
+                headers={CONTROL_HEADER: "1"},
+            )
+        except NoRespondersError:
+            return False
+        except NatsTimeout:
+            pass  # someone listens but is slow: its heartbeat decides
+        return True
+
+    @staticmethod
+    def _close_lost(session: AsyncSession, rows: list[TerminalSession], reason: str) -> None:
+        now = _now()
+        for row in rows:
+            row.ended_at = now
+            row.end_reason = reason
+            add_event(
+                session,
+                OutboxEvent,
+                subjects.event_subject("terminal", "closed"),
+                _event("closed", row),
+            )
+
+    async def _kill_leftovers(self, rows: list[TerminalSession]) -> None:
+        for row in rows:
             try:
                 await self.docker.kill_marked(row.container, marker(row.id))
             except DockerError as error:
                 log.info("no cleanup for lost session %s: %s", row.id, error)
 
     async def supervise(self) -> None:
-        """Background loop: limits every second, rights and heartbeats every recheck interval."""
+        """Background loop: unserved sessions once, limits every second, rights and
+        heartbeats every recheck interval."""
         last_recheck = 0.0
+        unserved_closed = False
         loop = asyncio.get_running_loop()
         while True:
             try:
+                if not unserved_closed:
+                    await self.end_unserved()
+                    unserved_closed = True
                 await self.enforce_limits()
                 if loop.time() - last_recheck >= self.settings.recheck_interval_seconds:
                     last_recheck = loop.time()

@@ -14,6 +14,9 @@ class TerminalSettings(ServiceSettings):
     # Ends a session when neither keystrokes nor output acknowledgements arrive for this long.
     idle_timeout_seconds: float = 15 * 60
     max_session_seconds: float = 4 * 3600
+    # Ends a session when its gateway has sent nothing, not even its ping (every 3 s), for this
+    # long: the gateway that held the browser's socket is gone, and nobody else will close it.
+    gateway_silence_seconds: float = 10.0
     max_sessions_per_user: int = 5
     max_sessions_per_cluster: int = 10
     # How often every live session's right to its cluster is asked again.

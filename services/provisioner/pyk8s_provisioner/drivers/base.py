@@ -3,6 +3,7 @@ deadline and a failure carries the CLI's own error text."""
 
 import re
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,13 @@ class Timeouts:
         return self.wait_seconds + self.grace_seconds
 
 
+@dataclass(frozen=True)
+class Node:
+    name: str
+    role: str
+    running: bool
+
+
 def api_server_of(kubeconfig: str) -> str | None:
     found = SERVER_LINE.search(kubeconfig)
     return found.group(1) if found else None
@@ -40,6 +48,9 @@ def api_server_of(kubeconfig: str) -> str | None:
 
 class Driver(ABC):
     provider: Provider
+    # Docker labels the provider's CLI puts on every node container.
+    cluster_label: str
+    role_label: str
 
     def __init__(
         self,
@@ -78,6 +89,10 @@ class Driver(ABC):
     @abstractmethod
     def node_container(self, runtime_name: str) -> str:
         """The Docker container of the first server node (where a terminal attaches)."""
+
+    @abstractmethod
+    def expected_roles(self, workers: int) -> Counter[str]:
+        """How many node containers of each role a complete cluster has."""
 
     def prepare(self, spec: CreateSpec) -> None:
         spec.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -121,3 +136,34 @@ class Driver(ABC):
         if "apiVersion" not in result.stdout:
             raise CliError(f"{self.provider.value} returned no kubeconfig for {runtime_name}")
         return result.stdout
+
+    async def nodes(self, runtime_name: str) -> tuple[Node, ...]:
+        """The cluster's node containers, found by the labels the CLI gives them."""
+        fields = f'{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Label "{self.role_label}"}}}}'
+        result = await run_checked(
+            [
+                "docker",
+                "ps",
+                "--all",
+                "--filter",
+                f"label={self.cluster_label}={runtime_name}",
+                "--format",
+                fields,
+            ],
+            self.timeouts.short_seconds,
+        )
+        rows = [line.split("\t") for line in result.stdout.splitlines() if line.strip()]
+        return tuple(Node(name, role, state == "running") for name, state, role in rows)
+
+    async def missing_nodes(self, runtime_name: str, workers: int) -> tuple[str, ...]:
+        """What keeps the runtime cluster from being the one asked for, e.g.
+        `worker: 0 of 1 running`; empty when every expected node exists and runs."""
+        nodes = await self.nodes(runtime_name)
+        running = Counter(node.role for node in nodes if node.running)
+        found = Counter(node.role for node in nodes)
+        expected = self.expected_roles(workers)
+        return tuple(
+            f"{role}: {running[role]} of {expected[role]} running"
+            for role in sorted(expected.keys() | found.keys())
+            if running[role] != expected[role] or found[role] != expected[role]
+        )

@@ -1,4 +1,5 @@
 import json
+from collections import Counter
 from pathlib import Path
 
 from pyk8s_contracts.clusters import Provider
@@ -11,6 +12,8 @@ K3S_IMAGE = "rancher/k3s"
 
 class K3dDriver(Driver):
     provider = Provider.K3D
+    cluster_label = "k3d.cluster"
+    role_label = "k3d.role"
 
     def image(self, version: str | None) -> str | None:
         return f"{K3S_IMAGE}:{version}-k3s1" if version else self.node_image
@@ -60,3 +63,6 @@ class K3dDriver(Driver):
 
     def node_container(self, runtime_name: str) -> str:
         return f"k3d-{runtime_name}-server-0"
+
+    def expected_roles(self, workers: int) -> Counter[str]:
+        return Counter({"server": 1, "agent": workers, "loadbalancer": 1})

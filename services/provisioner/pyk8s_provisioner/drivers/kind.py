@@ -1,3 +1,4 @@
+from collections import Counter
 from pathlib import Path
 
 from pyk8s_contracts.clusters import Provider
@@ -14,6 +15,8 @@ def kind_config(workers: int) -> str:
 
 class KindDriver(Driver):
     provider = Provider.KIND
+    cluster_label = "io.x-k8s.kind.cluster"
+    role_label = "io.x-k8s.kind.role"
 
     @staticmethod
     def kubeconfig_path(work_dir: Path) -> Path:
@@ -73,3 +76,6 @@ class KindDriver(Driver):
 
     def node_container(self, runtime_name: str) -> str:
         return f"{runtime_name}-control-plane"
+
+    def expected_roles(self, workers: int) -> Counter[str]:
+        return Counter({"control-plane": 1, "worker": workers})

@@ -3,6 +3,7 @@ the locally built node image, named and labelled as the real tools name and labe
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -54,6 +55,15 @@ def label_of(container: dict, key: str) -> str | None:
 def remove(names: list[str]) -> None:
     if names:
         docker("rm", "-f", *names, check=False)
+
+
+def node_made(count: int) -> None:
+    """Called after each node. With PYK8S_DOUBLE_HALT_AFTER_NODES=N the double halts after N
+    nodes until it is killed: the provisioner's CLIs die with it, so a test that kills the
+    provisioner there leaves a cluster cut off between nodes, without racing the double."""
+    limit = int(os.environ.get("PYK8S_DOUBLE_HALT_AFTER_NODES", "0") or 0)
+    if limit and count >= limit:
+        signal.pause()
 
 
 def pause(variable: str) -> None:
