@@ -5,7 +5,7 @@
 import table from "../../libs/contracts/pyk8s_contracts/rbac.json";
 import type { Cluster, Role } from "./api/types";
 
-export interface Right {
+interface Right {
   minimum: Role;
   covers: string;
   /** A cluster's creator may also do this from this role up. */
@@ -74,7 +74,7 @@ export function clusterAccess(cluster: Cluster, userId: string | undefined, team
 }
 
 /** A personal cluster is its creator's alone; a team cluster follows the table of rights. */
-export function mayOnCluster(action: ClusterAction, access: ClusterAccess): boolean {
+function mayOnCluster(action: ClusterAction, access: ClusterAccess): boolean {
   if (access.personal) return access.isCreator;
   return allows(clusterRights[action], access.teamRole, access.isCreator);
 }
