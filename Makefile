@@ -17,7 +17,8 @@ web:
 	@if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then \
 	  (cd web && npm ci --no-audit --no-fund) && touch web/node_modules; fi
 	@if [ ! -f web/dist/index.html ] || [ -n "$$(find web/src web/index.html web/package.json \
-	  web/vite.config.ts web/tsconfig.json -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
+	  web/vite.config.ts web/tsconfig.json \
+	  libs/contracts/pyk8s_contracts/rbac.json -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
 	  (cd web && npm run build); fi
 
 ## The web app's API types (web/src/api/schema.ts) from the gateway's OpenAPI document,

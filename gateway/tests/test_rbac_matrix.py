@@ -1,6 +1,7 @@
 """The role matrix of docs/rbac.md: every teams and invitations endpoint x every kind of
-caller, generated from the one table below. The test also checks that the table names every
-such route of the gateway, so a new endpoint cannot be left out."""
+caller, generated from the one table below, whose minimum roles come from the table of rights
+(`pyk8s_contracts.rbac`) that the web app and its test double read too. The test also checks
+that the table names every such route of the gateway, so a new endpoint cannot be left out."""
 
 import uuid
 from collections.abc import Callable
@@ -8,11 +9,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from pyk8s_contracts.rbac import TEAM, Right
+from pyk8s_contracts.teams import Role
 from pyk8s_gateway.main import create_app
 from pyk8s_gateway.settings import GatewaySettings
 
 CALLERS = ("signed_out", "outsider", "invitee", "viewer", "member", "admin", "owner")
-RANKS = ("viewer", "member", "admin", "owner")
 # Owners go last: their successes (deleting the team) would change what the others see.
 
 
@@ -20,11 +22,12 @@ def signed_in(status: int) -> dict[str, int]:
     return {caller: status for caller in CALLERS} | {"signed_out": 401}
 
 
-def team_scoped(minimum: str, ok: int) -> dict[str, int]:
-    """401 signed out, 404 for anyone outside the team, 403 below `minimum`, else `ok`."""
+def team_scoped(right: Right, ok: int) -> dict[str, int]:
+    """401 signed out, 404 for anyone outside the team, 403 where `right` does not allow the
+    caller's role, else `ok`."""
     expected = {"signed_out": 401, "outsider": 404, "invitee": 404}
-    for rank in RANKS:
-        expected[rank] = ok if RANKS.index(rank) >= RANKS.index(minimum) else 403
+    for role in Role:
+        expected[role.value] = ok if right.allows(role) else 403
     return expected
 
 
@@ -95,38 +98,44 @@ P = "/teams/{team_id}"
 TABLE = [
     Row("POST", "/teams", signed_in(201), body=lambda w: {"name": f"t-{uuid.uuid4().hex[:8]}"}),
     Row("GET", "/teams", signed_in(200)),
-    Row("GET", P, team_scoped("viewer", 200), params=team),
-    Row("PATCH", P, team_scoped("owner", 200), body={"display_name": "Renamed"}, params=team),
-    Row("DELETE", P, team_scoped("owner", 204), params=team),
-    Row("GET", P + "/members", team_scoped("viewer", 200), params=team),
+    Row("GET", P, team_scoped(TEAM["read"], 200), params=team),
+    Row(
+        "PATCH", P, team_scoped(TEAM["rename"], 200), body={"display_name": "Renamed"}, params=team
+    ),
+    Row("DELETE", P, team_scoped(TEAM["delete"], 204), params=team),
+    Row("GET", P + "/members", team_scoped(TEAM["read"], 200), params=team),
     Row(
         "PATCH",
         P + "/members/{user_id}",
-        team_scoped("admin", 200),
+        team_scoped(TEAM["change_roles"], 200),
         body={"role": "member"},
         params=victim,
     ),
     Row(
         "PATCH",
         P + "/members/{user_id}",
-        team_scoped("owner", 200),
+        team_scoped(TEAM["manage_owners"], 200),
         body={"role": "owner"},
         params=victim,
     ),
-    Row("DELETE", P + "/members/{user_id}", team_scoped("admin", 204), params=victim),
+    Row(
+        "DELETE", P + "/members/{user_id}", team_scoped(TEAM["remove_members"], 204), params=victim
+    ),
     # Leaving: any member may remove themselves, except the last owner.
     Row(
         "DELETE",
         P + "/members/{user_id}",
-        team_scoped("viewer", 204) | {"owner": 409},
+        team_scoped(TEAM["leave"], 204) | {"owner": 409},
         params=myself,
     ),
-    Row("POST", P + "/invitations", team_scoped("admin", 201), body=fresh_email, params=team),
-    Row("GET", P + "/invitations", team_scoped("admin", 200), params=team),
+    Row(
+        "POST", P + "/invitations", team_scoped(TEAM["invite"], 201), body=fresh_email, params=team
+    ),
+    Row("GET", P + "/invitations", team_scoped(TEAM["see_invitations"], 200), params=team),
     Row(
         "DELETE",
         P + "/invitations/{invitation_id}",
-        team_scoped("admin", 204),
+        team_scoped(TEAM["revoke_invitations"], 204),
         params=team_invitation,
     ),
     Row("GET", "/invitations", signed_in(200)),

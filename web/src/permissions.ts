@@ -1,48 +1,87 @@
-// What the interface offers to whom. The gateway enforces the same rules (docs/rbac.md);
-// these only decide which controls are shown.
+// What the interface offers to whom. The rights come from the one table the services apply
+// (libs/contracts/pyk8s_contracts/rbac.json, shown in docs/rbac.md); the gateway enforces
+// them, these only decide which controls are shown. The web tests' gateway double applies
+// the same table, through `allows` below.
+import table from "../../libs/contracts/pyk8s_contracts/rbac.json";
 import type { Cluster, Role } from "./api/types";
 
-const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
-
-export const ROLES: Role[] = ["viewer", "member", "admin", "owner"];
-
-export function atLeast(role: Role | null | undefined, minimum: Role): boolean {
-  return role != null && RANK[role] >= RANK[minimum];
+interface Right {
+  minimum: Role;
+  covers: string;
+  /** A cluster's creator may also do this from this role up. */
+  creator?: Role;
 }
 
+export type TeamAction = keyof typeof table.team;
+export type ClusterAction = keyof typeof table.cluster;
+
+// JSON imports type role names as plain strings; libs/contracts/tests/test_rbac.py checks
+// that they are the contracts' roles.
+const rights = table as unknown as {
+  roles: Role[];
+  team: Record<TeamAction, Right>;
+  cluster: Record<ClusterAction, Right>;
+};
+
+export const ROLES: Role[] = rights.roles;
+export const teamRights = rights.team;
+export const clusterRights = rights.cluster;
+
+export function atLeast(role: Role | null | undefined, minimum: Role): boolean {
+  return role != null && ROLES.indexOf(role) >= ROLES.indexOf(minimum);
+}
+
+export function allows(right: Right, role: Role | null | undefined, isCreator = false): boolean {
+  if (atLeast(role, right.minimum)) return true;
+  return isCreator && right.creator !== undefined && atLeast(role, right.creator);
+}
+
+const teamMay = (action: TeamAction) => (role?: Role | null) => allows(teamRights[action], role);
+
 export const team = {
-  invite: (role?: Role | null) => atLeast(role, "admin"),
-  seeInvitations: (role?: Role | null) => atLeast(role, "admin"),
-  removeMembers: (role?: Role | null) => atLeast(role, "admin"),
-  changeRoles: (role?: Role | null) => atLeast(role, "admin"),
-  deleteTeam: (role?: Role | null) => role === "owner",
-  createClusters: (role?: Role | null) => atLeast(role, "member"),
+  invite: teamMay("invite"),
+  seeInvitations: teamMay("see_invitations"),
+  removeMembers: teamMay("remove_members"),
+  changeRoles: teamMay("change_roles"),
+  deleteTeam: teamMay("delete"),
+  createClusters: teamMay("create_clusters"),
   /** Roles this person may hand out: admins up to admin, owners any. */
-  grantable: (role?: Role | null): Role[] =>
-    role === "owner" ? ROLES : atLeast(role, "admin") ? ROLES.filter((r) => r !== "owner") : [],
+  grantable: (role?: Role | null): Role[] => {
+    if (!teamMay("change_roles")(role)) return [];
+    return teamMay("manage_owners")(role) ? ROLES : ROLES.filter((r) => r !== "owner");
+  },
 };
 
 /** Whether `role` may change or remove a member who holds `target`. */
 export function canManageMember(role: Role | null | undefined, target: Role): boolean {
-  if (!atLeast(role, "admin")) return false;
-  return target !== "owner" || role === "owner";
+  if (!team.changeRoles(role)) return false;
+  return target !== "owner" || teamMay("manage_owners")(role);
 }
 
 export interface ClusterAccess {
   isCreator: boolean;
+  /** null for a personal cluster, and for a team cluster of a team I am not in. */
   teamRole: Role | null;
+  personal: boolean;
 }
 
 export function clusterAccess(cluster: Cluster, userId: string | undefined, teamRoles: Map<string, Role>): ClusterAccess {
   return {
     isCreator: userId != null && cluster.owner_id === userId,
     teamRole: cluster.team_id ? (teamRoles.get(cluster.team_id) ?? null) : null,
+    personal: cluster.team_id == null,
   };
 }
 
+/** A personal cluster is its creator's alone; a team cluster follows the table of rights. */
+function mayOnCluster(action: ClusterAction, access: ClusterAccess): boolean {
+  if (access.personal) return access.isCreator;
+  return allows(clusterRights[action], access.teamRole, access.isCreator);
+}
+
 export const cluster = {
-  delete: (a: ClusterAccess) => a.isCreator || atLeast(a.teamRole, "admin"),
-  kubeconfig: (a: ClusterAccess) => a.isCreator || atLeast(a.teamRole, "member"),
-  terminal: (a: ClusterAccess) => a.isCreator || atLeast(a.teamRole, "member"),
-  extend: (a: ClusterAccess) => a.isCreator || atLeast(a.teamRole, "member"),
+  delete: (a: ClusterAccess) => mayOnCluster("delete", a),
+  kubeconfig: (a: ClusterAccess) => mayOnCluster("use", a),
+  terminal: (a: ClusterAccess) => mayOnCluster("use", a),
+  extend: (a: ClusterAccess) => mayOnCluster("use", a),
 };

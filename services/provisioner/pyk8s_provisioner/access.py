@@ -1,6 +1,7 @@
-"""Who may do what with a cluster: the one home of these rules. The provisioner applies them
-to every request it serves, and answers peers (the terminal service) that ask whether a user
-may act on a cluster (`provisioner.cluster.access`), so no other service copies them."""
+"""Who may do what with a cluster: the one place that applies the cluster rights of
+`pyk8s_contracts.rbac`. The provisioner applies them to every request it serves, and answers
+peers (the terminal service) that ask whether a user may act on a cluster
+(`provisioner.cluster.access`), so no other service copies them."""
 
 import uuid
 from collections.abc import Awaitable, Callable
@@ -9,6 +10,7 @@ from functools import partial
 from nats.aio.client import Client as NATS
 
 from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.rbac import CLUSTER
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.roles import team_role
@@ -17,11 +19,10 @@ from .models import Cluster
 
 RoleLookup = Callable[[uuid.UUID, uuid.UUID], Awaitable[Role | None]]
 
-READ = "read"  # viewer+
-USE = "use"  # member+: kubeconfig, extend, terminal
-DELETE = "delete"  # admin+, or the creator while member+
-MINIMUM = {READ: Role.VIEWER, USE: Role.MEMBER, DELETE: Role.ADMIN}
-ACTIONS = tuple(MINIMUM)
+READ = "read"
+USE = "use"  # kubeconfig, extend, terminal
+DELETE = "delete"
+ACTIONS = tuple(CLUSTER)
 
 
 def teams_lookup(nc: NATS) -> RoleLookup:
@@ -41,12 +42,11 @@ async def require(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID, acti
     role = await roles(cluster.team_id, actor_id)
     if role is None:
         raise not_found()
-    if role.at_least(MINIMUM[action]):
-        return
-    if action == DELETE and cluster.owner_id == actor_id and role.at_least(Role.MEMBER):
+    right = CLUSTER[action]
+    if right.allows(role, is_creator=cluster.owner_id == actor_id):
         return
     raise ServiceError(
         ErrorCode.FORBIDDEN,
-        f"this needs the {MINIMUM[action].value} role or higher in the team"
-        + (" (or to be the cluster's creator)" if action == DELETE else ""),
+        f"this needs the {right.minimum.value} role or higher in the team"
+        + (" (or to be the cluster's creator)" if right.creator else ""),
     )

@@ -1,12 +1,31 @@
-// A test double of the gateway's HTTP API (msw handlers over in-memory state). It answers
-// with the real response shapes, the real problem+json errors and the real role rules
-// (404 for non-members, 403 below the minimum role), so components are tested against
-// what the gateway actually does.
+// A test double of the gateway's HTTP API (msw handlers over in-memory state). Its routes,
+// request bodies, success statuses and response bodies are typed from the generated OpenAPI
+// schema, so a route or shape that drifts from the gateway fails to compile. Its role rules
+// are the table of rights the services apply (rbac.json through ../permissions): 404 for
+// non-members, 403 where the table does not allow the caller's role.
 import { http, HttpResponse, type JsonBodyType } from "msw";
+import type { paths } from "../api/schema";
 import type { Cluster, ClusterStatus, Invitation, Role, User } from "../api/types";
+import { allows, clusterRights, teamRights, type ClusterAction, type TeamAction } from "../permissions";
 
 const BASE = "http://localhost:3000/api/v1";
-const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
+
+type Api = { [P in keyof paths as P extends `/api/v1${infer Rest}` ? Rest : never]: paths[P] };
+type Method = "get" | "post" | "patch" | "delete";
+type MethodOf<P extends keyof Api> = { [M in Method]: [NonNullable<Api[P][M]>] extends [never] ? never : M }[Method];
+type Operation<P extends keyof Api, M extends Method> = NonNullable<Api[P][M]>;
+type Responses<O> = O extends { responses: infer R } ? R : never;
+type SuccessStatus<O> = Extract<keyof Responses<O>, 200 | 201 | 202 | 204>;
+type JsonOf<T> = T extends { content: { "application/json": infer B } } ? B : void;
+type RequestBody<O> = O extends { requestBody?: { content: { "application/json": infer B } } } ? B : undefined;
+type PathParams<O> = O extends { parameters: { path: infer T } } ? T : Record<string, never>;
+
+interface Context<O> {
+  request: Request;
+  url: URL;
+  params: PathParams<O>;
+  body: RequestBody<O>;
+}
 
 interface Account extends User {
   password: string;
@@ -176,7 +195,7 @@ export class GatewayDouble {
     const refresh = `rt-${newId()}`;
     this.accessTokens.set(access, userId);
     this.refreshTokens.set(refresh, userId);
-    return { access_token: access, refresh_token: refresh, token_type: "bearer", expires_in: 900 };
+    return { access_token: access, refresh_token: refresh, token_type: "bearer" as const, expires_in: 900 };
   }
 
   private caller(request: Request): Account {
@@ -188,27 +207,52 @@ export class GatewayDouble {
     return this.users.get(userId)!;
   }
 
-  private teamFor(teamId: string, user: User, minimum: Role): TeamRow {
+  /** 404 for anyone outside the team, 403 where the table of rights refuses the role. */
+  private teamFor(teamId: string, user: User, action: TeamAction): TeamRow {
     const team = this.teams.get(teamId);
     const membership = team?.members.get(user.id);
     if (!team || !membership) throw new ProblemError(404, "not_found", "team not found");
-    if (RANK[membership.role] < RANK[minimum]) {
-      throw new ProblemError(403, "forbidden", `this needs the ${minimum} role or above`);
+    const right = teamRights[action];
+    if (!allows(right, membership.role)) {
+      throw new ProblemError(403, "forbidden", `this needs the ${right.minimum} role or higher in the team`);
     }
     return team;
   }
 
-  private roleIn(teamId: string | null, user: User): Role | null {
-    if (!teamId) return null;
+  private roleIn(teamId: string, user: User): Role | null {
     return this.teams.get(teamId)?.members.get(user.id)?.role ?? null;
   }
 
-  private visibleCluster(clusterId: string, user: User): Cluster {
+  private seesCluster(cluster: Cluster, user: User): boolean {
+    if (cluster.team_id === null) return cluster.owner_id === user.id;
+    return this.roleIn(cluster.team_id, user) !== null;
+  }
+
+  /** As the provisioner decides: a personal cluster is its creator's alone, a team cluster
+   * follows the table of rights, with the creator's extra right. */
+  private clusterFor(clusterId: string, user: User, action: ClusterAction): Cluster {
     const cluster = this.clusters.get(clusterId);
-    if (!cluster || (cluster.owner_id !== user.id && !this.roleIn(cluster.team_id, user))) {
-      throw new ProblemError(404, "not_found", "cluster not found");
+    if (!cluster || !this.seesCluster(cluster, user)) throw new ProblemError(404, "not_found", "cluster not found");
+    if (cluster.team_id === null) return cluster;
+    const right = clusterRights[action];
+    if (!allows(right, this.roleIn(cluster.team_id, user), cluster.owner_id === user.id)) {
+      const creator = right.creator ? " (or to be the cluster's creator)" : "";
+      throw new ProblemError(403, "forbidden", `this needs the ${right.minimum} role or higher in the team${creator}`);
     }
     return cluster;
+  }
+
+  private requireOwnerRight(team: TeamRow, user: User): void {
+    if (!allows(teamRights.manage_owners, team.members.get(user.id)!.role)) {
+      throw new ProblemError(403, "forbidden", "only an owner may grant, change or remove the owner role");
+    }
+  }
+
+  private refuseLastOwner(team: TeamRow, userId: string): void {
+    const owners = [...team.members.values()].filter((m) => m.role === "owner").length;
+    if (team.members.get(userId)?.role === "owner" && owners === 1) {
+      throw new ProblemError(409, "last_owner", "a team keeps at least one owner");
+    }
   }
 
   private teamWithRole(team: TeamRow, user: User) {
@@ -216,21 +260,30 @@ export class GatewayDouble {
     return { ...rest, role: members.get(user.id)!.role };
   }
 
-  private route(
-    method: "get" | "post" | "patch" | "delete",
-    path: string,
-    handle: (ctx: { request: Request; url: URL; params: Record<string, string>; body: unknown }) => unknown,
+  private member(team: TeamRow, userId: string) {
+    const u = this.users.get(userId)!;
+    const m = team.members.get(userId)!;
+    return { user_id: userId, username: u.username, display_name: u.display_name, role: m.role, joined_at: m.joined_at };
+  }
+
+  /** One gateway route: its path, method and success status are the OpenAPI document's, and
+   * the handler's body and answer have its types. Refusals are thrown as ProblemError. */
+  private route<P extends keyof Api, M extends MethodOf<P>, S extends SuccessStatus<Operation<P, M>>>(
+    method: M,
+    path: P,
+    status: S,
+    handle: (ctx: Context<Operation<P, M>>) => JsonOf<Responses<Operation<P, M>>[S]>,
   ) {
-    return http[method](`${BASE}${path}`, async ({ request, params }) => {
+    const pattern = `${BASE}${path.replace(/\{(\w+)\}/g, ":$1")}`;
+    return http[method](pattern, async ({ request, params }) => {
       const url = new URL(request.url);
       const text = method === "get" ? "" : await request.text();
-      const body = text ? (JSON.parse(text) as unknown) : undefined;
+      const body = (text ? JSON.parse(text) : undefined) as RequestBody<Operation<P, M>>;
       this.requests.push({ method: method.toUpperCase(), path: url.pathname, body });
       try {
-        const result = await handle({ request, url, params: params as Record<string, string>, body });
-        if (result instanceof Response) return result;
-        if (result === undefined) return new HttpResponse(null, { status: 204 });
-        return HttpResponse.json(result as JsonBodyType);
+        const result = handle({ request, url, params: params as PathParams<Operation<P, M>>, body });
+        if (status === 204) return new HttpResponse(null, { status: 204 });
+        return HttpResponse.json(result as JsonBodyType, { status: status as number });
       } catch (error) {
         if (error instanceof ProblemError) return problem(error.status, error.code, error.message, url.pathname);
         throw error;
@@ -238,212 +291,196 @@ export class GatewayDouble {
     });
   }
 
+  private answerInvitation(invitationId: string, user: User, answer: "accepted" | "declined"): Invitation {
+    const invitation = this.invitations.get(invitationId);
+    if (!invitation || invitation.invitee_id !== user.id) throw new ProblemError(404, "not_found", "invitation not found");
+    if (invitation.status !== "pending") throw new ProblemError(410, "invitation_invalid", "the invitation was already used");
+    invitation.status = answer;
+    return invitation;
+  }
+
   handlers() {
     return [
       // auth
-      this.route("post", "/auth/signup", ({ body }) => {
-        const b = body as { username: string; email: string; password: string; display_name?: string | null; invitation_token?: string | null };
-        const invited = b.invitation_token ? this.invitations.get(this.invitationTokens.get(b.invitation_token) ?? "") : undefined;
-        if (b.invitation_token && (!invited || invited.email !== b.email || invited.status !== "pending")) {
+      this.route("post", "/auth/signup", 201, ({ body }) => {
+        const invited = body.invitation_token ? this.invitations.get(this.invitationTokens.get(body.invitation_token) ?? "") : undefined;
+        if (body.invitation_token && (!invited || invited.email !== body.email || invited.status !== "pending")) {
           throw new ProblemError(410, "invitation_invalid", "the invitation token is invalid, used or expired");
         }
-        if (!DNS_LABEL.test(b.username) || b.username.length < 2) {
+        if (!DNS_LABEL.test(body.username) || body.username.length < 2) {
           throw new ProblemError(422, "validation_error", "request validation failed");
         }
-        if ([...this.users.values()].some((u) => u.username === b.username || u.email === b.email)) {
+        if ([...this.users.values()].some((u) => u.username === body.username || u.email === body.email)) {
           throw new ProblemError(409, "conflict", "username or email already taken");
         }
-        const user = this.addUser(b.username, b.password);
-        user.email = b.email;
+        const user = this.addUser(body.username, body.password);
+        user.email = body.email;
         if (invited) {
           invited.status = "accepted";
           this.teams.get(invited.team_id)?.members.set(user.id, { role: invited.role, joined_at: now() });
         }
         const { password: _password, ...publicUser } = user;
-        return HttpResponse.json(publicUser, { status: 201 });
+        return publicUser;
       }),
-      this.route("post", "/auth/login", ({ body }) => {
-        const b = body as { login: string; password: string };
-        const user = [...this.users.values()].find((u) => u.username === b.login || u.email === b.login);
-        if (!user || user.password !== b.password) {
+      this.route("post", "/auth/login", 200, ({ body }) => {
+        const user = [...this.users.values()].find((u) => u.username === body.login || u.email === body.login);
+        if (!user || user.password !== body.password) {
           throw new ProblemError(401, "invalid_credentials", "wrong login or password");
         }
-        return HttpResponse.json(this.issueTokens(user.id));
+        return this.issueTokens(user.id);
       }),
-      this.route("post", "/auth/refresh", ({ body }) => {
-        const token = (body as { refresh_token: string }).refresh_token;
-        const userId = this.refreshTokens.get(token);
+      this.route("post", "/auth/refresh", 200, ({ body }) => {
+        const userId = this.refreshTokens.get(body.refresh_token);
         if (!userId) throw new ProblemError(401, "invalid_token", "the refresh token is invalid or expired");
-        this.refreshTokens.delete(token);
-        return HttpResponse.json(this.issueTokens(userId));
+        this.refreshTokens.delete(body.refresh_token);
+        return this.issueTokens(userId);
       }),
-      this.route("post", "/auth/logout", ({ request }) => {
+      this.route("post", "/auth/logout", 204, ({ request }) => {
         this.caller(request);
       }),
-      this.route("get", "/auth/me", ({ request }) => {
+      this.route("get", "/auth/me", 200, ({ request }) => {
         const { password: _password, ...user } = this.caller(request);
         return user;
       }),
 
       // teams
-      this.route("get", "/teams", ({ request }) => {
+      this.route("get", "/teams", 200, ({ request }) => {
         const user = this.caller(request);
         const teams = [...this.teams.values()].filter((t) => t.members.has(user.id));
         return { teams: teams.map((t) => this.teamWithRole(t, user)) };
       }),
-      this.route("post", "/teams", ({ request, body }) => {
+      this.route("post", "/teams", 201, ({ request, body }) => {
         const user = this.caller(request);
-        const b = body as { name: string; display_name?: string | null };
-        if (!DNS_LABEL.test(b.name)) throw new ProblemError(422, "validation_error", "request validation failed");
-        if ([...this.teams.values()].some((t) => t.name === b.name)) {
-          throw new ProblemError(409, "conflict", `a team named ${b.name} already exists`);
+        if (!DNS_LABEL.test(body.name)) throw new ProblemError(422, "validation_error", "request validation failed");
+        if ([...this.teams.values()].some((t) => t.name === body.name)) {
+          throw new ProblemError(409, "conflict", `a team named ${body.name} already exists`);
         }
-        const team = this.addTeam(b.name, [[user, "owner"]]);
-        team.display_name = b.display_name || b.name;
-        return HttpResponse.json(this.teamWithRole(team, user), { status: 201 });
+        const team = this.addTeam(body.name, [[user, "owner"]]);
+        team.display_name = body.display_name || body.name;
+        return this.teamWithRole(team, user);
       }),
-      this.route("get", "/teams/:teamId", ({ request, params }) => {
+      this.route("get", "/teams/{team_id}", 200, ({ request, params }) => {
         const user = this.caller(request);
-        return this.teamWithRole(this.teamFor(params.teamId, user, "viewer"), user);
+        return this.teamWithRole(this.teamFor(params.team_id, user, "read"), user);
       }),
-      this.route("delete", "/teams/:teamId", ({ request, params }) => {
-        const team = this.teamFor(params.teamId, this.caller(request), "owner");
+      this.route("delete", "/teams/{team_id}", 204, ({ request, params }) => {
+        const team = this.teamFor(params.team_id, this.caller(request), "delete");
         this.teams.delete(team.id);
       }),
-      this.route("get", "/teams/:teamId/members", ({ request, params }) => {
-        const team = this.teamFor(params.teamId, this.caller(request), "viewer");
-        return {
-          members: [...team.members.entries()].map(([userId, m]) => {
-            const u = this.users.get(userId)!;
-            return { user_id: userId, username: u.username, display_name: u.display_name, role: m.role, joined_at: m.joined_at };
-          }),
-        };
+      this.route("get", "/teams/{team_id}/members", 200, ({ request, params }) => {
+        const team = this.teamFor(params.team_id, this.caller(request), "read");
+        return { members: [...team.members.keys()].map((userId) => this.member(team, userId)) };
       }),
-      this.route("patch", "/teams/:teamId/members/:userId", ({ request, params, body }) => {
+      this.route("patch", "/teams/{team_id}/members/{user_id}", 200, ({ request, params, body }) => {
         const user = this.caller(request);
-        const team = this.teamFor(params.teamId, user, "admin");
-        const role = (body as { role: Role }).role;
-        const target = team.members.get(params.userId);
+        const team = this.teamFor(params.team_id, user, "change_roles");
+        const target = team.members.get(params.user_id);
         if (!target) throw new ProblemError(404, "not_found", "member not found");
-        if ((role === "owner" || target.role === "owner") && team.members.get(user.id)!.role !== "owner") {
-          throw new ProblemError(403, "forbidden", "only an owner may grant or take the owner role");
-        }
-        target.role = role;
-        const u = this.users.get(params.userId)!;
-        return { user_id: u.id, username: u.username, display_name: u.display_name, role, joined_at: target.joined_at };
+        if (body.role === "owner" || target.role === "owner") this.requireOwnerRight(team, user);
+        if (body.role !== "owner") this.refuseLastOwner(team, params.user_id);
+        target.role = body.role;
+        return this.member(team, params.user_id);
       }),
-      this.route("delete", "/teams/:teamId/members/:userId", ({ request, params }) => {
+      this.route("delete", "/teams/{team_id}/members/{user_id}", 204, ({ request, params }) => {
         const user = this.caller(request);
-        const team = this.teamFor(params.teamId, user, params.userId === user.id ? "viewer" : "admin");
-        team.members.delete(params.userId);
+        const leaving = params.user_id === user.id;
+        const team = this.teamFor(params.team_id, user, leaving ? "leave" : "remove_members");
+        const target = team.members.get(params.user_id);
+        if (!target) throw new ProblemError(404, "not_found", "member not found");
+        if (!leaving && target.role === "owner") this.requireOwnerRight(team, user);
+        this.refuseLastOwner(team, params.user_id);
+        team.members.delete(params.user_id);
       }),
-      this.route("get", "/teams/:teamId/invitations", ({ request, params }) => {
-        const team = this.teamFor(params.teamId, this.caller(request), "admin");
+      this.route("get", "/teams/{team_id}/invitations", 200, ({ request, params }) => {
+        const team = this.teamFor(params.team_id, this.caller(request), "see_invitations");
         return { invitations: [...this.invitations.values()].filter((i) => i.team_id === team.id && i.status === "pending") };
       }),
-      this.route("post", "/teams/:teamId/invitations", ({ request, params, body }) => {
+      this.route("post", "/teams/{team_id}/invitations", 201, ({ request, params, body }) => {
         const user = this.caller(request);
-        const team = this.teamFor(params.teamId, user, "admin");
-        const b = body as { login: string; role: Role };
-        const invitee = [...this.users.values()].find((u) => u.username === b.login || u.email === b.login);
-        if (!invitee && !b.login.includes("@")) throw new ProblemError(404, "not_found", `no user ${b.login}`);
-        if (invitee && team.members.has(invitee.id)) throw new ProblemError(409, "conflict", `${b.login} is already a member`);
-        if (invitee) return HttpResponse.json(this.addInvitation(team, invitee, b.role, user), { status: 201 });
+        const team = this.teamFor(params.team_id, user, "invite");
+        const role = body.role ?? "member";
+        if (role === "owner") this.requireOwnerRight(team, user);
+        const invitee = [...this.users.values()].find((u) => u.username === body.login || u.email === body.login);
+        if (!invitee && !body.login.includes("@")) throw new ProblemError(404, "not_found", `no user ${body.login}`);
+        if (invitee && team.members.has(invitee.id)) throw new ProblemError(409, "conflict", `${body.login} is already a member`);
+        if (invitee) return this.addInvitation(team, invitee, role, user);
         // An email without an account: the token is in this answer only.
-        const invitation = { ...this.addInvitation(team, { id: "", username: "" } as User, b.role, user), invitee_id: null, invitee_username: null, email: b.login };
+        const invitation = { ...this.addInvitation(team, { id: "", username: "" } as User, role, user), invitee_id: null, invitee_username: null, email: body.login };
         this.invitations.set(invitation.id, invitation);
         const token = `pyk8s_inv_${newId()}`;
         this.invitationTokens.set(token, invitation.id);
-        return HttpResponse.json({ ...invitation, token }, { status: 201 });
+        return { ...invitation, token };
       }),
-      this.route("delete", "/teams/:teamId/invitations/:invitationId", ({ request, params }) => {
-        this.teamFor(params.teamId, this.caller(request), "admin");
-        const invitation = this.invitations.get(params.invitationId);
-        if (!invitation || invitation.team_id !== params.teamId) throw new ProblemError(404, "not_found", "invitation not found");
+      this.route("delete", "/teams/{team_id}/invitations/{invitation_id}", 204, ({ request, params }) => {
+        this.teamFor(params.team_id, this.caller(request), "revoke_invitations");
+        const invitation = this.invitations.get(params.invitation_id);
+        if (!invitation || invitation.team_id !== params.team_id) throw new ProblemError(404, "not_found", "invitation not found");
         invitation.status = "revoked";
       }),
-      this.route("get", "/invitations", ({ request }) => {
+      this.route("get", "/invitations", 200, ({ request }) => {
         const user = this.caller(request);
         return { invitations: [...this.invitations.values()].filter((i) => i.invitee_id === user.id && i.status === "pending") };
       }),
-      this.route("post", "/invitations/:invitationId/:answer", ({ request, params }) => {
+      this.route("post", "/invitations/{invitation_id}/accept", 200, ({ request, params }) => {
         const user = this.caller(request);
-        const invitation = this.invitations.get(params.invitationId);
-        if (!invitation || invitation.invitee_id !== user.id) throw new ProblemError(404, "not_found", "invitation not found");
-        if (invitation.status !== "pending") throw new ProblemError(410, "invitation_invalid", "the invitation was already used");
-        invitation.status = params.answer === "accept" ? "accepted" : "declined";
-        if (params.answer !== "accept") return undefined;
+        const invitation = this.answerInvitation(params.invitation_id, user, "accepted");
         const team = this.teams.get(invitation.team_id)!;
         team.members.set(user.id, { role: invitation.role, joined_at: now() });
         return this.teamWithRole(team, user);
       }),
+      this.route("post", "/invitations/{invitation_id}/decline", 204, ({ request, params }) => {
+        this.answerInvitation(params.invitation_id, this.caller(request), "declined");
+      }),
 
       // clusters
-      this.route("get", "/clusters", ({ request }) => {
+      this.route("get", "/clusters", 200, ({ request }) => {
         const user = this.caller(request);
-        const clusters = [...this.clusters.values()].filter(
-          (c) => c.status !== "deleted" && (c.owner_id === user.id || this.roleIn(c.team_id, user)),
-        );
+        const clusters = [...this.clusters.values()].filter((c) => c.status !== "deleted" && this.seesCluster(c, user));
         return { clusters };
       }),
-      this.route("post", "/clusters", ({ request, body }) => {
+      this.route("post", "/clusters", 202, ({ request, body }) => {
         const user = this.caller(request);
-        const b = body as { name: string; provider: "kind" | "k3d"; team_id?: string | null; workers?: number; ttl_hours?: number };
-        if (!DNS_LABEL.test(b.name) || b.name.length > 40) throw new ProblemError(422, "validation_error", "request validation failed");
-        const team = b.team_id ? this.teamFor(b.team_id, user, "member") : null;
-        const cluster = this.addCluster(b.name, user, team);
+        if (!DNS_LABEL.test(body.name) || body.name.length > 40) throw new ProblemError(422, "validation_error", "request validation failed");
+        const team = body.team_id ? this.teamFor(body.team_id, user, "create_clusters") : null;
+        const cluster = this.addCluster(body.name, user, team);
         cluster.created_at = now();
-        cluster.provider = b.provider;
-        cluster.workers = b.workers ?? 0;
-        return HttpResponse.json(cluster, { status: 202 });
+        cluster.provider = body.provider;
+        cluster.workers = body.workers ?? 0;
+        return cluster;
       }),
-      this.route("get", "/clusters/:clusterId", ({ request, params }) => {
-        return this.visibleCluster(params.clusterId, this.caller(request));
+      this.route("get", "/clusters/{cluster_id}", 200, ({ request, params }) => {
+        return this.clusterFor(params.cluster_id, this.caller(request), "read");
       }),
-      this.route("delete", "/clusters/:clusterId", ({ request, params }) => {
-        const user = this.caller(request);
-        const cluster = this.visibleCluster(params.clusterId, user);
-        if (cluster.owner_id !== user.id && RANK[this.roleIn(cluster.team_id, user) ?? "viewer"] < RANK.admin) {
-          throw new ProblemError(403, "forbidden", "only the creator or a team admin may delete this cluster");
-        }
+      this.route("delete", "/clusters/{cluster_id}", 202, ({ request, params }) => {
+        const cluster = this.clusterFor(params.cluster_id, this.caller(request), "delete");
         cluster.status = "deleting";
-        return HttpResponse.json(cluster, { status: 202 });
+        return cluster;
       }),
-      this.route("get", "/clusters/:clusterId/kubeconfig", ({ request, params }) => {
-        const user = this.caller(request);
-        const cluster = this.visibleCluster(params.clusterId, user);
-        if (cluster.owner_id !== user.id && RANK[this.roleIn(cluster.team_id, user) ?? "viewer"] < RANK.member) {
-          throw new ProblemError(403, "forbidden", "viewers may not download the kubeconfig");
-        }
+      this.route("get", "/clusters/{cluster_id}/kubeconfig", 200, ({ request, params }) => {
+        const cluster = this.clusterFor(params.cluster_id, this.caller(request), "use");
         return { cluster_id: cluster.id, kubeconfig: `apiVersion: v1\nkind: Config\nclusters: []\n` };
       }),
-
-      this.route("post", "/clusters/:clusterId/terminal", ({ request, params }) => {
-        const user = this.caller(request);
-        const cluster = this.visibleCluster(params.clusterId, user);
-        if (cluster.owner_id !== user.id && RANK[this.roleIn(cluster.team_id, user) ?? "viewer"] < RANK.member) {
-          throw new ProblemError(403, "forbidden", "a terminal needs the member role or higher in the team");
-        }
+      this.route("post", "/clusters/{cluster_id}/extend", 200, ({ request, params, body }) => {
+        const cluster = this.clusterFor(params.cluster_id, this.caller(request), "use");
+        cluster.expires_at = new Date(Date.parse(cluster.expires_at) + body.hours * 3600 * 1000).toISOString();
+        return cluster;
+      }),
+      this.route("post", "/clusters/{cluster_id}/terminal", 201, ({ request, params }) => {
+        const cluster = this.clusterFor(params.cluster_id, this.caller(request), "use");
         if (cluster.status !== "ready") {
           throw new ProblemError(409, "conflict", `cluster is ${cluster.status}, not ready`);
         }
         const ticket = `ticket-${newId()}`;
         this.tickets.push(ticket);
-        return HttpResponse.json(
-          { ticket, cluster_id: cluster.id, expires_at: new Date(Date.now() + 30000).toISOString(), ws_url: `/ws/terminal/${cluster.id}` },
-          { status: 201 },
-        );
+        return { ticket, cluster_id: cluster.id, expires_at: new Date(Date.now() + 30000).toISOString(), ws_url: `/ws/terminal/${cluster.id}` };
       }),
 
       // the event stream
-      this.route("post", "/events/tickets", ({ request }) => {
+      this.route("post", "/events/tickets", 201, ({ request }) => {
         const user = this.caller(request);
         const ticket = `st-${newId()}`;
         this.streamTickets.set(ticket, user.id);
-        return HttpResponse.json(
-          { ticket, expires_at: new Date(Date.now() + 30000).toISOString() },
-          { status: 201 },
-        );
+        return { ticket, expires_at: new Date(Date.now() + 30000).toISOString() };
       }),
       http.get(`${BASE}/events/clusters`, ({ request }) => {
         const url = new URL(request.url);

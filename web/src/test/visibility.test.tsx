@@ -58,6 +58,26 @@ describe("cluster controls by role", () => {
     },
   );
 
+  it.each([
+    ["member", true, true],
+    // A creator lowered to viewer is offered no more than a viewer.
+    ["viewer", false, false],
+  ] as [Role, boolean, boolean][])("creator as %s: kubeconfig %s, delete %s", async (role, use, remove) => {
+    const gateway = installGateway();
+    const owner = gateway.addUser("olga");
+    const me = gateway.addUser("mia");
+    const team = gateway.addTeam("platform", [[owner, "owner"], [me, role]]);
+    const cluster = gateway.addCluster("mine", me, team, "ready");
+    renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+
+    await screen.findByRole("heading", { name: "mine" });
+    await screen.findByText("platform");
+    expect(screen.queryByRole("button", { name: "Download kubeconfig" }) !== null).toBe(use);
+    expect(screen.queryByRole("tab", { name: "Terminal" }) !== null).toBe(use);
+    expect(screen.queryByRole("button", { name: "Extend" }) !== null).toBe(use);
+    expect(screen.queryByRole("button", { name: "Delete" }) !== null).toBe(remove);
+  });
+
   it("gives the creator every control on a personal cluster", async () => {
     const gateway = installGateway();
     const me = gateway.addUser("mia");
