@@ -46,9 +46,10 @@ class IssuedTicket:
 
 
 async def ticket_bucket(js: JetStreamContext) -> KeyValue:
-    # Memory storage: a ticket is worth 30 seconds; losing them with the server costs a retry.
+    # File storage, although a ticket lives 30 seconds: a memory bucket would vanish with a
+    # NATS restart and every ticket request would fail until the gateway restarted.
     config = KeyValueConfig(
-        bucket=BUCKET, history=1, ttl=BUCKET_TTL_SECONDS, storage=StorageType.MEMORY
+        bucket=BUCKET, history=1, ttl=BUCKET_TTL_SECONDS, storage=StorageType.FILE
     )
     try:
         return await js.create_key_value(config)
