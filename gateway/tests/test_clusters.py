@@ -91,7 +91,8 @@ def test_personal_cluster_lifecycle(platform, person, provider):
     assert ready["api_server"].startswith("https://127.0.0.1:") and ready["ready_at"]
     runtime = runtime_name(platform, cluster["id"])
     assert len(runtime) <= 32 and runtime.startswith("demo-")
-    assert len(docker_names(provider, runtime)) == 2  # one server, one worker
+    # One server and one worker; k3d adds its load balancer.
+    assert len(docker_names(provider, runtime)) == {"kind": 2, "k3d": 3}[provider]
 
     kubeconfig = ada.get(f"/clusters/{cluster['id']}/kubeconfig")
     assert kubeconfig.status_code == 200
@@ -151,8 +152,8 @@ def test_same_name_in_two_teams_never_collides(platform, person):
     one = runtime_name(platform, first.json()["id"])
     two = runtime_name(platform, second.json()["id"])
     assert one != two
-    assert docker_names("k3d", one) == [f"k3d-{one}-server-0"]
-    assert docker_names("k3d", two) == [f"k3d-{two}-server-0"]
+    assert sorted(docker_names("k3d", one)) == [f"k3d-{one}-server-0", f"k3d-{one}-serverlb"]
+    assert sorted(docker_names("k3d", two)) == [f"k3d-{two}-server-0", f"k3d-{two}-serverlb"]
 
 
 def test_a_name_is_unique_within_its_scope(person):
