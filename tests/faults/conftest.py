@@ -1,5 +1,21 @@
-"""What the fault tests share: components run as real processes (`python -m pyk8s_<name>`)
-that a test kills with SIGKILL and starts again, and the events stream read as an outside
+"""The fault suite (issue 11): each fault, and where a test asserts its outcomes (no stuck
+status, events once by CloudEvent id, nothing orphaned, 503 during, recovery after).
+
+- auth, teams SIGKILLed mid-burst: tests/faults/test_service_kills.py
+- terminal service SIGKILLed under a live shell: tests/faults/test_terminal_kill.py
+- gateway SIGKILLed under a live event stream: tests/faults/test_gateway_kill.py
+- gateway SIGKILLed under a live terminal: gateway/tests/test_terminal.py
+  (test_a_killed_gateway_ends_its_sessions)
+- provisioner SIGKILLed mid-create, mid-delete, between nodes:
+  tests/provisioner/test_crash_safety.py; replicas: tests/provisioner/test_replicas.py
+- NATS restarted: mid-create tests/faults/test_nats_restart.py; API 503 and recovery
+  tests/test_outages.py
+- PostgreSQL stopped: tests/test_outages.py
+- invited sign-up during a teams outage: gateway/tests/test_invitations.py
+- a supervised child dying under `make up`: tests/test_make_up.py
+
+What these tests share: components run as real processes (`python -m pyk8s_<name>`) that a
+test kills with SIGKILL and starts again, and the events stream read as an outside
 subscriber sees it."""
 
 import json

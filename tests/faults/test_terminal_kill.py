@@ -9,19 +9,22 @@ import time
 
 import pytest
 
-from gateway.tests.test_terminal import (  # noqa: F401 (node_container, world: fixtures)
+from gateway.tests import test_terminal as terminal_tests
+from gateway.tests.test_terminal import (
     marked_processes,
-    node_container,
     open_shell,
     start_background_job,
     terminal_events,
-    world,
 )
 from pyk8s_kit.embedded import free_port
 from pyk8s_kit.testing import wait_until
 from pyk8s_terminal.main import MIGRATIONS as TERMINAL_MIGRATIONS
 
 from .conftest import assert_once_by_id, component_env, wait_ready
+
+# The fixtures of the terminal tests, used here as they are.
+node_container = terminal_tests.node_container
+world = terminal_tests.world
 
 # Short heartbeats so a dead replica's sessions go stale within seconds, and one session per
 # user so a session that is never ended visibly blocks the next.
@@ -50,7 +53,7 @@ def test_killed_terminal_service_ends_its_sessions_and_frees_the_limits(
     person,
     components,
     make_database,
-    embedded_pg,  # noqa: F811
+    embedded_pg,
 ):
     database_url = make_database("terminal", TERMINAL_MIGRATIONS)
     database = database_url.rsplit("/", 1)[1]
