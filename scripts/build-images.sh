@@ -48,7 +48,9 @@ build_base() {
     return
   fi
   step "$BASE_IMAGE from the Debian archive"
-  command -v mmdebstrap >/dev/null || apt-get install -y -qq mmdebstrap >/dev/null
+  if ! command -v mmdebstrap >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq mmdebstrap >/dev/null
+  fi
   local cacerts=/usr/local/share/ca-certificates bundle=/etc/ssl/certs/ca-certificates.crt
   mmdebstrap --quiet --variant=minbase --include=ca-certificates,python3,python3-venv \
     --customize-hook="cp -r $cacerts/. \"\$1$cacerts/\"" \

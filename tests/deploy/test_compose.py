@@ -1,7 +1,8 @@
 """The compose stack for real: images built offline (scripts/build-images.sh), `docker compose
 up -d --wait`, the team workflow through that stack's gateway (sign up, team, invite, accept,
-a cluster on the kind test double, a terminal echo over the WebSocket, delete), then
-`docker compose down -v` leaves no container, volume or network behind."""
+a cluster on the kind test double, a terminal echo over the WebSocket, delete); with every
+container made anew, the stack keeps its data and generated secrets; and `docker compose
+down -v` leaves no container, volume or network behind."""
 
 import json
 import os
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOUBLES = Path(__file__).with_name("compose.doubles.yaml")
 BUILD_SECONDS = 1500
 UP_SECONDS = 300
+PASSWORD = "correct horse battery"
 
 
 def docker_answers() -> bool:
@@ -75,10 +77,11 @@ class Stack:
         ).stdout[-20000:]  # fmt: skip
 
 
-def timed(what: str, timings: dict[str, float], action) -> None:
+def timed(what: str, timings: dict[str, float], action):
     started = time.monotonic()
-    action()
+    value = action()
     timings[what] = time.monotonic() - started
+    return value
 
 
 def build_images() -> None:
@@ -116,11 +119,12 @@ def node_containers(runtime: str) -> list[str]:
     ).stdout.split()
 
 
-def team_workflow(url: str) -> None:
+def team_workflow(url: str) -> tuple[str, str]:
+    """Returns the owner's login and their team's id."""
     with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as api:
         dashboard = httpx.get(url, timeout=10)
         assert dashboard.status_code == 200 and "<div id=" in dashboard.text, dashboard.text
-        owner, member = Person(api), Person(api)
+        owner, member = Person(api, password=PASSWORD), Person(api)
         team = _make_team(owner)
         _join_team(owner, team, member, "member")
         name = unique("c-")
@@ -138,6 +142,19 @@ def team_workflow(url: str) -> None:
             leftover = node_containers(runtime)
             if leftover:
                 subprocess.run(["docker", "rm", "-f", *leftover], capture_output=True, check=False)
+        return owner.username, team
+
+
+def still_there(url: str, login: str, team: str) -> None:
+    """After every container was made anew (an upgrade): the same password works, so the
+    database and its generated password were kept, and the team is there."""
+    with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as api:
+        tokens = api.post("/auth/login", json={"login": login, "password": PASSWORD})
+        assert tokens.status_code == 200, tokens.text
+        headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        teams = api.get("/teams", headers=headers)
+        assert teams.status_code == 200, teams.text
+        assert team in [t["id"] for t in teams.json()["teams"]], teams.text
 
 
 def terminal_echo(url: str, member: Person, cluster_id: str) -> None:
@@ -162,7 +179,10 @@ def test_compose_stack_serves_the_team_workflow_and_leaves_nothing_behind():
     stack = Stack()
     try:
         timed("up", timings, lambda: stack.compose("up", "-d", "--wait", timeout=UP_SECONDS))
-        timed("workflow", timings, lambda: team_workflow(stack.url))
+        login, team = timed("workflow", timings, lambda: team_workflow(stack.url))
+        recreate = ("up", "-d", "--wait", "--force-recreate")
+        timed("recreate", timings, lambda: stack.compose(*recreate, timeout=UP_SECONDS))
+        still_there(stack.url, login, team)
     except BaseException:
         print(stack.logs())
         raise
