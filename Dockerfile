@@ -39,12 +39,6 @@ RUN apt-get update -qq \
     && install -m 0755 /tmp/package/usr/bin/docker /usr/local/bin/docker
 
 FROM ${BASE} AS runtime
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-LABEL org.opencontainers.image.title="PyK8s-Lab" \
-      org.opencontainers.image.description="Self-hosted, short-lived Kubernetes clusters for small teams" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
 RUN groupadd --system --gid 10001 pyk8s \
     && useradd --system --uid 10001 --gid pyk8s --home-dir /app --no-create-home pyk8s
 COPY --from=build /app/.venv /app/.venv
@@ -55,6 +49,13 @@ COPY web/dist /app/web/dist
 RUN install -d -o pyk8s -g pyk8s -m 0700 /var/lib/pyk8s/db /var/lib/pyk8s/provisioner \
       $(/app/.venv/bin/python -c 'from pyk8s_contracts.identities import ALL_IDENTITIES as ids; print(*("/var/lib/pyk8s/nats/" + i for i in ids))') \
     && install -d -o pyk8s -g pyk8s -m 0755 /var/lib/pyk8s/nats/server /var/lib/pyk8s/postgres
+# Last, so that a new revision changes only the image's metadata.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="PyK8s-Lab" \
+      org.opencontainers.image.description="Self-hosted, short-lived Kubernetes clusters for small teams" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     GATEWAY_HOST=0.0.0.0 \

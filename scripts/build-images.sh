@@ -84,6 +84,7 @@ write_env() {
 POSTGRES_IMAGE=$POSTGRES_IMAGE
 NATS_IMAGE=$NATS_IMAGE
 PYK8S_APP_BASE=$BASE_IMAGE
+PYK8S_REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 DOCKER_GID=$(stat -c %g /var/run/docker.sock)
 ENV
 }
