@@ -5,6 +5,7 @@ nkey users with permissions in the server configuration (rather than decentraliz
 the permissions live in one table in this repository, the server needs no account resolver,
 and a rotation is a new seed plus a configuration reload. docs/architecture.md has the why."""
 
+import argparse
 import json
 import os
 import ssl
@@ -124,3 +125,30 @@ async def connect(
         inbox_prefix=inbox_prefix(identity),
         **{**settings, **options},
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m pyk8s_kit.natsauth`: what a container deployment runs before NATS starts.
+    Each identity's seed is made once, in a folder of its own (<seeds>/<identity>/), so that
+    each component can be given its own seed and nothing else; the server configuration is
+    written again on every run, so an upgrade's permission table reaches the server."""
+    parser = argparse.ArgumentParser(prog="python -m pyk8s_kit.natsauth", description=main.__doc__)
+    parser.add_argument("--seeds", type=Path, required=True, help="one folder per identity")
+    parser.add_argument("--config", type=Path, required=True, help="the server configuration")
+    parser.add_argument("--store-dir", type=Path, required=True, help="JetStream's storage")
+    parser.add_argument("--port", type=int, default=4222)
+    parser.add_argument("--monitor-port", type=int, default=8222, help="/healthz; 0: none")
+    args = parser.parse_args(argv)
+    seeds = {
+        identity: ensure_credentials(args.seeds / identity, [identity])[identity]
+        for identity in ALL_IDENTITIES
+    }
+    config = server_config(host="0.0.0.0", port=args.port, store_dir=args.store_dir, seeds=seeds)
+    if args.monitor_port:
+        config["http_port"] = args.monitor_port
+    write_config(args.config, config)
+    print(f"NATS: {len(seeds)} identities under {args.seeds}, configuration {args.config}")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ nkeys, credentials are private files, and TLS works when configured."""
 import asyncio
 import datetime
 import ipaddress
+import json
 import stat
 
 import pytest
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from nats.errors import Error as NatsError
 
+from pyk8s_contracts.identities import ALL_IDENTITIES
 from pyk8s_kit import natsauth
 from pyk8s_kit.embedded import EmbeddedNats
 from pyk8s_kit.testing import HARNESS, HARNESS_PERMISSIONS
@@ -28,6 +30,32 @@ def test_credentials_are_private_and_kept_across_runs(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert path.read_bytes().startswith(b"SU")
     assert stat.S_IMODE((tmp_path / "creds").stat().st_mode) == 0o700
+
+
+def test_the_cli_makes_a_seed_folder_per_identity_once_and_the_configuration_each_run(tmp_path):
+    args = [
+        "--seeds",
+        str(tmp_path / "seeds"),
+        "--config",
+        str(tmp_path / "server.json"),
+        "--store-dir",
+        "/data/jetstream",
+    ]
+    natsauth.main(args)
+    seeds = {path.parent.name: path.read_bytes() for path in (tmp_path / "seeds").glob("*/*.nk")}
+    assert set(seeds) == set(ALL_IDENTITIES)
+    (tmp_path / "server.json").unlink()
+    natsauth.main(args)
+    assert {p.parent.name: p.read_bytes() for p in (tmp_path / "seeds").glob("*/*.nk")} == seeds
+    for identity in ALL_IDENTITIES:
+        folder = tmp_path / "seeds" / identity
+        assert [p.name for p in folder.iterdir()] == [f"{identity}.nk"]
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    config = json.loads((tmp_path / "server.json").read_text())
+    assert (config["host"], config["port"], config["http_port"]) == ("0.0.0.0", 4222, 8222)
+    assert config["jetstream"] == {"store_dir": "/data/jetstream"}
+    keys = {user["nkey"] for user in config["authorization"]["users"]}
+    assert keys == {natsauth.public_key(p) for p in (tmp_path / "seeds").glob("*/*.nk")}
 
 
 def test_a_component_without_credentials_does_not_start():
