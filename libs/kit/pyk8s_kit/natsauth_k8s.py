@@ -107,8 +107,10 @@ def ensure(args: argparse.Namespace) -> None:
     if updates:
         api.patch_secret_data(namespace, args.secret, updates)
     new = sorted(i for i in ALL_IDENTITIES if seed_key(i) in updates)
-    print(f"secret {namespace}/{args.secret}: new seeds for {new or 'nobody'}, "
-          f"{len(updates)} keys written")
+    print(
+        f"secret {namespace}/{args.secret}: new seeds for {new or 'nobody'}, "
+        f"{len(updates)} keys written"
+    )
 
 
 def write_authorization(args: argparse.Namespace) -> None:
