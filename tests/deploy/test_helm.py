@@ -357,3 +357,7 @@ def test_install_upgrade_keeps_secrets_and_uninstall_leaves_nothing(cluster, tmp
     )
     # What Kubernetes itself puts in every namespace.
     assert set(left.split()) == {"configmap/kube-root-ca.crt", "serviceaccount/default"}
+
+
+def test_the_chart_readme_lists_every_value():
+    run(sys.executable, str(ROOT / "scripts" / "helm-values-table.py"), "--check")
