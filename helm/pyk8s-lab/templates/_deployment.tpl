@@ -59,7 +59,7 @@ spec:
       {{- end }}
       containers:
         - name: {{ $c }}
-          image: {{ include "pyk8s-lab.image" $root }}
+          image: {{ include "pyk8s-lab.componentImage" . }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
           command: ["python", "-m", "pyk8s_{{ $c }}"]
           securityContext:

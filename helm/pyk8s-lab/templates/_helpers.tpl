@@ -63,6 +63,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
+{{/* A component's image: the app image, or the provisioner's own build of it. */}}
+{{- define "pyk8s-lab.componentImage" -}}
+{{- $own := dig "image" dict (index .root.Values .component) }}
+{{- if and (eq .component "provisioner") $own.repository }}
+{{- printf "%s:%s" $own.repository (default (default .root.Chart.AppVersion .root.Values.image.tag) $own.tag) }}
+{{- else }}
+{{- include "pyk8s-lab.image" .root }}
+{{- end }}
+{{- end }}
+
 {{/* The services that own a database, and every component that connects to NATS. */}}
 {{- define "pyk8s-lab.services" -}}
 auth teams provisioner terminal
