@@ -211,11 +211,24 @@ def kubectl(cluster: dict, *args: str, input: str | None = None) -> str:
 def test_the_api_server_accepts_the_rendered_manifests(cluster, values):
     namespace = f"dry-{values.stem}"
     kubectl(cluster, "create", "namespace", namespace)
-    manifests = run(
-        "helm", "template", RELEASE, str(CHART), "--namespace", namespace, "-f", str(values)
+    template = (
+        "helm",
+        "template",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        namespace,
+        "-f",
+        str(values),
     )
-    out = kubectl(cluster, "apply", "--dry-run=server", "-n", namespace, "-f", "-", input=manifests)
-    assert out.count("(server dry run)") == manifests.count("\nkind: ")
+    release = run(*template, "--skip-tests")
+    out = kubectl(cluster, "apply", "--dry-run=server", "-n", namespace, "-f", "-", input=release)
+    assert out.count("(server dry run)") == release.count("\nkind: ")
+    # The test pod is admitted only once its ServiceAccount exists, as after an install.
+    kubectl(cluster, "create", "serviceaccount", f"{RELEASE}-pyk8s-lab", "-n", namespace)
+    hook = run(*template, "--show-only", "templates/tests/test-ready.yaml")
+    out = kubectl(cluster, "apply", "--dry-run=server", "-n", namespace, "-f", "-", input=hook)
+    assert out.strip() == f"pod/{RELEASE}-pyk8s-lab-test-ready created (server dry run)"
 
 
 def secret(cluster: dict, name: str) -> dict[str, bytes]:
