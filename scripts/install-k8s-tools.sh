@@ -4,7 +4,7 @@
 # container image is needed: kwokctl's binary runtime runs these as local processes).
 # A binary is rebuilt only when it is missing or built from another module version; the Go build
 # and module caches live under .tools/ so a CI cache of that folder makes a rebuild take seconds.
-# Recipe and measurements: docs/deploy-helm.md ("Tools").
+# Measured times: helm/pyk8s-lab/README.md ("On kwok").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"

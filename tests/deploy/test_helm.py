@@ -269,6 +269,15 @@ def run_credentials_job(cluster: dict, tmp_path: Path) -> str:
     )
 
 
+WAIT = ("--wait", "--timeout", "120s")
+
+
+def helm(cluster: dict, command: str, *args: str) -> None:
+    started = time.monotonic()
+    run("helm", "--namespace", NAMESPACE, command, *args, env=cluster["env"], timeout=150)
+    print(f"helm {command}: {time.monotonic() - started:.1f}s")
+
+
 def deployments_available(cluster: dict) -> dict[str, bool]:
     doc = json.loads(kubectl(cluster, "get", "deployments", "-n", NAMESPACE, "-o", "json"))
     return {
@@ -284,41 +293,21 @@ def deployments_available(cluster: dict) -> dict[str, bool]:
 def test_install_upgrade_keeps_secrets_and_uninstall_leaves_nothing(cluster, tmp_path):
     # The bundled servers' volumes: no storage provisioner runs here, so two volumes wait for
     # their claims, which the real PersistentVolume controller binds.
-    for index in range(2):
-        kubectl(
-            cluster,
-            "apply",
-            "-f",
-            "-",
-            input=yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "PersistentVolume",
-                    "metadata": {"name": f"helm-test-{index}"},
-                    "spec": {
-                        "capacity": {"storage": "10Gi"},
-                        "accessModes": ["ReadWriteOnce"],
-                        "persistentVolumeReclaimPolicy": "Delete",
-                        "hostPath": {"path": f"/tmp/helm-test-{index}"},
-                    },
-                }
-            ),
-        )
-    helm = ("helm", "--namespace", NAMESPACE)
-    started = time.monotonic()
-    run(
-        *helm,
-        "install",
-        RELEASE,
-        str(CHART),
-        "--create-namespace",
-        "--wait",
-        "--timeout",
-        "120s",
-        env=cluster["env"],
-        timeout=150,
-    )
-    print(f"helm install --wait: {time.monotonic() - started:.1f}s")
+    volumes = [
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"helm-test-{index}"},
+            "spec": {
+                "capacity": {"storage": "10Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "hostPath": {"path": f"/tmp/helm-test-{index}"},
+            },
+        }
+        for index in range(2)
+    ]
+    kubectl(cluster, "apply", "-f", "-", input=yaml.safe_dump_all(volumes))
+    helm(cluster, "install", RELEASE, str(CHART), "--create-namespace", *WAIT)
     available = deployments_available(cluster)
     assert available == {f"{RELEASE}-pyk8s-lab-{c}": True for c in COMPONENTS}
 
@@ -335,19 +324,7 @@ def test_install_upgrade_keeps_secrets_and_uninstall_leaves_nothing(cluster, tmp
     }
     assert len(kept["provisioner"]["kubeconfig-key"]) == 44  # Fernet: 32 bytes, base64
 
-    run(
-        *helm,
-        "upgrade",
-        RELEASE,
-        str(CHART),
-        "--set",
-        "logLevel=DEBUG",
-        "--wait",
-        "--timeout",
-        "120s",
-        env=cluster["env"],
-        timeout=150,
-    )
+    helm(cluster, "upgrade", RELEASE, str(CHART), "--set", "logLevel=DEBUG", *WAIT)
     for name, data in kept.items():
         assert secret(cluster, f"{RELEASE}-pyk8s-lab-{name}") == data, name
     jobs = kubectl(cluster, "get", "jobs", "-n", NAMESPACE, "-o", "name").split()
@@ -355,7 +332,7 @@ def test_install_upgrade_keeps_secrets_and_uninstall_leaves_nothing(cluster, tmp
     assert "0 keys written" in run_credentials_job(cluster, tmp_path)
     assert all(deployments_available(cluster).values())
 
-    run(*helm, "uninstall", RELEASE, "--wait", "--timeout", "120s", env=cluster["env"])
+    helm(cluster, "uninstall", RELEASE, *WAIT)
     kubectl(cluster, "wait", "--for=delete", "pvc", "--all", "-n", NAMESPACE, "--timeout=60s")
     kubectl(cluster, "wait", "--for=delete", "pod", "--all", "-n", NAMESPACE, "--timeout=60s")
     left = kubectl(
