@@ -109,6 +109,25 @@ def test_the_bundled_nats_admits_every_identity_of_the_contracts():
     assert all(not key.endswith(".nk") for key in keys)
 
 
+def test_the_job_completes_an_existing_credentials_secret_instead_of_a_generated_one():
+    docs = render(None, "--set", "nats.credentials.existingSecret=our-seeds")
+    assert f"{RELEASE}-pyk8s-lab-nats-credentials" not in by_kind(docs, "Secret")
+    (role,) = by_kind(docs, "Role").values()
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["our-seeds"],
+         "verbs": ["get", "patch"]}
+    ]  # fmt: skip
+    (job,) = by_kind(docs, "Job").values()
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][-2:] == [
+        "--secret",
+        "our-seeds",
+    ]
+    for deployment in by_kind(docs, "Deployment").values():
+        volumes = deployment["spec"]["template"]["spec"]["volumes"]
+        (seed,) = [v["secret"] for v in volumes if v["name"] == "nats-credentials"]
+        assert seed["secretName"] == "our-seeds"
+
+
 def test_only_the_gateway_is_reachable_and_services_reach_only_nats_postgresql_and_dns():
     policies = by_kind(render(), "NetworkPolicy")
     deny = policies[f"{RELEASE}-pyk8s-lab-default-deny"]["spec"]
