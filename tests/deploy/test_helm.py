@@ -291,10 +291,11 @@ def run_credentials_job(cluster: dict, tmp_path: Path) -> str:
 WAIT = ("--wait", "--timeout", "120s")
 
 
-def helm(cluster: dict, command: str, *args: str) -> None:
+def helm(cluster: dict, command: str, *args: str) -> str:
     started = time.monotonic()
-    run("helm", "--namespace", NAMESPACE, command, *args, env=cluster["env"], timeout=150)
+    out = run("helm", "--namespace", NAMESPACE, command, *args, env=cluster["env"], timeout=150)
     print(f"helm {command}: {time.monotonic() - started:.1f}s")
+    return out
 
 
 def deployments_available(cluster: dict) -> dict[str, bool]:
@@ -326,7 +327,9 @@ def test_install_upgrade_keeps_secrets_and_uninstall_leaves_nothing(cluster, tmp
         for index in range(2)
     ]
     kubectl(cluster, "apply", "-f", "-", input=yaml.safe_dump_all(volumes))
-    helm(cluster, "install", RELEASE, str(CHART), "--create-namespace", *WAIT)
+    notes = helm(cluster, "install", RELEASE, str(CHART), "--create-namespace", *WAIT)
+    assert f"helm test {RELEASE} --namespace {NAMESPACE}" in notes
+    assert "privileged container in the provisioner pod" in notes
     available = deployments_available(cluster)
     assert available == {f"{RELEASE}-pyk8s-lab-{c}": True for c in COMPONENTS}
 
