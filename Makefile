@@ -39,11 +39,13 @@ check-schema: setup web
 up: setup web
 	$(UV) run python scripts/up.py
 
-## What the cluster and terminal tests need: a Docker engine, the local node image, kind, k3d.
+## What the cluster, terminal and Helm tests need: a Docker engine, the local node image, kind,
+## k3d, and helm, kwok and the Kubernetes binaries (tests/deploy).
 test-deps:
 	scripts/ensure-docker.sh
 	scripts/node-image.sh
 	scripts/install-cluster-tools.sh
+	scripts/install-k8s-tools.sh
 
 test-web: web
 	cd web && npm test

@@ -64,9 +64,16 @@ def authorization(
     seeds: dict[str, Path], extra: dict[str, Permissions] | None = None
 ) -> dict[str, Any]:
     """The server's `authorization` block: only these users, nobody anonymous."""
+    return authorization_for_keys({name: public_key(path) for name, path in seeds.items()}, extra)
+
+
+def authorization_for_keys(
+    keys: dict[str, str], extra: dict[str, Permissions] | None = None
+) -> dict[str, Any]:
+    """The same block from the identities' public keys alone, for a server that never sees a
+    seed (the Helm chart's NATS)."""
     table = {**PERMISSIONS, **(extra or {})}
-    users = [user_entry(name, public_key(path), table[name]) for name, path in seeds.items()]
-    return {"users": users}
+    return {"users": [user_entry(name, key, table[name]) for name, key in keys.items()]}
 
 
 def server_config(

@@ -1,10 +1,14 @@
-"""Docker Engine API over its unix socket: interactive exec with a TTY (the start call is
-hijacked into a raw byte stream), resize, inspect, and a helper to run a short command."""
+"""Docker Engine API over its unix socket, or over TCP with mutual TLS for a remote engine:
+interactive exec with a TTY (the start call is hijacked into a raw byte stream), resize,
+inspect, and a helper to run a short command."""
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,15 +37,45 @@ class ExecStream:
         self.writer.close()
 
 
+def client_tls(cert_path: str) -> ssl.SSLContext:
+    """The Docker CLI's DOCKER_CERT_PATH layout: the engine's CA and this client's pair."""
+    folder = Path(cert_path)
+    context = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
 class Docker:
-    def __init__(self, socket_path: str, api_version: str) -> None:
+    """`host` (tcp://name:2376) selects a remote engine, which must require client
+    certificates from `cert_path`; otherwise the engine's unix socket at `socket_path`."""
+
+    def __init__(
+        self, socket_path: str, api_version: str, host: str = "", cert_path: str = ""
+    ) -> None:
         self._socket = socket_path
         self._prefix = f"/v{api_version}"
-        self._http = httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=socket_path),
-            base_url=f"http://docker{self._prefix}",
-            timeout=30,
-        )
+        self._tcp: tuple[str, int, ssl.SSLContext] | None = None
+        if host:
+            address = urlsplit(host)
+            if address.scheme != "tcp" or not address.hostname or not cert_path:
+                raise ValueError("a remote Docker engine is tcp://host:port with a cert path")
+            self._tcp = (address.hostname, address.port or 2376, client_tls(cert_path))
+            name, port, context = self._tcp
+            self._http = httpx.AsyncClient(
+                base_url=f"https://{name}:{port}{self._prefix}", verify=context, timeout=30
+            )
+        else:
+            self._http = httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(uds=socket_path),
+                base_url=f"http://docker{self._prefix}",
+                timeout=30,
+            )
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._tcp:
+            name, port, context = self._tcp
+            return await asyncio.open_connection(name, port, ssl=context, limit=1 << 16)
+        return await asyncio.open_unix_connection(self._socket, limit=1 << 16)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -86,7 +120,7 @@ class Docker:
         """POST /exec/{id}/start upgraded to a raw TCP-like stream (Engine API "hijacking")."""
         body = json.dumps({"Detach": False, "Tty": True}).encode()
         try:
-            reader, writer = await asyncio.open_unix_connection(self._socket, limit=1 << 16)
+            reader, writer = await self._connect()
             writer.write(
                 f"POST {self._prefix}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"

@@ -28,7 +28,12 @@ async def start(settings: TerminalSettings | None = None) -> TerminalRuntime:
     settings = settings or TerminalSettings()
     runtime = TerminalRuntime(SERVICE_TERMINAL, settings, MIGRATIONS)
     await runtime.connect()
-    docker = Docker(settings.docker_socket, settings.docker_api_version)
+    docker = Docker(
+        settings.docker_socket,
+        settings.docker_api_version,
+        host=settings.docker_host,
+        cert_path=settings.docker_cert_path,
+    )
     service = TerminalService(runtime.db, runtime.nc, docker, settings)
     runtime.service = service
     relay = OutboxRelay(runtime.db, OutboxEvent, runtime.js)

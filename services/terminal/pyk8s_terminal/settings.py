@@ -8,6 +8,10 @@ class TerminalSettings(ServiceSettings):
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pyk8s_terminal"
     docker_socket: str = "/var/run/docker.sock"
+    # A remote engine instead of the socket: tcp://host:2376, with mutual TLS from the folder
+    # in docker_cert_path (ca.pem, cert.pem, key.pem, as the Docker CLI's DOCKER_CERT_PATH).
+    docker_host: str = ""
+    docker_cert_path: str = ""
     # Oldest Engine API that has everything used here (Debian's docker.io 20.10 speaks 1.41).
     docker_api_version: str = "1.41"
     ticket_ttl_seconds: int = 30
