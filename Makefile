@@ -51,18 +51,19 @@ test-web: web
 	cd web && npm test
 
 ## The web app's API types match the gateway and its component tests pass, then every Python
-## test (services, gateway, CLI, browser) but the compose stack's, which has its own target.
+## test (services, gateway, CLI, browser, the Helm chart on a real API server) but the compose
+## stack's, which has its own target.
 test: setup web check-schema test-deps test-web
-	$(UV) run pytest --ignore=tests/deploy --basetemp="$$(mktemp -d /tmp/pyk8s-tests.XXXXXX)"
+	$(UV) run pytest --ignore=tests/deploy/test_compose.py --basetemp="$$(mktemp -d /tmp/pyk8s-tests.XXXXXX)"
 
 ## The images compose.yaml runs, built offline (see scripts/build-images.sh).
 images: setup web test-deps
 	scripts/build-images.sh
 
-## compose.yaml for real (tests/deploy). Apart from `make test` because a fresh machine first
+## compose.yaml for real (tests/deploy/test_compose.py). Apart from `make test` because a fresh machine first
 ## builds docker compose and buildx from Go (about 9 minutes here); later runs take about 1.
 test-compose: setup web test-deps
-	$(UV) run pytest tests/deploy -rP --basetemp="$$(mktemp -d /tmp/pyk8s-tests.XXXXXX)"
+	$(UV) run pytest tests/deploy/test_compose.py -rP --basetemp="$$(mktemp -d /tmp/pyk8s-tests.XXXXXX)"
 
 lint: setup web
 	$(UV) run ruff check .

@@ -13,7 +13,10 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.8}"
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 TOOLS="$PWD/.tools"
 BIN="$TOOLS/bin"
-export GOCACHE="$TOOLS/gocache" GOMODCACHE="$TOOLS/gomod"
+# Go's own caches (or the caller's GOCACHE/GOMODCACHE): shared by every checkout on the
+# machine, so a fresh clone, CI included, rebuilds in about a minute instead of 17.
+GOMODCACHE="$(go env GOMODCACHE)"
+export GOMODCACHE
 export GOFLAGS="${GOFLAGS:--buildvcs=false} -modcacherw"
 mkdir -p "$BIN"
 
