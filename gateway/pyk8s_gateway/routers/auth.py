@@ -39,7 +39,9 @@ async def signup(body: c.SignupRequest, bus: Bus) -> c.User:
 
 @router.post("/login", response_model=c.TokenPair)
 async def login(body: LoginBody, bus: Bus, client: ClientAddress) -> c.TokenPair:
-    """Log in by username or email. Repeated failures are throttled per account and per client."""
+    """Log in by username or email. Repeated failures make that (account, client) pair wait
+    longer and longer (429 with Retry-After); failures from elsewhere only ever slow an
+    account briefly, never lock it."""
     payload = c.LoginRequest(login=body.login, password=body.password, client=client)
     return await request(bus, subjects.AUTH_LOGIN, payload, c.TokenPair)
 

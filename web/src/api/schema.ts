@@ -75,7 +75,9 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Log in by username or email. Repeated failures are throttled per account and per client.
+         * @description Log in by username or email. Repeated failures make that (account, client) pair wait
+         *     longer and longer (429 with Retry-After); failures from elsewhere only ever slow an
+         *     account briefly, never lock it.
          */
         post: operations["login_api_v1_auth_login_post"];
         delete?: never;
