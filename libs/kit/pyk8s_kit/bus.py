@@ -1,7 +1,6 @@
 """Typed request/reply over nats.micro. Handlers take and return pydantic contracts;
 expected failures are raised as `ServiceError` and travel as one error envelope."""
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -97,23 +96,17 @@ async def _acting_user(req: Request, check: ActorCheck) -> uuid.UUID | None:
 
 
 async def _decode(endpoint: Endpoint, req: Request, check: ActorCheck) -> BaseModel:
-    """The request's contract; for one made on behalf of a person, `actor_id` is the user its
-    verified assertion names, never the caller's word."""
+    """The request's contract; one made on behalf of a person must name the user its verified
+    assertion names, never someone else on the caller's word."""
     if not issubclass(endpoint.request, ByUser):
         return endpoint.request.model_validate_json(req.data or b"{}")
     actor = await _acting_user(req, check)
     if actor is None:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "no valid actor assertion")
-    try:
-        body = json.loads(req.data or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return endpoint.request.model_validate_json(req.data or b"{}")
-    claimed = body.get("actor_id")
-    if claimed is not None and claimed != str(actor):
+    payload = endpoint.request.model_validate_json(req.data or b"{}")
+    if payload.actor_id != actor:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "actor_id is not the asserted user")
-    return endpoint.request.model_validate_json(json.dumps({**body, "actor_id": str(actor)}))
+    return payload
 
 
 def _failure(endpoint: Endpoint, error: Exception) -> ErrorEnvelope:
