@@ -123,24 +123,25 @@ async def test_killed_mid_create_and_mid_delete_loses_nothing(
         assert docker_nodes(provider, runtime) == []
         await wait_until_async(lambda: "deleted" in events.verbs(cluster.id), timeout=30)
 
-        assert events.verbs(cluster.id) == [
-            "created",
-            "provisioning",
-            "ready",
-            "deleting",
-            "deleted",
-        ]
-        ids = [e["id"] for e in events.seen]
-        assert len(ids) == len(set(ids))
+        assert_whole_lifecycle_once(events, cluster.id)
     finally:
-        if events.nc:
-            await events.nc.close()
-        if runtime:
-            names = docker_nodes(provider, runtime)
-            if names:
-                await asyncio.to_thread(
-                    subprocess.run, ["docker", "rm", "-f", *names], capture_output=True, check=False
-                )
+        await clean_up(events, provider, runtime)
+
+
+def assert_whole_lifecycle_once(events: Events, cluster_id: uuid.UUID) -> None:
+    assert events.verbs(cluster_id) == ["created", "provisioning", "ready", "deleting", "deleted"]
+    ids = [e["id"] for e in events.seen]
+    assert len(ids) == len(set(ids))
+
+
+async def clean_up(events: Events, provider: str, runtime: str | None) -> None:
+    if events.nc:
+        await events.nc.close()
+    names = docker_nodes(provider, runtime) if runtime else []
+    if names:
+        await asyncio.to_thread(
+            subprocess.run, ["docker", "rm", "-f", *names], capture_output=True, check=False
+        )
 
 
 async def create_when_served(nc, request: c.ClusterCreateRequest) -> c.Cluster:
@@ -193,21 +194,6 @@ async def test_killed_between_nodes_the_cluster_is_made_whole(
         )
         await wait_until_async(lambda: "deleted" in events.verbs(cluster.id), timeout=60)
         assert docker_nodes(provider, runtime) == []
-        assert events.verbs(cluster.id) == [
-            "created",
-            "provisioning",
-            "ready",
-            "deleting",
-            "deleted",
-        ]
-        ids = [e["id"] for e in events.seen]
-        assert len(ids) == len(set(ids))
+        assert_whole_lifecycle_once(events, cluster.id)
     finally:
-        if events.nc:
-            await events.nc.close()
-        if runtime:
-            names = docker_nodes(provider, runtime)
-            if names:
-                await asyncio.to_thread(
-                    subprocess.run, ["docker", "rm", "-f", *names], capture_output=True, check=False
-                )
+        await clean_up(events, provider, runtime)
