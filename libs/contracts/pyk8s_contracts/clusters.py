@@ -13,6 +13,7 @@ from .common import DNS_LABEL_PATTERN, ByUser, Contract
 class Provider(StrEnum):
     KIND = "kind"
     K3D = "k3d"
+    KWOK = "kwok"
 
 
 class ClusterStatus(StrEnum):
@@ -46,11 +47,11 @@ class ClusterNodeRequest(Contract):
 
 class ClusterAccessRequest(Contract):
     """A peer asks whether `user_id` may `action` the cluster: `read` (see it), `use`
-    (kubeconfig, terminal, extend) or `delete`. The reply is the cluster, or the refusal."""
+    (terminal, extend), `proxy` (the Kubernetes API through the gateway) or `delete`. The reply is the cluster, or the refusal."""
 
     cluster_id: UUID
     user_id: UUID
-    action: Literal["read", "use", "delete"]
+    action: Literal["read", "use", "proxy", "delete"]
 
 
 class ClusterNode(Contract):
@@ -106,6 +107,31 @@ class ClusterExtendRequest(ClusterRequest):
 class Kubeconfig(Contract):
     cluster_id: UUID
     kubeconfig: str
+
+
+class KubeconfigRequest(ClusterRequest):
+    """The kubeconfig people use: it points at `server` (the gateway's public URL) and gets
+    short-lived tokens from the `pyk8s kube-credential` exec plugin; no secret inside."""
+
+    server: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class ClusterProxyRequest(ClusterRequest):
+    """The gateway asks, on every Kubernetes API request, where the cluster's API server is,
+    how to reach it and whom to impersonate: the caller's current team role decides."""
+
+
+class ClusterProxy(Contract):
+    cluster_id: UUID
+    # How the platform reaches the API server (https://host:port).
+    server: str
+    # PEM: the cluster's CA, and the credential the proxy authenticates with.
+    certificate_authority: str
+    client_certificate: str
+    client_key: str
+    # Impersonate-User and Impersonate-Group for the caller (docs/kubernetes-access.md).
+    user: str
+    groups: list[str]
 
 
 class ClusterEventData(Contract):

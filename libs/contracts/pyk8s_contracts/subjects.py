@@ -42,6 +42,10 @@ PROVISIONER_CLUSTER_GET = "provisioner.cluster.get"
 PROVISIONER_CLUSTER_DELETE = "provisioner.cluster.delete"
 PROVISIONER_CLUSTER_EXTEND = "provisioner.cluster.extend"
 PROVISIONER_CLUSTER_KUBECONFIG = "provisioner.cluster.kubeconfig"
+# The raw admin kubeconfig, for team owners and admins (break-glass), audited.
+PROVISIONER_CLUSTER_ADMIN_KUBECONFIG = "provisioner.cluster.admin_kubeconfig"
+# The Kubernetes API proxy's per-request check: upstream, credential, identity to impersonate.
+PROVISIONER_CLUSTER_PROXY = "provisioner.cluster.proxy"
 PROVISIONER_CLUSTER_NODE = "provisioner.cluster.node"
 # Peers ask whether a user may act on a cluster: the cluster rules live in the provisioner only.
 PROVISIONER_CLUSTER_ACCESS = "provisioner.cluster.access"
@@ -120,6 +124,8 @@ GATEWAY_REQUESTS = (
     PROVISIONER_CLUSTER_DELETE,
     PROVISIONER_CLUSTER_EXTEND,
     PROVISIONER_CLUSTER_KUBECONFIG,
+    PROVISIONER_CLUSTER_ADMIN_KUBECONFIG,
+    PROVISIONER_CLUSTER_PROXY,
     TERMINAL_TICKET_CREATE,
     TERMINAL_SESSION_OPEN,
 )
