@@ -39,3 +39,5 @@ def _rights(section: dict) -> dict[str, Right]:
 TABLE = json.loads(files(__package__).joinpath("rbac.json").read_text())
 TEAM = _rights(TABLE["team"])
 CLUSTER = _rights(TABLE["cluster"])
+# The Kubernetes ClusterRole each team role's group is bound to in every cluster.
+KUBERNETES_ROLES = {Role(role): cluster_role for role, cluster_role in TABLE["kubernetes"].items()}
