@@ -47,7 +47,8 @@ class ClusterNodeRequest(Contract):
 
 class ClusterAccessRequest(Contract):
     """A peer asks whether `user_id` may `action` the cluster: `read` (see it), `use`
-    (terminal, extend), `proxy` (the Kubernetes API through the gateway) or `delete`. The reply is the cluster, or the refusal."""
+    (terminal, extend), `proxy` (the Kubernetes API through the gateway) or `delete`. The
+    reply is the cluster, or the refusal."""
 
     cluster_id: UUID
     user_id: UUID
@@ -109,11 +110,15 @@ class Kubeconfig(Contract):
     kubeconfig: str
 
 
+# An http(s) base URL without query or fragment: where people reach the gateway.
+BASE_URL_PATTERN = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+
+
 class KubeconfigRequest(ClusterRequest):
     """The kubeconfig people use: it points at `server` (the gateway's public URL) and gets
     short-lived tokens from the `pyk8s kube-credential` exec plugin; no secret inside."""
 
-    server: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    server: Annotated[str, StringConstraints(max_length=2000, pattern=BASE_URL_PATTERN)]
 
 
 class ClusterProxyRequest(ClusterRequest):
@@ -146,6 +151,16 @@ class ClusterEventData(Contract):
     status_message: str | None = None
     expires_at: datetime | None = None
 
+
+class AdminKubeconfigReadData(ClusterEventData):
+    """`data` of `pyk8s.events.cluster.admin_kubeconfig_read`: the cluster as for the lifecycle
+    events, and who downloaded its admin kubeconfig."""
+
+    actor_id: UUID
+
+
+# Audit event verb: someone downloaded the cluster's admin kubeconfig (break-glass).
+ADMIN_KUBECONFIG_READ = "admin_kubeconfig_read"
 
 # Lifecycle event verbs: subjects `pyk8s.events.cluster.<verb>`, types `io.pyk8s.cluster.<verb>`.
 CLUSTER_EVENT_VERBS = (

@@ -20,7 +20,9 @@ from .models import Cluster
 RoleLookup = Callable[[uuid.UUID, uuid.UUID], Awaitable[Role | None]]
 
 READ = "read"
-USE = "use"  # kubeconfig, extend, terminal
+PROXY = "proxy"  # the Kubernetes API through the gateway, the exec kubeconfig
+USE = "use"  # extend, terminal
+ADMIN_KUBECONFIG = "admin_kubeconfig"
 DELETE = "delete"
 ACTIONS = tuple(CLUSTER)
 
@@ -34,17 +36,22 @@ def not_found() -> ServiceError:
     return ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
 
 
-async def require(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID, action: str) -> None:
+async def role_of(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID) -> Role | None:
+    """The caller's role for this cluster: their team role, or owner of their own personal
+    cluster; None when the cluster is not theirs to see."""
     if cluster.team_id is None:
-        if cluster.owner_id != actor_id:
-            raise not_found()
-        return
-    role = await roles(cluster.team_id, actor_id)
+        return Role.OWNER if cluster.owner_id == actor_id else None
+    return await roles(cluster.team_id, actor_id)
+
+
+async def require(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID, action: str) -> Role:
+    """Refuses unless the caller may `action` the cluster; returns the role that allowed it."""
+    role = await role_of(roles, cluster, actor_id)
     if role is None:
         raise not_found()
     right = CLUSTER[action]
     if right.allows(role, is_creator=cluster.owner_id == actor_id):
-        return
+        return role
     raise ServiceError(
         ErrorCode.FORBIDDEN,
         f"this needs the {right.minimum.value} role or higher in the team"

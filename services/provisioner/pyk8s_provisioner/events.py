@@ -6,7 +6,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyk8s_contracts import subjects
-from pyk8s_contracts.clusters import ClusterEventData
+from pyk8s_contracts.clusters import (
+    ADMIN_KUBECONFIG_READ,
+    AdminKubeconfigReadData,
+    ClusterEventData,
+)
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_kit.outbox import add_event
 
@@ -30,11 +34,22 @@ def event_data(cluster: Cluster) -> ClusterEventData:
 
 
 def emit(session: AsyncSession, cluster: Cluster, verb: str) -> None:
+    _add(session, cluster, verb, event_data(cluster))
+
+
+def emit_admin_kubeconfig_read(
+    session: AsyncSession, cluster: Cluster, actor_id: uuid.UUID
+) -> None:
+    data = AdminKubeconfigReadData(**event_data(cluster).model_dump(), actor_id=actor_id)
+    _add(session, cluster, ADMIN_KUBECONFIG_READ, data)
+
+
+def _add(session: AsyncSession, cluster: Cluster, verb: str, data: ClusterEventData) -> None:
     event = CloudEvent(
         source=SOURCE,
         type=event_type("cluster", verb),
         subject=str(cluster.id),
-        data=event_data(cluster).model_dump(mode="json"),
+        data=data.model_dump(mode="json"),
     )
     add_event(session, OutboxEvent, subjects.event_subject("cluster", verb), event)
 

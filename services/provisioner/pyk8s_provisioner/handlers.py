@@ -31,9 +31,17 @@ def build_router(service: ClusterService) -> Router:
     async def extend(req: c.ClusterExtendRequest) -> c.Cluster:
         return await service.extend(req)
 
-    @router.endpoint(subjects.PROVISIONER_CLUSTER_KUBECONFIG, c.ClusterRequest)
-    async def kubeconfig(req: c.ClusterRequest) -> c.Kubeconfig:
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_KUBECONFIG, c.KubeconfigRequest)
+    async def kubeconfig(req: c.KubeconfigRequest) -> c.Kubeconfig:
         return await service.kubeconfig(req)
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_ADMIN_KUBECONFIG, c.ClusterRequest)
+    async def admin_kubeconfig(req: c.ClusterRequest) -> c.Kubeconfig:
+        return await service.admin_kubeconfig(req)
+
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_PROXY, c.ClusterProxyRequest)
+    async def proxy(req: c.ClusterProxyRequest) -> c.ClusterProxy:
+        return await service.proxy(req)
 
     @router.endpoint(subjects.PROVISIONER_CLUSTER_ACCESS, c.ClusterAccessRequest)
     async def check_access(req: c.ClusterAccessRequest) -> c.Cluster:

@@ -1,5 +1,6 @@
-"""The provisioner's rules for requests: create, read, delete, extend, kubeconfig. The
-long-running work (running the CLIs) is queued and done by `operations.Operations`."""
+"""The provisioner's rules for requests: create, read, delete, extend, kubeconfigs and the
+Kubernetes API proxy's per-request check. The long-running work (running the CLIs) is queued
+and done by `operations.Operations`."""
 
 import hashlib
 import uuid
@@ -15,12 +16,12 @@ from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 
-from . import access, repository
+from . import access, kubeconfigs, kubernetes, repository
 from .access import RoleLookup
 from .crypto import KubeconfigBox
 from .drivers import Driver
-from .events import emit, enqueue
-from .models import Cluster
+from .events import emit, emit_admin_kubeconfig_read, enqueue
+from .models import AdminKubeconfigRead, Cluster
 from .settings import ProvisionerSettings
 
 RUNTIME_NAME_MAX = 32  # k3d's limit; kind's node names stay well inside 63 with it
@@ -117,18 +118,19 @@ class ClusterService:
         return role
 
     async def _authorized(self, req: c.ClusterRequest, action: str) -> Cluster:
-        return await self._allowed(req.cluster_id, req.actor_id, action)
+        return (await self._allowed(req.cluster_id, req.actor_id, action))[0]
 
-    async def _allowed(self, cluster_id: uuid.UUID, user_id: uuid.UUID, action: str) -> Cluster:
+    async def _allowed(
+        self, cluster_id: uuid.UUID, user_id: uuid.UUID, action: str
+    ) -> tuple[Cluster, Role]:
         async with self.db.session() as session:
             cluster = await repository.get(session, cluster_id)
         if cluster is None:
             raise access.not_found()
-        await access.require(self.roles, cluster, user_id, action)
-        return cluster
+        return cluster, await access.require(self.roles, cluster, user_id, action)
 
     async def check_access(self, req: c.ClusterAccessRequest) -> c.Cluster:
-        return to_contract(await self._allowed(req.cluster_id, req.user_id, req.action))
+        return to_contract((await self._allowed(req.cluster_id, req.user_id, req.action))[0])
 
     async def get(self, req: c.ClusterRequest) -> c.Cluster:
         return to_contract(await self._authorized(req, access.READ))
@@ -156,18 +158,58 @@ class ClusterService:
                 enqueue(session, cluster.id, "delete")
             return to_contract(cluster)
 
-    async def kubeconfig(self, req: c.ClusterRequest) -> c.Kubeconfig:
-        cluster = await self._authorized(req, access.USE)
+    async def kubeconfig(self, req: c.KubeconfigRequest) -> c.Kubeconfig:
+        """The kubeconfig people use: through the gateway at `req.server`, no secret inside."""
+        cluster = await self._authorized(req, access.PROXY)
+        self._require_ready(cluster)
+        text = kubeconfigs.exec_kubeconfig(req.server, cluster.id, cluster.name)
+        return c.Kubeconfig(cluster_id=cluster.id, kubeconfig=text)
+
+    async def proxy(self, req: c.ClusterProxyRequest) -> c.ClusterProxy:
+        """Asked by the gateway on every Kubernetes API request: where the API server is, the
+        credential to reach it with, and whom to impersonate for the caller's current role."""
+        cluster, role = await self._allowed(req.cluster_id, req.actor_id, access.PROXY)
+        try:
+            credential = kubeconfigs.admin_credential(self._admin_kubeconfig(cluster))
+        except kubeconfigs.KubeconfigError as error:
+            raise ServiceError(ErrorCode.INTERNAL, str(error)) from None
+        user, groups = kubernetes.impersonation(req.actor_id, role)
+        return c.ClusterProxy(
+            cluster_id=cluster.id,
+            server=credential.server,
+            certificate_authority=credential.certificate_authority,
+            client_certificate=credential.client_certificate,
+            client_key=credential.client_key,
+            user=user,
+            groups=groups,
+        )
+
+    async def admin_kubeconfig(self, req: c.ClusterRequest) -> c.Kubeconfig:
+        """The raw admin kubeconfig (break-glass). Each download is recorded, and announced on
+        the events stream, in the transaction that hands it out."""
+        await self._authorized(req, access.ADMIN_KUBECONFIG)
+        async with self.db.session() as session:
+            cluster = await repository.get(session, req.cluster_id)
+            kubeconfig = self._admin_kubeconfig(cluster)
+            session.add(AdminKubeconfigRead(cluster_id=cluster.id, actor_id=req.actor_id))
+            emit_admin_kubeconfig_read(session, cluster, req.actor_id)
+        return c.Kubeconfig(cluster_id=cluster.id, kubeconfig=kubeconfig)
+
+    @staticmethod
+    def _require_ready(cluster: Cluster) -> None:
         if cluster.status != S.READY or not cluster.kubeconfig_encrypted:
             raise ServiceError(
                 ErrorCode.CONFLICT,
-                f"the cluster is {cluster.status}; a kubeconfig exists once it is ready",
+                f"the cluster is {cluster.status}; its Kubernetes API opens once it is ready",
             )
+
+    def _admin_kubeconfig(self, cluster: Cluster) -> str:
+        """The stored admin kubeconfig of a ready cluster, decrypted."""
+        self._require_ready(cluster)
         try:
-            kubeconfig = self.box.open(cluster.kubeconfig_encrypted)
+            return self.box.open(cluster.kubeconfig_encrypted)
         except ValueError as error:
             raise ServiceError(ErrorCode.UNAVAILABLE, str(error)) from None
-        return c.Kubeconfig(cluster_id=cluster.id, kubeconfig=kubeconfig)
 
     async def extend(self, req: c.ClusterExtendRequest) -> c.Cluster:
         await self._authorized(req, access.USE)

@@ -15,13 +15,14 @@ TEAM = uuid.uuid4()
 CREATOR = uuid.uuid4()
 
 # role of the caller (None: not in the team), is the caller the creator -> allowed actions
+EVERYTHING = {"read", "proxy", "use", "admin_kubeconfig", "delete"}
 CASES = [
-    (Role.OWNER, False, {"read", "use", "delete"}),
-    (Role.ADMIN, False, {"read", "use", "delete"}),
-    (Role.MEMBER, False, {"read", "use"}),
-    (Role.MEMBER, True, {"read", "use", "delete"}),
-    (Role.VIEWER, False, {"read"}),
-    (Role.VIEWER, True, {"read"}),  # a creator demoted to viewer keeps no more than a viewer
+    (Role.OWNER, False, EVERYTHING),
+    (Role.ADMIN, False, EVERYTHING),
+    (Role.MEMBER, False, {"read", "proxy", "use"}),
+    (Role.MEMBER, True, {"read", "proxy", "use", "delete"}),
+    (Role.VIEWER, False, {"read", "proxy"}),
+    (Role.VIEWER, True, {"read", "proxy"}),  # a demoted creator keeps no more than a viewer
     (None, False, set()),
     (None, True, set()),  # a creator removed from the team sees nothing
 ]
@@ -35,9 +36,11 @@ async def test_team_cluster_rules(role, is_creator, allowed):
     async def roles(team_id, user_id):
         return role if (team_id, user_id) == (TEAM, caller) else None
 
+    assert set(access.ACTIONS) == EVERYTHING
     for action in access.ACTIONS:
         if action in allowed:
-            await access.require(roles, cluster, caller, action)
+            # The role that allowed it: the proxy impersonates its Kubernetes group.
+            assert await access.require(roles, cluster, caller, action) == role
             continue
         with pytest.raises(ServiceError) as refused:
             await access.require(roles, cluster, caller, action)
@@ -51,7 +54,8 @@ async def test_a_personal_cluster_is_its_owners_alone():
 
     cluster = SimpleNamespace(team_id=None, owner_id=CREATOR)
     for action in access.ACTIONS:
-        await access.require(no_team, cluster, CREATOR, action)
+        # Its owner counts as owner, in Kubernetes too.
+        assert await access.require(no_team, cluster, CREATOR, action) == Role.OWNER
         with pytest.raises(ServiceError) as refused:
             await access.require(no_team, cluster, uuid.uuid4(), action)
         assert refused.value.code == ErrorCode.NOT_FOUND
