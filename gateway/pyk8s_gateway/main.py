@@ -1,4 +1,5 @@
-"""Gateway process: FastAPI app under /api/v1, the web app at /, probes at /health."""
+"""Gateway process: FastAPI app under /api/v1, the clusters' Kubernetes APIs under /k8s, the
+web app at /, probes at /health."""
 
 import logging
 from contextlib import asynccontextmanager
@@ -13,7 +14,8 @@ from pyk8s_kit.logs import setup_logging
 from . import problems, stream_tickets
 from .deps import bus_connected
 from .headers import SecurityHeaders, api_docs
-from .routers import auth, clusters, events, health, invitations, teams, terminal
+from .kube_upstream import Upstreams
+from .routers import auth, clusters, events, health, invitations, kubernetes, teams, terminal
 from .security import TokenVerifier
 from .settings import GatewaySettings
 from .web import mount_web
@@ -45,9 +47,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.verifier = TokenVerifier(app.state.nc, settings.api_token_cache_seconds)
         await app.state.verifier.start()
         app.state.stream_tickets = await stream_tickets.ticket_bucket(app.state.nc.jetstream())
+        app.state.kube_upstreams = Upstreams()
         try:
             yield
         finally:
+            await app.state.kube_upstreams.aclose()
             await app.state.nc.drain()
 
     app = FastAPI(
@@ -65,6 +69,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router())
     app.include_router(terminal.ws_router)
+    app.include_router(kubernetes.router)
     mount_web(app, settings.web_dist)
     return app
 

@@ -40,11 +40,16 @@ class GatewaySettings(BaseSettings):
             raise ValueError("GATEWAY_ALLOWED_ORIGINS may not be '*' outside development")
         return self
 
-    def trusted_origins(self) -> set[str]:
-        """The origins a browser page may open the terminal from. Never derived from the
-        request's Host header: a DNS-rebinding page controls that."""
-        public = self.public_origins or [
+    def public_urls(self) -> list[str]:
+        """Where people reach the gateway. Never derived from a request's Host header: a
+        DNS-rebinding page, or anyone who sends a request, controls that."""
+        return self.public_origins or [
             f"http://127.0.0.1:{self.port}",
             f"http://localhost:{self.port}",
         ]
-        return {origin.rstrip("/").lower() for origin in [*public, *self.allowed_origins]}
+
+    def trusted_origins(self) -> set[str]:
+        """The origins a browser page may open the terminal from."""
+        return {
+            origin.rstrip("/").lower() for origin in [*self.public_urls(), *self.allowed_origins]
+        }

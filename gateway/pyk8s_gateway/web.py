@@ -8,7 +8,7 @@ from starlette.staticfiles import StaticFiles
 
 from .problems import Problem
 
-RESERVED = ("api/", "ws/", "health/")
+RESERVED = ("api/", "ws/", "health/", "k8s/")
 
 
 def mount_web(app: FastAPI, dist: Path) -> None:

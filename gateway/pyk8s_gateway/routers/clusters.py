@@ -1,5 +1,5 @@
-"""Clusters: create, list, read, delete, extend, kubeconfig. The gateway checks team roles
-first; the provisioner checks the acting user again."""
+"""Clusters: create, list, read, delete, extend, kubeconfigs. The gateway checks team roles
+first where a team is named; the provisioner applies the cluster rules."""
 
 from typing import Annotated
 from uuid import UUID
@@ -14,7 +14,7 @@ from pyk8s_contracts.common import ByUser, Contract
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import request
 
-from ..deps import Bus, CurrentUser
+from ..deps import Bus, CurrentUser, Settings
 from ..rbac import require_team_role
 from ..security import Principal
 
@@ -106,11 +106,34 @@ async def delete_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Clu
 
 
 @router.get("/{cluster_id}/kubeconfig", response_model=c.Kubeconfig)
-async def get_kubeconfig(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Kubeconfig:
-    """The cluster's kubeconfig (once ready). The creator, or a member or above of its team."""
-    payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
+async def get_kubeconfig(
+    cluster_id: UUID, bus: Bus, user: CurrentUser, settings: Settings
+) -> c.Kubeconfig:
+    """A kubeconfig for the cluster (once ready) through this gateway's Kubernetes API proxy:
+    kubectl gets a token from the `pyk8s` CLI (`pyk8s kube-credential`), and acts with the
+    caller's current team role. No secret inside. A viewer or above of the cluster's team, or
+    the owner of a personal cluster."""
+    payload = c.KubeconfigRequest(
+        actor_id=user.user_id, cluster_id=cluster_id, server=settings.public_urls()[0]
+    )
     return await request(
         bus, subjects.PROVISIONER_CLUSTER_KUBECONFIG, payload, c.Kubeconfig, actor=user.assertion
+    )
+
+
+@router.get("/{cluster_id}/kubeconfig/admin", response_model=c.Kubeconfig)
+async def get_admin_kubeconfig(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Kubeconfig:
+    """The cluster's own admin kubeconfig (once ready), for when the proxy is not enough:
+    full control, straight to the API server, valid until the cluster is deleted. An admin or
+    owner of the cluster's team, or the owner of a personal cluster. Every download is
+    recorded and announced as a `pyk8s.events.cluster.admin_kubeconfig_read` event."""
+    payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
+    return await request(
+        bus,
+        subjects.PROVISIONER_CLUSTER_ADMIN_KUBECONFIG,
+        payload,
+        c.Kubeconfig,
+        actor=user.assertion,
     )
 
 

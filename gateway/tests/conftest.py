@@ -1,0 +1,344 @@
+"""Fixtures for the Kubernetes API proxy's tests: a TLS Kubernetes API server test double, and
+ready clusters whose stored admin kubeconfig points at it."""
+
+import asyncio
+import base64
+import datetime
+import gzip
+import ipaddress
+import json
+import ssl
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from pyk8s_contracts.common import utcnow
+from pyk8s_kit.embedded import free_port
+from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner.crypto import KubeconfigBox
+from pyk8s_provisioner.models import Cluster
+
+# What a kube-apiserver answers exec with, in the order it prefers them.
+EXEC_SUBPROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "portforward.k8s.io")
+POD_LIST = {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}
+
+
+def pod_event(kind: str, name: str) -> bytes:
+    pod = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": name}}
+    return json.dumps({"type": kind, "object": pod}).encode() + b"\n"
+
+
+@dataclass
+class Pki:
+    """A CA of its own, a server certificate for 127.0.0.1 and a client certificate, in PEM."""
+
+    ca: str
+    server_certificate: str
+    server_key: str
+    client_certificate: str
+    client_key: str
+
+    @classmethod
+    def make(cls) -> "Pki":
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca = _certificate("test-double-ca", ca_key.public_key(), ca_key, None, is_ca=True)
+        server_key = ec.generate_private_key(ec.SECP256R1())
+        server = _certificate("kube-apiserver", server_key.public_key(), ca_key, ca, server=True)
+        client_key = ec.generate_private_key(ec.SECP256R1())
+        client = _certificate("kubernetes-admin", client_key.public_key(), ca_key, ca)
+        return cls(_pem(ca), _pem(server), _key(server_key), _pem(client), _key(client_key))
+
+
+def _certificate(name, public_key, signer, issuer, is_ca=False, server=False):
+    now = datetime.datetime.now(datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.subject if issuer else subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key()),
+            critical=False,
+        )
+    if is_ca:
+        usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
+        builder = builder.add_extension(usage, critical=True)
+    elif server:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    else:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+    return builder.sign(signer, hashes.SHA256())
+
+
+def _pem(certificate) -> str:
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _key(key) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@dataclass
+class Seen:
+    """One request as the double received it: headers lower-cased, in order."""
+
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+
+    def all(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key == name]
+
+
+@dataclass
+class KubernetesApiDouble:
+    """A TLS Kubernetes API server test double. Like kube-apiserver it requires a client
+    certificate from its CA and serves a certificate for 127.0.0.1 from the same CA. It
+    records each request's headers and serves: a pod list, a watch that sends one event and
+    then waits for `release()` before the next, an echo of request bodies, a gzip-compressed
+    answer for clients that accept it, and an exec WebSocket that echoes messages with the
+    first subprotocol it knows; exec in namespace `locked` is refused with a 403 Status."""
+
+    folder: Path
+    pki: Pki = field(default_factory=Pki.make)
+    seen: list[Seen] = field(default_factory=list)
+    pod_list = POD_LIST
+
+    def __post_init__(self) -> None:
+        self.port = free_port()
+        self.server: uvicorn.Server | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._release: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="kube-api-double")
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def admin_kubeconfig(self, server: str | None = None, foreign_ca: bool = False) -> str:
+        """The kubeconfig a cluster CLI would write for this API server; with `foreign_ca`, a
+        CA that did not sign its certificate."""
+
+        def data(text: str) -> str:
+            return base64.b64encode(text.encode()).decode()
+
+        ca = Pki.make().ca if foreign_ca else self.pki.ca
+        context = {"cluster": "double", "user": "double"}
+        cluster = {"server": server or self.url, "certificate-authority-data": data(ca)}
+        user = {
+            "client-certificate-data": data(self.pki.client_certificate),
+            "client-key-data": data(self.pki.client_key),
+        }
+        return yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "double", "cluster": cluster}],
+                "users": [{"name": "double", "user": user}],
+                "contexts": [{"name": "double", "context": context}],
+                "current-context": "double",
+            }
+        )
+
+    def requests_to(self, path: str) -> list[Seen]:
+        return [seen for seen in self.seen if seen.path == path]
+
+    def release(self) -> None:
+        """Lets the waiting watch send its second event and end."""
+        self.loop.call_soon_threadsafe(self._release.set)
+
+    def _record(self, scope) -> None:
+        headers = [(k.decode().lower(), v.decode()) for k, v in scope["headers"]]
+        method = scope.get("method", "WEBSOCKET")
+        self.seen.append(Seen(method, scope["path"], scope["query_string"].decode(), headers))
+
+    async def _pods(self, request: Request) -> Response:
+        self._record(request.scope)
+        if request.query_params.get("watch") != "true":
+            return JSONResponse(POD_LIST)
+
+        async def events():
+            yield pod_event("ADDED", "first")
+            await self._release.wait()
+            yield pod_event("ADDED", "second")
+
+        return StreamingResponse(events(), media_type="application/json")
+
+    async def _echo(self, request: Request) -> Response:
+        self._record(request.scope)
+        body = await request.body()
+        return Response(body, status_code=201, media_type=request.headers.get("content-type"))
+
+    async def _compressed(self, request: Request) -> Response:
+        self._record(request.scope)
+        body = json.dumps(POD_LIST).encode()
+        if "gzip" not in request.headers.get("accept-encoding", ""):
+            return Response(body, media_type="application/json")
+        return Response(
+            gzip.compress(body),
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        )
+
+    async def _exec(self, websocket: WebSocket) -> None:
+        self._record(websocket.scope)
+        if websocket.path_params["namespace"] == "locked":
+            forbidden = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "message": 'pods "p" is forbidden: cannot create resource "pods/exec"',
+                "reason": "Forbidden",
+                "code": 403,
+            }
+            await websocket.send_denial_response(JSONResponse(forbidden, status_code=403))
+            return
+        offered = websocket.scope.get("subprotocols", [])
+        chosen = next((p for p in EXEC_SUBPROTOCOLS if p in offered), None)
+        await websocket.accept(subprotocol=chosen)
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("bytes") == b"\xffclose":
+                    await websocket.close(4000, "closed by the API server")
+                    return
+                if message.get("bytes") is not None:
+                    await websocket.send_bytes(message["bytes"])
+                else:
+                    await websocket.send_text(message["text"])
+        except WebSocketDisconnect:
+            return
+
+    def _app(self) -> Starlette:
+        pods = "/api/v1/namespaces/{namespace}/pods"
+        return Starlette(
+            routes=[
+                Route(pods, self._pods),
+                Route("/api/v1/namespaces/{namespace}/configmaps", self._echo, methods=["POST"]),
+                Route("/openapi/v2", self._compressed),
+                WebSocketRoute(pods + "/{name}/exec", self._exec),
+            ]
+        )
+
+    def _files(self) -> dict[str, str]:
+        files = {
+            "ca.pem": self.pki.ca,
+            "server.pem": self.pki.server_certificate,
+            "server-key.pem": self.pki.server_key,
+        }
+        for name, text in files.items():
+            (self.folder / name).write_text(text)
+        return {name: str(self.folder / name) for name in files}
+
+    def _run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self._release = asyncio.Event()
+        files = self._files()
+        config = uvicorn.Config(
+            self._app(),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            ssl_certfile=files["server.pem"],
+            ssl_keyfile=files["server-key.pem"],
+            ssl_ca_certs=files["ca.pem"],
+            ssl_cert_reqs=ssl.CERT_REQUIRED,
+        )
+        self.server = uvicorn.Server(config)
+        self.loop.run_until_complete(self.server.serve())
+
+    def start(self) -> "KubernetesApiDouble":
+        self._thread.start()
+        wait_until(lambda: self.server and self.server.started, timeout=30)
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.should_exit = True
+            # A watch still waiting would hold the shutdown until its grace runs out.
+            self.release()
+        self._thread.join(15)
+
+
+@pytest.fixture
+def kube_api(tmp_path: Path) -> Iterator[KubernetesApiDouble]:
+    folder = tmp_path / "kube-api-double"
+    folder.mkdir()
+    double = KubernetesApiDouble(folder).start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def add_cluster(platform, kube_api):
+    """`add_cluster(owner_id, team_id=None, status="ready", kubeconfig=None)` stores a cluster
+    through the provisioner's own model, as the provisioner stores one that its CLI made, with
+    the admin kubeconfig of the API server double (or `kubeconfig`); returns its id."""
+    runtime = platform.runtimes["provisioner"]
+    box = KubeconfigBox(runtime.settings.kubeconfig_key)
+
+    def add(owner_id, team_id=None, status="ready", kubeconfig=None) -> str:
+        cluster_id = uuid.uuid4()
+        cluster = Cluster(
+            id=cluster_id,
+            name=f"c-{cluster_id.hex[:8]}",
+            team_id=uuid.UUID(team_id) if team_id else None,
+            owner_id=uuid.UUID(owner_id),
+            provider="kind",
+            workers=0,
+            status=status,
+            api_server=kube_api.url,
+            runtime_name=f"r-{cluster_id.hex[:12]}",
+            kubeconfig_encrypted=box.seal(kubeconfig or kube_api.admin_kubeconfig()),
+            created_at=utcnow(),
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+
+        async def store() -> None:
+            async with runtime.db.session() as session:
+                session.add(cluster)
+
+        platform.run(store())
+        return str(cluster_id)
+
+    return add
