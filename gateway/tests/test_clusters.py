@@ -96,7 +96,10 @@ def test_personal_cluster_lifecycle(platform, person, provider):
 
     kubeconfig = ada.get(f"/clusters/{cluster['id']}/kubeconfig")
     assert kubeconfig.status_code == 200
-    assert ready["api_server"] in kubeconfig.json()["kubeconfig"]
+    proxied = f"server: {platform.url}/k8s/clusters/{cluster['id']}\n"
+    assert proxied in kubeconfig.json()["kubeconfig"]
+    admin = ada.get(f"/clusters/{cluster['id']}/kubeconfig/admin")
+    assert ready["api_server"] in admin.json()["kubeconfig"]
     listed = ada.get("/clusters").json()["clusters"]
     assert [c["id"] for c in listed] == [cluster["id"]]
 
@@ -115,7 +118,7 @@ def test_kubeconfig_is_encrypted_at_rest(platform, person):
     cluster = create(ada).json()
     wait_status(ada, cluster["id"], "ready")
     stored = next(c for c in runtime_clusters(platform) if str(c.id) == cluster["id"])
-    plain = ada.get(f"/clusters/{cluster['id']}/kubeconfig").json()["kubeconfig"]
+    plain = ada.get(f"/clusters/{cluster['id']}/kubeconfig/admin").json()["kubeconfig"]
     assert stored.kubeconfig_encrypted and "apiVersion" not in stored.kubeconfig_encrypted
     assert plain not in stored.kubeconfig_encrypted
 

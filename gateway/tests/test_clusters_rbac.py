@@ -12,7 +12,8 @@ MATRIX = {
     "get": {"owner": 200, "admin": 200, "member": 200, "viewer": 200, "outsider": 404},
     "list_team": {"owner": 200, "admin": 200, "member": 200, "viewer": 200, "outsider": 404},
     "create_team": {"owner": 202, "admin": 202, "member": 202, "viewer": 403, "outsider": 404},
-    "kubeconfig": {"owner": 200, "admin": 200, "member": 200, "viewer": 403, "outsider": 404},
+    "kubeconfig": {"owner": 200, "admin": 200, "member": 200, "viewer": 200, "outsider": 404},
+    "admin_kubeconfig": {"owner": 200, "admin": 200, "member": 403, "viewer": 403, "outsider": 404},
     "extend": {"owner": 200, "admin": 200, "member": 200, "viewer": 403, "outsider": 404},
     "delete": {"owner": 202, "admin": 202, "member": 403, "viewer": 403, "outsider": 404},
 }
@@ -75,6 +76,8 @@ def act(action: str, who, team_id: str, cluster_id: str):
         )
     if action == "kubeconfig":
         return who.get(f"/clusters/{cluster_id}/kubeconfig")
+    if action == "admin_kubeconfig":
+        return who.get(f"/clusters/{cluster_id}/kubeconfig/admin")
     if action == "extend":
         return who.post(f"/clusters/{cluster_id}/extend", json={"hours": 1})
     if action == "delete":
@@ -85,7 +88,7 @@ def act(action: str, who, team_id: str, cluster_id: str):
 @pytest.mark.parametrize("action", sorted(MATRIX))
 def test_role_matrix(team, action):
     team_id, people = team
-    shared = new_cluster(people["creator"], team_id, ready=action == "kubeconfig")
+    shared = new_cluster(people["creator"], team_id, ready="kubeconfig" in action)
     for role in ROLES:
         cluster_id = (
             new_cluster(people["creator"], team_id, ready=False) if action == "delete" else shared
@@ -114,7 +117,10 @@ def test_the_creator_may_delete_while_member_and_loses_it_as_viewer(team):
     lowered = owner.patch(f"/teams/{team_id}/members/{member['user_id']}", json={"role": "viewer"})
     assert lowered.status_code == 200, lowered.text
     assert creator.delete(f"/clusters/{second}").status_code == 403
-    assert creator.get(f"/clusters/{second}/kubeconfig").status_code == 403
+    assert creator.get(f"/clusters/{second}/kubeconfig/admin").status_code == 403
+    assert creator.post(f"/clusters/{second}/extend", json={"hours": 1}).status_code == 403
+    # A viewer still reaches the cluster through the proxy, as a viewer.
+    assert creator.get(f"/clusters/{second}/kubeconfig").status_code == 200
     removed = owner.delete(f"/teams/{team_id}/members/{creator.id}")
     assert removed.status_code in (200, 204), removed.text
     assert creator.get(f"/clusters/{second}").status_code == 404
@@ -129,6 +135,7 @@ def test_another_teams_cluster_ids_are_404_everywhere(team, person):
     for answer in (
         stranger.get(f"/clusters/{cluster_id}"),
         stranger.get(f"/clusters/{cluster_id}/kubeconfig"),
+        stranger.get(f"/clusters/{cluster_id}/kubeconfig/admin"),
         stranger.post(f"/clusters/{cluster_id}/extend", json={"hours": 1}),
         stranger.delete(f"/clusters/{cluster_id}"),
         stranger.get("/clusters", params={"team_id": team_id}),
@@ -148,6 +155,7 @@ def test_personal_clusters_are_the_owners_alone(person):
         bob.get(f"/clusters/{mine}"),
         bob.delete(f"/clusters/{mine}"),
         bob.get(f"/clusters/{mine}/kubeconfig"),
+        bob.get(f"/clusters/{mine}/kubeconfig/admin"),
         bob.post(f"/clusters/{mine}/extend", json={"hours": 1}),
     ):
         assert answer.status_code == 404, answer.text

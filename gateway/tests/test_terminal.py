@@ -620,7 +620,7 @@ def test_team_roles_decide_who_gets_a_ticket(platform, world, person, node_conta
 
 def test_a_creator_demoted_to_viewer_gets_no_terminal(platform, world, person, node_container):
     """Creating a team's cluster gives no right of its own to a shell: the team role decides,
-    as for the kubeconfig (docs/rbac.md)."""
+    as for extending it (docs/rbac.md)."""
     creator = person()
     team = uuid.uuid4()
     world.grant(team, creator.id, Role.MEMBER)
