@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,4 +77,29 @@ def test_the_log_carries_no_query_and_tickets_work_across_replicas(api, person, 
     assert '"GET /health/live?… HTTP/1.1" 200' in text
     assert '"GET /api/v1/events/clusters?… HTTP/1.1" 200' in text
     for secret in secrets:
+        assert secret not in text
+
+
+def test_kubernetes_api_requests_leave_no_token_in_the_log(
+    person, make_team, second_gateway, add_cluster
+):
+    url, log_file = second_gateway
+    ada = person()
+    token = ada.tokens["access_token"]
+    cluster = add_cluster(ada.id, make_team(ada))
+    pods = f"/k8s/clusters/{cluster}/api/v1/namespaces/default/pods"
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, timeout=10, headers=auth) as k8s:
+        assert k8s.get(pods, params={"labelSelector": "query-secret-4"}).status_code == 200
+        assert k8s.get(f"/k8s/clusters/{uuid.uuid4()}/api").status_code == 404
+    exec_path = pods + "/p/exec?command=query-secret-5"
+    with connect(
+        f"{url.replace('http', 'ws', 1)}{exec_path}",
+        additional_headers=auth,
+    ) as socket:
+        socket.close()
+
+    text = wait_until(lambda: (t := log_file.read_text()).count("/k8s/clusters/") >= 3 and t)
+    assert f'"GET {pods}?… HTTP/1.1" 200' in text
+    for secret in (token, "query-secret-4", "query-secret-5"):
         assert secret not in text

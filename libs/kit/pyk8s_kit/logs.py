@@ -30,6 +30,9 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("nats").setLevel(logging.WARNING)
+    # httpx logs every request's URL, query included, at INFO: the gateway's Kubernetes API
+    # proxy would write its callers' label selectors and object names to the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in REQUEST_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactQuery) for f in logger.filters):
