@@ -88,7 +88,9 @@ class PlatformThread(threading.Thread):
         super().__init__(daemon=True, name="platform")
         self.loop = asyncio.new_event_loop()
         self.port = free_port()
-        self.platform = Platform(f"http://127.0.0.1:{self.port}", nats, database_urls, self.loop)
+        scheme = "https" if overrides.get("gateway", {}).get("tls_cert_file") else "http"
+        url = f"{scheme}://127.0.0.1:{self.port}"
+        self.platform = Platform(url, nats, database_urls, self.loop)
         self.overrides = overrides
         self.error: BaseException | None = None
         self.server: uvicorn.Server | None = None
@@ -128,6 +130,7 @@ class PlatformThread(threading.Thread):
             # As main() runs it: forwarded headers are the gateway's to judge, not uvicorn's.
             proxy_headers=False,
             timeout_graceful_shutdown=gateway_settings.shutdown_grace_seconds,
+            **gateway_settings.uvicorn_options(),
         )
         self.server = uvicorn.Server(config)
         try:

@@ -95,11 +95,6 @@ def upstream_url(server: str, rest: bytes, query: bytes) -> httpx.URL:
     return base.copy_with(raw_path=base.raw_path.rstrip(b"/") + target)
 
 
-def websocket_url(server: str, rest: bytes, query: bytes) -> str:
-    url = upstream_url(server, rest, query)
-    return str(url.copy_with(scheme="wss" if url.scheme == "https" else "ws"))
-
-
 @contextlib.contextmanager
 def _pem_path(pem: str) -> Iterator[str]:
     """A path to read `pem` from, for `SSLContext.load_cert_chain`, which reads only files.
@@ -145,7 +140,6 @@ def fingerprint(target: ClusterProxy) -> str:
 @dataclass
 class Upstream:
     fingerprint: str
-    tls: ssl.SSLContext
     http: httpx.AsyncClient
 
 
@@ -176,9 +170,8 @@ class Upstreams:
 
     @staticmethod
     def _new(target: ClusterProxy, current: str) -> Upstream:
-        tls = tls_context(target)
         client = httpx.AsyncClient(
-            verify=tls,
+            verify=tls_context(target),
             # Watches and log streams run as long as the API server keeps them open (it ends
             # them by itself); only connecting is bounded.
             timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT_SECONDS),
@@ -187,7 +180,7 @@ class Upstreams:
             trust_env=False,
             follow_redirects=False,
         )
-        return Upstream(current, tls, client)
+        return Upstream(current, client)
 
     async def aclose(self) -> None:
         while self._clients:

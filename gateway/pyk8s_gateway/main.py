@@ -48,6 +48,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await app.state.verifier.start()
         app.state.stream_tickets = await stream_tickets.ticket_bucket(app.state.nc.jetstream())
         app.state.kube_upstreams = Upstreams()
+        app.state.public_ca = settings.public_ca()
         try:
             yield
         finally:
@@ -87,4 +88,5 @@ def main() -> None:
         log_config=None,
         proxy_headers=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        **settings.uvicorn_options(),
     )

@@ -21,9 +21,17 @@ class GatewaySettings(BaseSettings):
     port: int = 8080
     log_level: str = "INFO"
     web_dist: Path = DEFAULT_WEB_DIST
-    # Where browsers reach the gateway (scheme://host[:port]), e.g. https://lab.example.com.
-    # Empty: http://127.0.0.1:<port> and http://localhost:<port>, for development.
+    # Serve HTTPS with this certificate and key (PEM files) instead of plain HTTP; unset when
+    # a TLS proxy in front serves it. kubectl sends no credentials to an http:// server.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # Where browsers and kubectl reach the gateway (scheme://host[:port]), the first one in the
+    # kubeconfigs it hands out, e.g. https://lab.example.com. Empty: http(s)://127.0.0.1:<port>
+    # and http(s)://localhost:<port>, for development.
     public_origins: list[str] = []
+    # PEM file of the CA that signed the certificate served at the first public origin, put in
+    # the kubeconfigs the gateway hands out; empty: kubectl trusts its system CAs.
+    public_ca_file: str = ""
     # Origins allowed to open the terminal WebSocket besides the public ones.
     allowed_origins: list[str] = []
     # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
@@ -35,17 +43,33 @@ class GatewaySettings(BaseSettings):
     required_services: list[str] = list(ALL_SERVICES)
 
     @model_validator(mode="after")
-    def _origins_in_production(self) -> "GatewaySettings":
+    def _checks(self) -> "GatewaySettings":
         if self.environment not in ("development", "test") and "*" in self.allowed_origins:
             raise ValueError("GATEWAY_ALLOWED_ORIGINS may not be '*' outside development")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("set both GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE, or neither")
         return self
+
+    def uvicorn_options(self) -> dict[str, str | None]:
+        """What uvicorn needs beyond host and port: HTTPS when a certificate is set, and
+        wsproto for WebSockets, which takes subprotocols as clients send them; `websockets`
+        refuses kubectl port-forward's `SPDY/3.1+portforward.k8s.io` (a '/' is not a token)."""
+        return {
+            "ssl_certfile": self.tls_cert_file or None,
+            "ssl_keyfile": self.tls_key_file or None,
+            "ws": "wsproto",
+        }
+
+    def public_ca(self) -> str | None:
+        return Path(self.public_ca_file).read_text() if self.public_ca_file else None
 
     def public_urls(self) -> list[str]:
         """Where people reach the gateway. Never derived from a request's Host header: a
         DNS-rebinding page, or anyone who sends a request, controls that."""
+        scheme = "https" if self.tls_cert_file else "http"
         return self.public_origins or [
-            f"http://127.0.0.1:{self.port}",
-            f"http://localhost:{self.port}",
+            f"{scheme}://127.0.0.1:{self.port}",
+            f"{scheme}://localhost:{self.port}",
         ]
 
     def trusted_origins(self) -> set[str]:

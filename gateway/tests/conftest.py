@@ -34,8 +34,9 @@ from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.crypto import KubeconfigBox
 from pyk8s_provisioner.models import Cluster
 
-# What a kube-apiserver answers exec with, in the order it prefers them.
-EXEC_SUBPROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "portforward.k8s.io")
+# The subprotocols a kube-apiserver speaks for exec, attach and port-forward, in the order
+# it prefers them.
+STREAM_SUBPROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "SPDY/3.1+portforward.k8s.io")
 POD_LIST = {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}
 
 
@@ -121,6 +122,8 @@ class Seen:
     path: str
     query: str
     headers: list[tuple[str, str]]
+    # A WebSocket's offered subprotocols (the server's WebSocket layer takes their header).
+    subprotocols: list[str]
 
     def all(self, name: str) -> list[str]:
         return [value for key, value in self.headers if key == name]
@@ -132,8 +135,10 @@ class KubernetesApiDouble:
     certificate from its CA and serves a certificate for 127.0.0.1 from the same CA. It
     records each request's headers and serves: a pod list, a watch that sends one event and
     then waits for `release()` before the next, an echo of request bodies, a gzip-compressed
-    answer for clients that accept it, and an exec WebSocket that echoes messages with the
-    first subprotocol it knows; exec in namespace `locked` is refused with a 403 Status."""
+    answer for clients that accept it, and exec, attach and port-forward WebSockets that echo
+    messages with the first subprotocol they know. These are refused in namespace `locked`
+    with a 403 Status, and, as by kube-apiserver, without an upgrade with a 400 "Upgrade
+    request required"."""
 
     folder: Path
     pki: Pki = field(default_factory=Pki.make)
@@ -186,7 +191,9 @@ class KubernetesApiDouble:
     def _record(self, scope) -> None:
         headers = [(k.decode().lower(), v.decode()) for k, v in scope["headers"]]
         method = scope.get("method", "WEBSOCKET")
-        self.seen.append(Seen(method, scope["path"], scope["query_string"].decode(), headers))
+        query = scope["query_string"].decode()
+        offered = list(scope.get("subprotocols", []))
+        self.seen.append(Seen(method, scope["path"], query, headers, offered))
 
     async def _pods(self, request: Request) -> Response:
         self._record(request.scope)
@@ -216,21 +223,26 @@ class KubernetesApiDouble:
             headers={"Content-Encoding": "gzip"},
         )
 
+    @staticmethod
+    def _refusal(namespace: str) -> JSONResponse:
+        if namespace == "locked":
+            message, reason, code = 'pods "p" is forbidden: no "pods/exec"', "Forbidden", 403
+        else:
+            message, reason, code = "Upgrade request required", "BadRequest", 400
+        status = {"kind": "Status", "apiVersion": "v1", "status": "Failure"}
+        return JSONResponse({**status, "message": message, "reason": reason, "code": code}, code)
+
+    async def _refuse_without_upgrade(self, request: Request) -> Response:
+        self._record(request.scope)
+        return self._refusal(request.path_params["namespace"])
+
     async def _exec(self, websocket: WebSocket) -> None:
         self._record(websocket.scope)
         if websocket.path_params["namespace"] == "locked":
-            forbidden = {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "status": "Failure",
-                "message": 'pods "p" is forbidden: cannot create resource "pods/exec"',
-                "reason": "Forbidden",
-                "code": 403,
-            }
-            await websocket.send_denial_response(JSONResponse(forbidden, status_code=403))
+            await websocket.send_denial_response(self._refusal("locked"))
             return
         offered = websocket.scope.get("subprotocols", [])
-        chosen = next((p for p in EXEC_SUBPROTOCOLS if p in offered), None)
+        chosen = next((p for p in STREAM_SUBPROTOCOLS if p in offered), None)
         await websocket.accept(subprotocol=chosen)
         try:
             while True:
@@ -254,7 +266,8 @@ class KubernetesApiDouble:
                 Route(pods, self._pods),
                 Route("/api/v1/namespaces/{namespace}/configmaps", self._echo, methods=["POST"]),
                 Route("/openapi/v2", self._compressed),
-                WebSocketRoute(pods + "/{name}/exec", self._exec),
+                Route(pods + "/{name}/{stream}", self._refuse_without_upgrade, methods=["POST"]),
+                WebSocketRoute(pods + "/{name}/{stream}", self._exec),
             ]
         )
 
@@ -283,6 +296,8 @@ class KubernetesApiDouble:
             ssl_keyfile=files["server-key.pem"],
             ssl_ca_certs=files["ca.pem"],
             ssl_cert_reqs=ssl.CERT_REQUIRED,
+            # Like kube-apiserver, it takes port-forward's subprotocol, which has a '/'.
+            ws="wsproto",
         )
         self.server = uvicorn.Server(config)
         self.loop.run_until_complete(self.server.serve())

@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 import pytest
+from httpx_ws import connect_ws
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -243,7 +244,28 @@ def test_websocket_upgrades_are_relayed_with_the_chosen_subprotocol(
     assert seen.all("impersonate-user") == [f"pyk8s:user:{member.id}"]
     assert seen.all("impersonate-group") == ["pyk8s:member"]
     assert seen.all("authorization") == []
-    assert seen.all("sec-websocket-protocol") == ["v5.channel.k8s.io, v4.channel.k8s.io"]
+    assert seen.subprotocols == offered
+
+
+def test_port_forward_over_websocket_keeps_its_tunneling_subprotocol(
+    platform, team, kube_api, add_cluster
+):
+    """kubectl 1.31+ tunnels port-forward's SPDY frames in WebSocket messages under the
+    subprotocol `SPDY/3.1+portforward.k8s.io`, whose '/' strict WebSocket libraries refuse."""
+    team_id, people = team
+    cluster = add_cluster(people["owner"].id, team_id)
+    forward = ws_url(platform, cluster, "/api/v1/namespaces/default/pods/p/portforward")
+    tunnel = "SPDY/3.1+portforward.k8s.io"
+    with (
+        httpx.Client(headers=as_(people["member"]), timeout=10) as client,
+        connect_ws(forward.replace("ws", "http", 1), client, subprotocols=[tunnel]) as socket_,
+    ):
+        assert socket_.subprotocol == tunnel
+        socket_.send_bytes(b"\x80\x03\x00\x02spdy frame")
+        assert socket_.receive_bytes(timeout=10) == b"\x80\x03\x00\x02spdy frame"
+    seen = kube_api.requests_to("/api/v1/namespaces/default/pods/p/portforward")[-1]
+    assert seen.subprotocols == [tunnel]
+    assert seen.all("impersonate-group") == ["pyk8s:member"]
 
 
 def ws_refusal(platform, cluster: str, headers: dict, path: str = EXEC) -> tuple[int, dict]:
@@ -260,23 +282,21 @@ def test_websocket_refusals(platform, team, kube_api, add_cluster):
     code, status = ws_refusal(platform, cluster, as_(people["outsider"]))
     assert (code, status["kind"], status["reason"]) == (404, "Status", "NotFound")
     assert kube_api.seen == []
-    # The API server's own refusal reaches the client as it sent it.
+    # The API server's own refusal keeps its status (kubectl then tries SPDY, whose answer
+    # carries the reason: test_spdy_upgrades_are_refused_with_a_status).
     locked = "/api/v1/namespaces/locked/pods/p/exec?command=sh"
     code, status = ws_refusal(platform, cluster, as_(people["viewer"]), locked)
-    assert (code, status["reason"]) == (403, "Forbidden")
-    assert "forbidden" in status["message"]
+    assert (code, status["kind"], status["reason"]) == (403, "Status", "Forbidden")
 
 
-def test_spdy_upgrades_are_refused_with_a_status(platform, team, kube_api, add_cluster):
-    """What kubectl before 1.31 sends for exec: an ASGI server cannot switch to SPDY, so the
-    answer is a clear 400 at once, not a 500 and not a hang."""
-    team_id, people = team
-    cluster = add_cluster(people["owner"].id, team_id)
+def spdy_upgrade(platform, token: str, path: str) -> tuple[bytes, dict]:
+    """What kubectl before 1.31 sends for exec (and newer ones after a failed WebSocket
+    attempt), on a socket of its own: the status line and the Status body."""
     host, port = platform.url.removeprefix("http://").split(":")
     upgrade = (
-        f"POST /k8s/clusters/{cluster}{EXEC} HTTP/1.1\r\n"
+        f"POST {path} HTTP/1.1\r\n"
         f"Host: {host}:{port}\r\n"
-        f"Authorization: Bearer {people['member'].tokens['access_token']}\r\n"
+        f"Authorization: Bearer {token}\r\n"
         "Connection: Upgrade\r\n"
         "Upgrade: SPDY/3.1\r\n"
         "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
@@ -291,11 +311,37 @@ def test_spdy_upgrades_are_refused_with_a_status(platform, team, kube_api, add_c
                 break
             answer += data
     head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 400 "), head
-    status = json.loads(body)
+    return head.split(b"\r\n")[0], json.loads(body)
+
+
+def test_spdy_upgrades_are_refused_with_a_status(platform, team, kube_api, add_cluster):
+    """An ASGI server cannot switch to SPDY: the answer is a clear 400 at once, not a 500
+    and not a hang, unless the API server has a better reason to refuse."""
+    team_id, people = team
+    cluster = add_cluster(people["owner"].id, team_id)
+    token = people["member"].tokens["access_token"]
+    line, status = spdy_upgrade(platform, token, f"/k8s/clusters/{cluster}{EXEC}")
+    assert line.startswith(b"HTTP/1.1 400 "), line
     assert (status["kind"], status["reason"], status["code"]) == ("Status", "BadRequest", 400)
     assert "WebSockets" in status["message"] and "1.31" in status["message"]
-    assert kube_api.seen == []
+    # The API server was asked without the upgrade, and said only that it needs one.
+    [asked] = kube_api.requests_to("/api/v1/namespaces/default/pods/p/exec")
+    assert asked.all("upgrade") == [] and asked.all("connection") == ["keep-alive"]
+    assert asked.all("impersonate-group") == ["pyk8s:member"]
+
+    # The API server's own refusal (no right to exec, say) tells more, and passes.
+    locked = f"/k8s/clusters/{cluster}/api/v1/namespaces/locked/pods/p/exec?command=sh"
+    line, status = spdy_upgrade(platform, token, locked)
+    assert line.startswith(b"HTTP/1.1 403 ") and status["reason"] == "Forbidden"
+
+    # Anything else that asks for an upgrade is refused without reaching the API server.
+    line, status = spdy_upgrade(platform, token, f"/k8s/clusters/{cluster}{PODS}")
+    assert line.startswith(b"HTTP/1.1 400 ") and "WebSockets" in status["message"]
+    assert kube_api.requests_to(PODS) == []
+
+    outsider = people["outsider"].tokens["access_token"]
+    line, status = spdy_upgrade(platform, outsider, f"/k8s/clusters/{cluster}{EXEC}")
+    assert line.startswith(b"HTTP/1.1 404 ") and status["reason"] == "NotFound"
 
 
 def test_an_unreachable_or_unverified_api_server_is_a_clean_error(

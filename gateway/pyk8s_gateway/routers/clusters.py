@@ -4,7 +4,7 @@ first where a team is named; the provisioner applies the cluster rules."""
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from nats.aio.client import Client as NATS
 from pydantic import BaseModel
 
@@ -107,14 +107,17 @@ async def delete_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Clu
 
 @router.get("/{cluster_id}/kubeconfig", response_model=c.Kubeconfig)
 async def get_kubeconfig(
-    cluster_id: UUID, bus: Bus, user: CurrentUser, settings: Settings
+    cluster_id: UUID, bus: Bus, user: CurrentUser, settings: Settings, http: Request
 ) -> c.Kubeconfig:
     """A kubeconfig for the cluster (once ready) through this gateway's Kubernetes API proxy:
     kubectl gets a token from the `pyk8s` CLI (`pyk8s kube-credential`), and acts with the
     caller's current team role. No secret inside. A viewer or above of the cluster's team, or
     the owner of a personal cluster."""
     payload = c.KubeconfigRequest(
-        actor_id=user.user_id, cluster_id=cluster_id, server=settings.public_urls()[0]
+        actor_id=user.user_id,
+        cluster_id=cluster_id,
+        server=settings.public_urls()[0],
+        certificate_authority=http.app.state.public_ca,
     )
     return await request(
         bus, subjects.PROVISIONER_CLUSTER_KUBECONFIG, payload, c.Kubeconfig, actor=user.assertion

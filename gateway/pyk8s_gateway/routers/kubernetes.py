@@ -10,6 +10,7 @@ stream through as they come; WebSocket upgrades (exec, attach, cp, port-forward)
 both ways. Errors are Kubernetes `Status` objects, which kubectl prints as it prints its own."""
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import uuid
@@ -17,12 +18,18 @@ import uuid
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from httpx_ws import (
+    AsyncWebSocketClient,
+    AsyncWebSocketSession,
+    WebSocketDisconnect,
+    WebSocketNetworkError,
+    WebSocketUpgradeError,
+)
 from starlette.background import BackgroundTask
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, HTTPConnection
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from starlette.websockets import WebSocket, WebSocketState
+from wsproto import events as wsproto_events
 
 from pyk8s_contracts import clusters as clusters_contract
 from pyk8s_contracts import subjects
@@ -31,12 +38,10 @@ from pyk8s_kit.outages import is_outage
 
 from ..kube_status import KubeError
 from ..kube_upstream import (
-    CONNECT_TIMEOUT_SECONDS,
     impersonation,
     request_headers,
     response_headers,
     upstream_url,
-    websocket_url,
 )
 from ..security import InvalidToken, Principal, TokenVerifier
 
@@ -53,10 +58,14 @@ SPDY_REFUSED = (
     "over WebSockets, which kubectl 1.31 and newer use. With such a kubectl, this request "
     "is its fallback after the WebSocket attempt failed: run it with -v=6 to see why."
 )
+# The subresources kubectl upgrades to SPDY, and the API server's refusal of such a request
+# that comes without its upgrade (k8s.io/apimachinery proxy.UpgradeAwareHandler).
+STREAMING_SUBRESOURCES = (b"exec", b"attach", b"portforward")
+UPGRADE_REQUIRED = b"Upgrade request required"
 # The proxy check on every request must fail fast, the stream behind it may last.
 CHECK_TIMEOUT_SECONDS = 5.0
-# WebSocket messages up to uvicorn's own limit for what clients send.
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# How much of a WebSocket's stream from the API server is read at once.
+READ_BYTES = 1024 * 1024
 
 
 def bearer_token(conn: HTTPConnection) -> str:
@@ -115,15 +124,26 @@ def upgrade_requested(headers: Headers) -> bool:
     return "upgrade" in connection and "upgrade" in headers
 
 
+def streaming_subresource(conn: HTTPConnection) -> bool:
+    return path_after_cluster(conn).rsplit(b"/", 1)[-1] in STREAMING_SUBRESOURCES
+
+
 @router.api_route("/{cluster_id}/{path:path}", methods=METHODS)
 async def proxy_http(request: Request, cluster_id: str) -> Response:
     try:
         target = await authorize(request, cluster_id)
-        if upgrade_requested(request.headers):
+        spdy = upgrade_requested(request.headers)
+        if spdy and not streaming_subresource(request):
             raise KubeError(400, SPDY_REFUSED)
-        return await forward(request, target)
+        answer = await send_upstream(request, target)
     except KubeError as error:
         return error.response()
+    except ClientDisconnect:
+        # The client left while sending its body; 499 is for the access log, nobody reads it.
+        return Response(status_code=499)
+    if spdy:
+        return await spdy_refusal(answer)
+    return stream_back(answer, target.cluster_id)
 
 
 def request_body(request: Request):
@@ -139,7 +159,8 @@ def request_body(request: Request):
     return chunks()
 
 
-async def forward(request: Request, target: clusters_contract.ClusterProxy) -> Response:
+async def send_upstream(request: Request, target: clusters_contract.ClusterProxy) -> httpx.Response:
+    """The request, on to the API server; the answer's body still to be read."""
     upstream = await request.app.state.kube_upstreams.get(target)
     outgoing = upstream.http.build_request(
         request.method,
@@ -148,17 +169,17 @@ async def forward(request: Request, target: clusters_contract.ClusterProxy) -> R
         content=request_body(request),
     )
     try:
-        answer = await upstream.http.send(outgoing, stream=True)
-    except ClientDisconnect:
-        # The client left while sending its body; 499 is for the access log, nobody reads it.
-        return Response(status_code=499)
+        return await upstream.http.send(outgoing, stream=True)
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:
         raise connect_failure(target, error) from None
     except httpx.HTTPError as error:
         log.warning("cluster %s: API server failed: %r", target.cluster_id, error)
         raise KubeError(502, "the cluster's API server did not answer properly") from None
+
+
+def stream_back(answer: httpx.Response, cluster_id: uuid.UUID) -> StreamingResponse:
     streamed = StreamingResponse(
-        relay_body(answer, target.cluster_id),
+        relay_body(answer, cluster_id),
         status_code=answer.status_code,
         background=BackgroundTask(answer.aclose),
     )
@@ -167,6 +188,22 @@ async def forward(request: Request, target: clusters_contract.ClusterProxy) -> R
         for name, value in response_headers(answer.headers.multi_items())
     ]
     return streamed
+
+
+async def spdy_refusal(answer: httpx.Response) -> Response:
+    """The answer to an SPDY upgrade for exec, attach or port-forward, sent on without the
+    upgrade. The API server checks the caller's permissions and the pod as for the real thing,
+    then refuses to run anything without an upgrade. So its refusal, when it has another,
+    says what is wrong (kubectl 1.31 and newer only try SPDY after their WebSocket attempt
+    failed, for that reason), better than ours would."""
+    try:
+        body = await answer.aread()
+    finally:
+        await answer.aclose()
+    if answer.status_code >= 400 and UPGRADE_REQUIRED not in body:
+        media_type = answer.headers.get("content-type")
+        return Response(body, status_code=answer.status_code, media_type=media_type)
+    return KubeError(400, SPDY_REFUSED).response()
 
 
 async def relay_body(answer: httpx.Response, cluster_id: uuid.UUID):
@@ -182,60 +219,43 @@ async def relay_body(answer: httpx.Response, cluster_id: uuid.UUID):
 
 @router.websocket("/{cluster_id}/{path:path}")
 async def proxy_websocket(websocket: WebSocket, cluster_id: str) -> None:
-    try:
-        target = await authorize(websocket, cluster_id)
-        upstream = await open_upstream(websocket, target)
-    except KubeError as error:
-        await websocket.send_denial_response(error.response())
-        return
-    except UpstreamRefused as refused:
-        await websocket.send_denial_response(refused.response)
-        return
-    async with upstream:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            target = await authorize(websocket, cluster_id)
+            upstream = await open_upstream(websocket, target, stack)
+        except KubeError as error:
+            await websocket.send_denial_response(error.response())
+            return
         await websocket.accept(subprotocol=upstream.subprotocol)
         await relay_messages(websocket, upstream)
 
 
-class UpstreamRefused(Exception):
-    """The API server answered the upgrade with a status of its own (a Forbidden, say): the
-    client gets that answer."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
 async def open_upstream(
-    websocket: WebSocket, target: clusters_contract.ClusterProxy
-) -> ClientConnection:
+    websocket: WebSocket,
+    target: clusters_contract.ClusterProxy,
+    stack: contextlib.AsyncExitStack,
+) -> AsyncWebSocketSession:
     """The same upgrade to the API server, offering the subprotocols the client offered
-    (v5.channel.k8s.io, portforward.k8s.io, ...); the client gets the one it chose."""
+    (v5.channel.k8s.io, SPDY/3.1+portforward.k8s.io, ...); the client gets the one it chose.
+    httpx-ws (wsproto) takes subprotocols as they are, where `websockets` refuses the '/' of
+    port-forward's. Open until `stack` closes."""
     upstream = await websocket.app.state.kube_upstreams.get(target)
-    url = websocket_url(
-        target.server, path_after_cluster(websocket), websocket.scope["query_string"]
+    sockets = AsyncWebSocketClient(upstream.http, max_message_size_bytes=READ_BYTES)
+    path = path_after_cluster(websocket)
+    user_agent = websocket.headers.get("user-agent", "pyk8s-gateway")
+    opening = sockets.connect(
+        str(upstream_url(target.server, path, websocket.scope["query_string"])),
+        subprotocols=websocket.scope.get("subprotocols") or None,
+        headers=httpx.Headers([*impersonation(target), ("User-Agent", user_agent)]),
     )
-    offered = websocket.scope.get("subprotocols") or None
     try:
-        return await connect(
-            url,
-            ssl=upstream.tls,
-            subprotocols=offered,
-            additional_headers=impersonation(target),
-            user_agent_header=websocket.headers.get("user-agent"),
-            open_timeout=CONNECT_TIMEOUT_SECONDS,
-            compression=None,
-            max_size=MAX_MESSAGE_BYTES,
-            proxy=None,
-        )
-    except InvalidStatus as error:
-        answer = error.response
-        raise UpstreamRefused(
-            Response(
-                bytes(answer.body),
-                status_code=answer.status_code,
-                media_type=answer.headers.get("content-type"),
-            )
-        ) from None
-    except (OSError, TimeoutError, InvalidHandshake) as error:
+        return await stack.enter_async_context(opening)
+    except WebSocketUpgradeError as refused:
+        # Its body is gone with the upgrade's stream. kubectl tries SPDY next, and that
+        # answer carries the API server's reason (`spdy_refusal`).
+        status = refused.response.status_code
+        raise KubeError(status, f"the API server refused the upgrade ({status})") from None
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
         raise connect_failure(target, error) from None
 
 
@@ -252,7 +272,7 @@ def connect_failure(target: clusters_contract.ClusterProxy, error: Exception) ->
     return KubeError.unavailable("the cluster's API server is unreachable")
 
 
-async def relay_messages(websocket: WebSocket, upstream: ClientConnection) -> None:
+async def relay_messages(websocket: WebSocket, upstream: AsyncWebSocketSession) -> None:
     """Messages both ways until either side closes; the other side is then closed with the
     same code."""
     to_upstream = asyncio.create_task(client_to_upstream(websocket, upstream))
@@ -261,54 +281,58 @@ async def relay_messages(websocket: WebSocket, upstream: ClientConnection) -> No
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
+    code, reason = ended(to_upstream if to_upstream in done else to_client)
     if to_upstream in done:
-        await upstream.close(closing_code(to_upstream))
-    await close_client(websocket, upstream.close_code, upstream.close_reason or "")
+        await upstream.close(code, reason)
+    else:
+        await close_client(websocket, code, reason)
 
 
-def closing_code(task: asyncio.Task) -> int:
+def ended(task: asyncio.Task) -> tuple[int, str]:
+    """The close code and reason the side that ended gave, to pass to the other."""
     if task.cancelled() or task.exception() is not None:
-        return 1011
-    return sendable_code(task.result())
+        return 1011, "relay failed"
+    code, reason = task.result()
+    # 1005, 1006 and 1015 describe a connection and may not be sent.
+    if code in (1005, 1006, 1015):
+        return (1000 if code == 1005 else 1011), reason
+    return code, reason
 
 
-def sendable_code(code: int | None) -> int:
-    """A close code that may be sent: 1005, 1006 and 1015 only describe a connection."""
-    if code is None or code in (1005, 1006, 1015):
-        return 1000 if code in (None, 1005) else 1011
-    return code
-
-
-async def client_to_upstream(websocket: WebSocket, upstream: ClientConnection) -> int | None:
-    """Returns the client's close code once it leaves."""
+async def client_to_upstream(
+    websocket: WebSocket, upstream: AsyncWebSocketSession
+) -> tuple[int, str]:
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            return message.get("code")
+            return message.get("code", 1000), message.get("reason") or ""
         data = message.get("bytes")
+        if data is not None:
+            await upstream.send_bytes(data)
+        else:
+            await upstream.send_text(message.get("text") or "")
+
+
+async def upstream_to_client(
+    websocket: WebSocket, upstream: AsyncWebSocketSession
+) -> tuple[int, str]:
+    while True:
         try:
-            await upstream.send(data if data is not None else message.get("text") or "")
-        except ConnectionClosed:
-            return None
+            event = await upstream.receive()
+        except WebSocketDisconnect as closed:
+            return closed.code, closed.reason
+        except WebSocketNetworkError:
+            return 1011, "the API server's connection broke"
+        if isinstance(event, wsproto_events.TextMessage):
+            await websocket.send_text(event.data)
+        elif isinstance(event, wsproto_events.BytesMessage):
+            await websocket.send_bytes(bytes(event.data))
 
 
-async def upstream_to_client(websocket: WebSocket, upstream: ClientConnection) -> None:
-    try:
-        async for data in upstream:
-            if isinstance(data, bytes):
-                await websocket.send_bytes(data)
-            else:
-                await websocket.send_text(data)
-    except ConnectionClosed:
-        return
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        return
-
-
-async def close_client(websocket: WebSocket, code: int | None, reason: str) -> None:
+async def close_client(websocket: WebSocket, code: int, reason: str) -> None:
     if WebSocketState.DISCONNECTED in (websocket.application_state, websocket.client_state):
         return
     try:
-        await websocket.close(sendable_code(code), reason[:120])
+        await websocket.close(code, reason[:120])
     except (RuntimeError, OSError):
         pass  # the client was already gone

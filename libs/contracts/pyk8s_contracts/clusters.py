@@ -116,9 +116,12 @@ BASE_URL_PATTERN = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
 
 class KubeconfigRequest(ClusterRequest):
     """The kubeconfig people use: it points at `server` (the gateway's public URL) and gets
-    short-lived tokens from the `pyk8s kube-credential` exec plugin; no secret inside."""
+    short-lived tokens from the `pyk8s kube-credential` exec plugin; no secret inside.
+    `certificate_authority`: PEM of the CA that signed the gateway's certificate, when
+    clients' system CAs do not know it."""
 
     server: Annotated[str, StringConstraints(max_length=2000, pattern=BASE_URL_PATTERN)]
+    certificate_authority: Annotated[str, StringConstraints(max_length=100_000)] | None = None
 
 
 class ClusterProxyRequest(ClusterRequest):

@@ -84,11 +84,22 @@ def proxy_url(gateway: str, cluster_id: uuid.UUID) -> str:
     return f"{gateway.rstrip('/')}/k8s/clusters/{cluster_id}"
 
 
-def exec_kubeconfig(gateway: str, cluster_id: uuid.UUID, cluster_name: str) -> str:
+def exec_kubeconfig(
+    gateway: str,
+    cluster_id: uuid.UUID,
+    cluster_name: str,
+    certificate_authority: str | None = None,
+) -> str:
     """A kubeconfig for the cluster through the gateway's proxy at `gateway` (its public base
-    URL). kubectl runs `pyk8s kube-credential` for a token, as `kubectl` runs cloud CLIs."""
+    URL), trusting `certificate_authority` (PEM) for it when given. kubectl runs
+    `pyk8s kube-credential` for a token, as it runs the cloud providers' CLIs."""
     name = context_name(cluster_name)
     gateway = gateway.rstrip("/")
+    cluster = {"server": proxy_url(gateway, cluster_id)}
+    if certificate_authority:
+        cluster["certificate-authority-data"] = base64.b64encode(
+            certificate_authority.encode()
+        ).decode()
     credential = {
         "apiVersion": EXEC_API_VERSION,
         "command": "pyk8s",
@@ -100,7 +111,7 @@ def exec_kubeconfig(gateway: str, cluster_id: uuid.UUID, cluster_name: str) -> s
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": proxy_url(gateway, cluster_id)}}],
+        "clusters": [{"name": name, "cluster": cluster}],
         "users": [{"name": name, "user": {"exec": credential}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "current-context": name,

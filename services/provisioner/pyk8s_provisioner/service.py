@@ -162,7 +162,9 @@ class ClusterService:
         """The kubeconfig people use: through the gateway at `req.server`, no secret inside."""
         cluster = await self._authorized(req, access.PROXY)
         self._require_ready(cluster)
-        text = kubeconfigs.exec_kubeconfig(req.server, cluster.id, cluster.name)
+        text = kubeconfigs.exec_kubeconfig(
+            req.server, cluster.id, cluster.name, req.certificate_authority
+        )
         return c.Kubeconfig(cluster_id=cluster.id, kubeconfig=text)
 
     async def proxy(self, req: c.ClusterProxyRequest) -> c.ClusterProxy:
