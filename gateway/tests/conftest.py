@@ -316,6 +316,12 @@ class KubernetesApiDouble:
 
 
 @pytest.fixture
+def pki() -> Pki:
+    """A CA with a server certificate for 127.0.0.1 and a client certificate, in PEM."""
+    return Pki.make()
+
+
+@pytest.fixture
 def kube_api(tmp_path: Path) -> Iterator[KubernetesApiDouble]:
     folder = tmp_path / "kube-api-double"
     folder.mkdir()
