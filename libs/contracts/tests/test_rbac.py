@@ -3,7 +3,7 @@ docs/rbac.md shows exactly this table."""
 
 from pathlib import Path
 
-from pyk8s_contracts.rbac import CLUSTER, TABLE, TEAM, Right
+from pyk8s_contracts.rbac import CLUSTER, KUBERNETES_ROLES, TABLE, TEAM, Right
 from pyk8s_contracts.teams import Role
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,4 +47,24 @@ def test_the_rbac_doc_shows_the_table_in_force():
     doc = (ROOT / "docs" / "rbac.md").read_text()
     assert markdown_table() in doc, "docs/rbac.md differs from rbac.json; it should show:\n" + (
         markdown_table()
+    )
+
+
+def kubernetes_table() -> str:
+    rows = ["| team role | Kubernetes group | ClusterRole |", "|---|---|---|"]
+    rows += [
+        f"| {role.value} | `pyk8s:{role.value}` | `{cluster_role}` |"
+        for role, cluster_role in KUBERNETES_ROLES.items()
+    ]
+    return "\n".join(rows)
+
+
+def test_every_role_has_a_kubernetes_cluster_role():
+    assert list(KUBERNETES_ROLES) == list(Role)
+
+
+def test_the_kubernetes_access_doc_shows_the_mapping_in_force():
+    doc = (ROOT / "docs" / "kubernetes-access.md").read_text()
+    assert kubernetes_table() in doc, "docs/kubernetes-access.md should show:\n" + (
+        kubernetes_table()
     )
