@@ -453,9 +453,35 @@ export interface paths {
         };
         /**
          * Get Kubeconfig
-         * @description The cluster's kubeconfig (once ready). The creator, or a member or above of its team.
+         * @description A kubeconfig for the cluster (once ready) through this gateway's Kubernetes API proxy:
+         *     kubectl gets a token from the `pyk8s` CLI (`pyk8s kube-credential`), and acts with the
+         *     caller's current team role. No secret inside. A viewer or above of the cluster's team, or
+         *     the owner of a personal cluster.
          */
         get: operations["get_kubeconfig_api_v1_clusters__cluster_id__kubeconfig_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster_id}/kubeconfig/admin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Admin Kubeconfig
+         * @description The cluster's own admin kubeconfig (once ready), for when the proxy is not enough:
+         *     full control, straight to the API server, valid until the cluster is deleted. An admin or
+         *     owner of the cluster's team, or the owner of a personal cluster. Every download is
+         *     recorded and announced as a `pyk8s.events.cluster.admin_kubeconfig_read` event.
+         */
+        get: operations["get_admin_kubeconfig_api_v1_clusters__cluster_id__kubeconfig_admin_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -819,7 +845,7 @@ export interface components {
          * Provider
          * @enum {string}
          */
-        Provider: "kind" | "k3d";
+        Provider: "kind" | "k3d" | "kwok";
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
@@ -1826,6 +1852,37 @@ export interface operations {
         };
     };
     get_kubeconfig_api_v1_clusters__cluster_id__kubeconfig_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Kubeconfig"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_admin_kubeconfig_api_v1_clusters__cluster_id__kubeconfig_admin_get: {
         parameters: {
             query?: never;
             header?: never;
