@@ -91,11 +91,11 @@ async def authorize(conn: HTTPConnection, cluster_id: str) -> clusters_contract.
     if not nc.is_connected:
         raise KubeError.unavailable("the message bus is unreachable")
     try:
-        cluster = uuid.UUID(cluster_id)
-    except ValueError:
-        raise KubeError(404, "cluster not found") from None
-    try:
         principal = await caller(conn)
+        try:
+            cluster = uuid.UUID(cluster_id)
+        except ValueError:
+            raise KubeError(404, "cluster not found") from None
         return await request(
             nc,
             subjects.PROVISIONER_CLUSTER_PROXY,
