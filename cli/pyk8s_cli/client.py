@@ -109,7 +109,7 @@ class ApiClient:
         """Trade the stored refresh token for a new pair; False when that is not possible."""
         try:
             return self.refresh_session()
-        except CliError:  # unreachable: the caller reports the 401 it already has
+        except CliError:  # the server is unreachable: the caller reports the 401 it has
             return False
 
     def refresh_session(self) -> bool:
