@@ -107,15 +107,34 @@ class ApiClient:
 
     def _refresh(self) -> bool:
         """Trade the stored refresh token for a new pair; False when that is not possible."""
-        session = self.session
-        if session is None or not session.refresh_token:
-            return False
         try:
-            response = self.http.post(
-                "/auth/refresh", json={"refresh_token": session.refresh_token}
-            )
-        except httpx.TransportError:
+            return self.refresh_session()
+        except CliError:  # the server is unreachable: the caller reports the 401 it has
             return False
+
+    def refresh_session(self) -> bool:
+        """Trade the stored refresh token for a new pair and store it. False when there is
+        none or the server refuses it (the login is then forgotten); a CliError when the
+        server cannot be reached."""
+        stale = self.session
+        if stale is None or not stale.refresh_token:
+            return False
+        # A refresh token is single-use and spending one twice revokes the whole login, so
+        # pyk8s processes (kubectl runs several exec plugins at once) renew one at a time,
+        # and one that waited takes the pair the other stored.
+        with self.config.locked():
+            self.config.reload()
+            session = self.session
+            if session is None or not session.refresh_token:
+                return False
+            if session.refresh_token != stale.refresh_token:
+                return True
+            return self._renew(session)
+
+    def _renew(self, session: Session) -> bool:
+        response = self._send(
+            "POST", "/auth/refresh", False, json={"refresh_token": session.refresh_token}
+        )
         if not response.is_success:
             self.config.forget(self.server)
             return False

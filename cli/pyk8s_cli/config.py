@@ -3,9 +3,12 @@
 Tokens are kept per server so that pointing the CLI at another server (`PYK8S_SERVER`)
 never sends it the tokens of the first one."""
 
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import platformdirs
 
 APP_NAME = "pyk8s"
 FILE_NAME = "credentials.json"
+LOCK_NAME = ".credentials.lock"
 
 
 def config_dir() -> Path:
@@ -45,6 +49,22 @@ class Config:
             raise CliError(f"cannot read {path}: {error}") from None
         servers = {url: Session(**data) for url, data in raw.get("servers", {}).items()}
         return cls(current_server=raw.get("current_server"), servers=servers, path=path)
+
+    def reload(self) -> None:
+        """Read the file again: another pyk8s process may have stored a new pair since."""
+        fresh = Config.load(self.path)
+        self.current_server, self.servers = fresh.current_server, fresh.servers
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the lock that pyk8s processes take turns on to renew the stored login."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path.with_name(LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def session_for(self, server: str) -> Session | None:
         return self.servers.get(server)

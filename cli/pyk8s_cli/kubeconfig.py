@@ -1,8 +1,9 @@
 """Merge a cluster's kubeconfig into the user's (like `k3d kubeconfig merge`): its cluster,
-user and context are renamed to one name, replace entries of that name if present, and the
-file is written atomically with mode 0600."""
+user and context take one name (the server's context name unless told another), replace
+entries of that name if present, and the file is written atomically with mode 0600."""
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,14 @@ def parse(text: str, source: str) -> dict[str, Any]:
     return data
 
 
-def renamed(config: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
-    """The cluster, user and context of a one-cluster kubeconfig, all named `name`."""
+def renamed(config: dict[str, Any], name: str | None) -> dict[str, dict[str, Any]]:
+    """The cluster, user and context of a one-cluster kubeconfig, all named `name` (by
+    default the name of its context)."""
     try:
         context = pick(config, "contexts", config.get("current-context"))
         cluster = pick(config, "clusters", context["context"]["cluster"])
         user = pick(config, "users", context["context"]["user"])
+        name = name or str(context["name"])
     except (KeyError, TypeError):
         raise CliError("the server's kubeconfig has no usable context") from None
     body = dict(context["context"], cluster=name, user=name)
@@ -72,8 +75,46 @@ def merge(
     return merged
 
 
-def merge_into(path: Path, kubeconfig_text: str, name: str, switch_context: bool = True) -> None:
+def merge_into(
+    path: Path, kubeconfig_text: str, name: str | None = None, switch_context: bool = True
+) -> str:
+    """Merge into the file at `path`; the name of the context merged."""
     entries = renamed(parse(kubeconfig_text, "the server's kubeconfig"), name)
     existing = parse(path.read_text(), str(path)) if path.exists() else {}
     text = yaml.safe_dump(merge(existing, entries, switch_context), sort_keys=False)
     write_private(path, text)
+    return entries["contexts"]["name"]
+
+
+def kubectl_problems(kubeconfig_text: str) -> list[str]:
+    """Why kubectl could not use a kubeconfig's exec plugin on this machine: the command is
+    not on PATH, or the server is plain http, to which client-go sends no credentials at all."""
+    config = parse(kubeconfig_text, "the server's kubeconfig")
+    plugins = nested(config, "users", "user", "exec")
+    commands = [str(plugin["command"]) for plugin in plugins if plugin.get("command")]
+    if not commands:
+        return []
+    missing = [
+        f"kubectl runs `{command}` for its tokens and it is not on PATH: install it there, "
+        "e.g. `uv tool install ./cli` in the pyk8s-lab checkout"
+        for command in commands
+        if shutil.which(command) is None
+    ]
+    servers = [str(cluster.get("server")) for cluster in nested(config, "clusters", "cluster")]
+    plain = [
+        f"kubectl sends no credentials to {server}: the platform must be served over https"
+        for server in servers
+        if server.startswith("http://")
+    ]
+    return missing + plain
+
+
+def nested(config: dict[str, Any], section: str, *keys: str) -> list[dict[str, Any]]:
+    """The mappings at `keys` inside each entry of a section, where present."""
+    found = []
+    for entry in config.get(section) or []:
+        for key in keys:
+            entry = entry.get(key) if isinstance(entry, dict) else None
+        if isinstance(entry, dict):
+            found.append(entry)
+    return found

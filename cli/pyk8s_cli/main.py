@@ -3,7 +3,7 @@
 import click
 
 from .app import App
-from .commands.auth import login, logout, signup, whoami
+from .commands.auth import kube_credential, login, logout, signup, whoami
 from .commands.clusters import cluster
 from .commands.events import events
 from .commands.teams import team
@@ -70,6 +70,7 @@ cli.add_command(whoami)
 cli.add_command(team)
 cli.add_command(cluster)
 cli.add_command(events)
+cli.add_command(kube_credential)
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """Sign-up, login, refresh, logout and API tokens over HTTP, against the real services."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from conftest import unique
@@ -193,6 +195,37 @@ def test_api_tokens_are_private_to_their_owner(person):
     token = alice.post("/auth/tokens", json={"name": "ci"}).json()
     assert bob.get("/auth/tokens").json()["tokens"] == []
     assert_problem(bob.delete(f"/auth/tokens/{token['id']}"), 404, "not_found")
+
+
+def test_an_api_token_is_traded_for_a_short_lived_access_token(api, person):
+    alice = person()
+    token = alice.post("/auth/tokens", json={"name": "kubectl"}).json()
+    auth = {"Authorization": f"Bearer {token['token']}"}
+    before = datetime.now(UTC)
+    answer = api.post("/auth/access-token", headers=auth)
+    assert answer.status_code == 200, answer.text
+    traded = answer.json()
+    assert traded["access_token"].count(".") == 2 and "pyk8s_pat_" not in traded["access_token"]
+    # Minutes, not the API token's days.
+    lifetime = datetime.fromisoformat(traded["expires_at"]) - before
+    assert timedelta(minutes=1) < lifetime <= timedelta(minutes=15, seconds=5)
+    me = api.get("/auth/me", headers={"Authorization": f"Bearer {traded['access_token']}"})
+    assert me.json()["username"] == alice.username
+
+
+def test_an_access_token_gets_itself_back(person):
+    alice = person()
+    traded = alice.post("/auth/access-token").json()
+    assert traded["access_token"] == alice.tokens["access_token"]
+
+
+def test_a_revoked_api_token_trades_for_nothing(api, person):
+    alice = person()
+    token = alice.post("/auth/tokens", json={"name": "kubectl"}).json()
+    assert alice.delete(f"/auth/tokens/{token['id']}").status_code == 204
+    refused = api.post("/auth/access-token", headers={"Authorization": f"Bearer {token['token']}"})
+    assert_problem(refused, 401, "invalid_token")
+    assert_problem(api.post("/auth/access-token"), 401, "unauthorized")
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,10 @@ function mayOnCluster(action: ClusterAction, access: ClusterAccess): boolean {
 
 export const cluster = {
   delete: (a: ClusterAccess) => mayOnCluster("delete", a),
-  kubeconfig: (a: ClusterAccess) => mayOnCluster("use", a),
+  /** The kubeconfig that reaches the cluster through the gateway's proxy, as the role allows. */
+  kubeconfig: (a: ClusterAccess) => mayOnCluster("proxy", a),
+  /** The raw cluster-admin kubeconfig: break-glass, audited. */
+  adminKubeconfig: (a: ClusterAccess) => mayOnCluster("admin_kubeconfig", a),
   terminal: (a: ClusterAccess) => mayOnCluster("use", a),
   extend: (a: ClusterAccess) => mayOnCluster("use", a),
 };

@@ -1,7 +1,10 @@
-"""signup, login, logout, whoami."""
+"""signup, login, logout, whoami, and kube-credential (kubectl's exec plugin)."""
+
+import json
 
 import click
 
+from .. import credential
 from ..app import App, examples, output_option, pass_app
 from ..config import Session
 from ..errors import CliError
@@ -147,3 +150,32 @@ def whoami(app: App, output: str) -> None:
     """Show the signed-in user."""
     user = app.api.get("/auth/me")
     app.terminal.render(user, output, USER_COLUMNS)
+
+
+@click.command("kube-credential")
+@click.option(
+    "--cluster",
+    "cluster_id",
+    required=True,
+    metavar="ID",
+    help="The cluster kubectl is calling (tokens are per server; this names it in errors).",
+)
+@examples("pyk8s --server https://pyk8s.example.com kube-credential --cluster 6f1c...")
+@pass_app
+def kube_credential(app: App, cluster_id: str) -> None:
+    """Print a short-lived token for kubectl, as a client-go ExecCredential (JSON).
+
+    kubectl runs this itself: the kubeconfig of `pyk8s cluster kubeconfig` names it as its
+    exec plugin, so the kubeconfig holds no secret. The token comes from your login (renewed
+    when it nears its expiry) or, with an API token, is traded for one of minutes and cached.
+    Never prompts; an error is one line on stderr, which kubectl shows.
+    """
+    api_version = credential.requested_api_version()
+    api = app.api
+    try:
+        found = credential.short_lived(api)
+    except CliError as error:
+        error.message = f"no token for cluster {cluster_id} on {api.server}: {error.message}"
+        raise
+    answer = credential.exec_credential(found, api_version)
+    app.terminal.out.file.write(json.dumps(answer) + "\n")

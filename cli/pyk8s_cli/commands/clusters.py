@@ -15,7 +15,7 @@ from ..config import write_private
 from ..errors import EXIT_FAILED, CliError
 from ..terminal import Column
 
-PROVIDERS = ("kind", "k3d")
+PROVIDERS = ("kind", "k3d", "kwok")
 STATUS_COLORS = {
     "ready": "green",
     "failed": "red",
@@ -91,7 +91,7 @@ timeout_option = click.option(
     "pyk8s cluster kubeconfig demo --merge",
 )
 def cluster() -> None:
-    """Short-lived Kubernetes clusters (kind or k3d)."""
+    """Short-lived Kubernetes clusters (kind, k3d or kwok)."""
 
 
 @cluster.command("create")
@@ -232,7 +232,7 @@ def extend(app: App, name: str, team_name: str | None, hours: int, output: str) 
     "--switch-context/--no-switch-context",
     default=True,
     show_default=True,
-    help="With --merge, make pyk8s-NAME the current context.",
+    help="With --merge, make the merged context the current one.",
 )
 @click.option(
     "--file",
@@ -241,28 +241,61 @@ def extend(app: App, name: str, team_name: str | None, hours: int, output: str) 
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the kubeconfig to this file (mode 0600) instead of stdout.",
 )
+@click.option(
+    "--admin",
+    is_flag=True,
+    help="The raw cluster-admin kubeconfig instead (team admins and owners; break-glass, "
+    "audited); --merge names it pyk8s-NAME-admin.",
+)
 @examples(
-    "pyk8s cluster kubeconfig demo > demo.yaml",
-    "pyk8s cluster kubeconfig demo --merge && kubectl get nodes",
+    "pyk8s cluster kubeconfig demo --merge && kubectl --context pyk8s-demo get nodes",
+    "pyk8s cluster kubeconfig demo > demo.yaml && KUBECONFIG=demo.yaml kubectl get pods -A",
     "pyk8s cluster kubeconfig demo --file ~/.kube/demo.yaml",
+    "pyk8s cluster kubeconfig demo --admin --file demo-admin.yaml",
 )
 @pass_app
 def kubeconfig_(
-    app: App, name: str, team_name: str | None, merge: bool, switch_context: bool, file: Path | None
+    app: App,
+    name: str,
+    team_name: str | None,
+    merge: bool,
+    switch_context: bool,
+    file: Path | None,
+    admin: bool,
 ) -> None:
-    """Download a cluster's kubeconfig (members of its team and its creator)."""
+    """Download a cluster's kubeconfig, for anyone who can see the cluster.
+
+    kubectl then reaches the cluster through the gateway, as your team role allows. The
+    kubeconfig holds no secret: kubectl runs `pyk8s kube-credential` (so pyk8s must be on
+    PATH) for a short-lived token from your login.
+    """
+    if merge and file:
+        raise CliError("--merge writes into your kubeconfig; leave out --file", exit_code=2)
     found = resolve.cluster(app.api, name, team_name)
-    text = kubeconfig_text(app.api.get(f"/clusters/{found['id']}/kubeconfig"))
+    if admin:
+        text = kubeconfig_text(app.api.get(f"/clusters/{found['id']}/kubeconfig/admin"))
+        app.terminal.warning(ADMIN_WARNING)
+    else:
+        text = kubeconfig_text(app.api.get(f"/clusters/{found['id']}/kubeconfig"))
+        for problem in kubeconfig.kubectl_problems(text):
+            app.terminal.warning(problem)
     if merge:
         target = kubeconfig.default_path()
-        context = f"pyk8s-{found['name']}"
-        kubeconfig.merge_into(target, text, context, switch_context)
+        context_name = f"pyk8s-{found['name']}-admin" if admin else None
+        context = kubeconfig.merge_into(target, text, context_name, switch_context)
         app.terminal.success(f"merged context {context} into {target}")
     elif file:
         write_private(file, text)
         app.terminal.success(f"wrote {file}")
     else:
         app.terminal.out.file.write(text if text.endswith("\n") else text + "\n")
+
+
+ADMIN_WARNING = (
+    "this is the cluster's break-glass cluster-admin credential: it bypasses the team roles "
+    "and stays valid for the cluster's whole life. Keep it private; this download is "
+    "recorded in the audit log."
+)
 
 
 @cluster.command("shell")

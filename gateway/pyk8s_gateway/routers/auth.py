@@ -1,7 +1,9 @@
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Response
+from jose import jwt
 from pydantic import StringConstraints
 
 from pyk8s_contracts import auth as c
@@ -50,6 +52,18 @@ async def login(body: LoginBody, bus: Bus, client: ClientAddress) -> c.TokenPair
 async def refresh(body: c.RefreshRequest, bus: Bus) -> c.TokenPair:
     """Trade a refresh token for a new pair; the old refresh token stops working."""
     return await request(bus, subjects.AUTH_REFRESH, body, c.TokenPair)
+
+
+@router.post("/access-token", response_model=c.AccessToken)
+async def access_token(user: CurrentUser) -> c.AccessToken:
+    """A short-lived access token for the caller. Signed in with an API token, this trades it
+    for a token of minutes, which is what the `pyk8s kube-credential` exec plugin gives
+    kubectl; signed in with an access token, the answer is that same token."""
+    # Verified already (or minted by the auth service for an API token): read only its end.
+    expires = jwt.get_unverified_claims(user.assertion)["exp"]
+    return c.AccessToken(
+        access_token=user.assertion, expires_at=datetime.fromtimestamp(expires, UTC)
+    )
 
 
 @router.post("/logout", status_code=204)

@@ -54,6 +54,14 @@ class TokenPair(Contract):
     expires_in: int
 
 
+class AccessToken(Contract):
+    """A short-lived access token for the caller, e.g. traded for an API token so that a
+    kubeconfig's exec plugin never hands the long-lived token to kubectl."""
+
+    access_token: str
+    expires_at: datetime
+
+
 class RefreshRequest(Contract):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 

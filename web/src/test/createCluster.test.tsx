@@ -88,3 +88,26 @@ describe("create-cluster dialog", () => {
     });
   });
 });
+
+describe("provider choice", () => {
+  it("is a labelled radio group that offers kwok, with what kwok means", async () => {
+    const { gateway, me } = setup();
+    const { user } = renderApp("/", signedInStore(gateway, me));
+    const form = await openDialog(user);
+
+    const providers = within(form).getByRole("radiogroup", { name: "Provider" });
+    const choices = within(providers).getAllByRole("radio");
+    expect(choices.map((choice) => choice.getAttribute("value"))).toEqual(["kind", "k3d", "kwok"]);
+    expect(within(form).queryByText(/simulated nodes/i)).not.toBeInTheDocument();
+
+    await user.click(within(providers).getByRole("radio", { name: "kwok" }));
+    expect(within(form).getByText(/simulated nodes/i)).toBeInTheDocument();
+    await user.type(within(form).getByLabelText("Name"), "sim");
+    await user.click(within(form).getByRole("button", { name: "Create" }));
+
+    expect(await screen.findByRole("heading", { name: "sim" })).toBeInTheDocument();
+    expect(gateway.requests.find((r) => r.method === "POST" && r.path === "/api/v1/clusters")?.body).toMatchObject({
+      provider: "kwok",
+    });
+  });
+});

@@ -5,10 +5,11 @@
 // non-members, 403 where the table does not allow the caller's role.
 import { http, HttpResponse, type JsonBodyType } from "msw";
 import type { paths } from "../api/schema";
-import type { Cluster, ClusterStatus, Invitation, Role, User } from "../api/types";
+import type { Cluster, ClusterStatus, Invitation, Kubeconfig, Role, User } from "../api/types";
 import { allows, clusterRights, teamRights, type ClusterAction, type TeamAction } from "../permissions";
 
-const BASE = "http://localhost:3000/api/v1";
+const PUBLIC_URL = "http://localhost:3000";
+const BASE = `${PUBLIC_URL}/api/v1`;
 
 type Api = { [P in keyof paths as P extends `/api/v1${infer Rest}` ? Rest : never]: paths[P] };
 type Method = "get" | "post" | "patch" | "delete";
@@ -57,6 +58,48 @@ function problem(status: number, code: string, detail: string, path: string) {
 }
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** As the gateway makes it: through its Kubernetes API proxy, tokens from the CLI's exec
+ * plugin, no secret inside. */
+function execKubeconfig(cluster: Cluster): string {
+  const name = `pyk8s-${cluster.name}`;
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    `current-context: ${name}`,
+    "clusters:",
+    `- name: ${name}`,
+    `  cluster: {server: "${PUBLIC_URL}/k8s/clusters/${cluster.id}"}`,
+    "users:",
+    `- name: ${name}`,
+    "  user:",
+    "    exec:",
+    "      apiVersion: client.authentication.k8s.io/v1",
+    "      command: pyk8s",
+    `      args: [--server, "${PUBLIC_URL}", kube-credential, --cluster, "${cluster.id}"]`,
+    "      interactiveMode: Never",
+    "contexts:",
+    `- name: ${name}`,
+    `  context: {cluster: ${name}, user: ${name}}`,
+    "",
+  ].join("\n");
+}
+
+const ADMIN_KUBECONFIG = [
+  "apiVersion: v1",
+  "kind: Config",
+  "current-context: kind-dev",
+  "clusters:",
+  "- name: kind-dev",
+  "  cluster: {server: https://127.0.0.1:6443, certificate-authority-data: Q0E=}",
+  "users:",
+  "- name: kind-dev",
+  "  user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}",
+  "contexts:",
+  "- name: kind-dev",
+  "  context: {cluster: kind-dev, user: kind-dev}",
+  "",
+].join("\n");
 let counter = 0;
 const newId = () => `00000000-0000-4000-8000-${String(++counter).padStart(12, "0")}`;
 const now = () => new Date().toISOString();
@@ -76,6 +119,8 @@ export class GatewayDouble {
   private invitationTokens = new Map<string, string>();
   /** Terminal tickets handed out, in order. */
   tickets: string[] = [];
+  /** The clusters whose admin kubeconfig was handed out, in order: the gateway audits these. */
+  adminKubeconfigReads: string[] = [];
   /** Every request seen, as "METHOD /path", for assertions on what was sent. */
   requests: { method: string; path: string; body: unknown }[] = [];
 
@@ -338,6 +383,12 @@ export class GatewayDouble {
       this.route("post", "/auth/logout", 204, ({ request }) => {
         this.caller(request);
       }),
+      this.route("post", "/auth/access-token", 200, ({ request }) => {
+        this.caller(request);
+        const token = (request.headers.get("Authorization") ?? "").slice("Bearer ".length);
+        // An access token gets itself back; the double hands out no API tokens.
+        return { access_token: token, expires_at: new Date(Date.now() + 900 * 1000).toISOString() };
+      }),
       this.route("get", "/auth/me", 200, ({ request }) => {
         const { password: _password, ...user } = this.caller(request);
         return user;
@@ -457,8 +508,21 @@ export class GatewayDouble {
         return cluster;
       }),
       this.route("get", "/clusters/{cluster_id}/kubeconfig", 200, ({ request, params }) => {
-        const cluster = this.clusterFor(params.cluster_id, this.caller(request), "use");
-        return { cluster_id: cluster.id, kubeconfig: `apiVersion: v1\nkind: Config\nclusters: []\n` };
+        const cluster = this.clusterFor(params.cluster_id, this.caller(request), "proxy");
+        return { cluster_id: cluster.id, kubeconfig: execKubeconfig(cluster) };
+      }),
+      // Written with msw directly: the generated schema does not have this route yet.
+      http.get(`${BASE}/clusters/:cluster_id/kubeconfig/admin`, ({ request, params }) => {
+        const url = new URL(request.url);
+        this.requests.push({ method: "GET", path: url.pathname, body: undefined });
+        try {
+          const cluster = this.clusterFor(String(params.cluster_id), this.caller(request), "admin_kubeconfig");
+          this.adminKubeconfigReads.push(cluster.id);
+          return HttpResponse.json({ cluster_id: cluster.id, kubeconfig: ADMIN_KUBECONFIG } satisfies Kubeconfig);
+        } catch (error) {
+          if (error instanceof ProblemError) return problem(error.status, error.code, error.message, url.pathname);
+          throw error;
+        }
       }),
       this.route("post", "/clusters/{cluster_id}/extend", 200, ({ request, params, body }) => {
         const cluster = this.clusterFor(params.cluster_id, this.caller(request), "use");

@@ -35,6 +35,7 @@ function teamCluster(role: Role | null, meIsCreator: boolean) {
 const CLUSTER_CALLS: [string, string, string, unknown?][] = [
   ["read", "GET", ""],
   ["kubeconfig", "GET", "/kubeconfig"],
+  ["admin", "GET", "/kubeconfig/admin"],
   ["extend", "POST", "/extend", { hours: 1 }],
   ["terminal", "POST", "/terminal"],
   ["delete", "DELETE", ""],
@@ -42,16 +43,16 @@ const CLUSTER_CALLS: [string, string, string, unknown?][] = [
 
 // caller's role (null: not in the team), is the caller the creator -> status per call
 const CLUSTER_CASES: [Role | null, boolean, Record<string, number>][] = [
-  ["owner", false, { read: 200, kubeconfig: 200, extend: 200, terminal: 201, delete: 202 }],
-  ["admin", false, { read: 200, kubeconfig: 200, extend: 200, terminal: 201, delete: 202 }],
-  ["member", false, { read: 200, kubeconfig: 200, extend: 200, terminal: 201, delete: 403 }],
-  ["member", true, { read: 200, kubeconfig: 200, extend: 200, terminal: 201, delete: 202 }],
-  ["viewer", false, { read: 200, kubeconfig: 403, extend: 403, terminal: 403, delete: 403 }],
+  ["owner", false, { read: 200, kubeconfig: 200, admin: 200, extend: 200, terminal: 201, delete: 202 }],
+  ["admin", false, { read: 200, kubeconfig: 200, admin: 200, extend: 200, terminal: 201, delete: 202 }],
+  ["member", false, { read: 200, kubeconfig: 200, admin: 403, extend: 200, terminal: 201, delete: 403 }],
+  ["member", true, { read: 200, kubeconfig: 200, admin: 403, extend: 200, terminal: 201, delete: 202 }],
+  ["viewer", false, { read: 200, kubeconfig: 200, admin: 403, extend: 403, terminal: 403, delete: 403 }],
   // A creator lowered to viewer keeps no more than a viewer.
-  ["viewer", true, { read: 200, kubeconfig: 403, extend: 403, terminal: 403, delete: 403 }],
-  [null, false, { read: 404, kubeconfig: 404, extend: 404, terminal: 404, delete: 404 }],
+  ["viewer", true, { read: 200, kubeconfig: 200, admin: 403, extend: 403, terminal: 403, delete: 403 }],
+  [null, false, { read: 404, kubeconfig: 404, admin: 404, extend: 404, terminal: 404, delete: 404 }],
   // A creator removed from the team sees nothing of the team's cluster.
-  [null, true, { read: 404, kubeconfig: 404, extend: 404, terminal: 404, delete: 404 }],
+  [null, true, { read: 404, kubeconfig: 404, admin: 404, extend: 404, terminal: 404, delete: 404 }],
 ];
 
 describe("the double's cluster rules", () => {
@@ -79,7 +80,9 @@ describe("the double's cluster rules", () => {
     const other = gateway.addUser("olga");
     const cluster = gateway.addCluster("solo", me, null, "ready");
     expect(await status(gateway, other, "GET", `/clusters/${cluster.id}/kubeconfig`)).toBe(404);
+    expect(await status(gateway, other, "GET", `/clusters/${cluster.id}/kubeconfig/admin`)).toBe(404);
     expect(await status(gateway, me, "GET", `/clusters/${cluster.id}/kubeconfig`)).toBe(200);
+    expect(await status(gateway, me, "GET", `/clusters/${cluster.id}/kubeconfig/admin`)).toBe(200);
     expect(await status(gateway, me, "DELETE", `/clusters/${cluster.id}`)).toBe(202);
   });
 });

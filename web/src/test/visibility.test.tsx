@@ -37,24 +37,28 @@ describe("team controls by role", () => {
 
 describe("cluster controls by role", () => {
   // The cluster was created by someone else; only the caller's team role decides.
+  const ADMIN_KUBECONFIG = "Download admin kubeconfig (break-glass, audited)";
+
   it.each([
     ["viewer", false, false, false],
-    ["member", true, true, false],
+    ["member", false, true, false],
     ["admin", true, true, true],
     ["owner", true, true, true],
   ] as [Role, boolean, boolean, boolean][])(
-    "%s: kubeconfig %s, terminal %s, delete %s",
-    async (role, kubeconfig, terminal, remove) => {
+    "%s: kubeconfig, admin kubeconfig %s, terminal and extend %s, delete %s",
+    async (role, adminKubeconfig, use, remove) => {
       const { gateway, me, cluster } = teamWith(role);
       renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
 
       await screen.findByRole("heading", { name: "dev" });
       // Controls depend on my team role, which arrives with the team list.
       await screen.findByText("platform");
-      expect(screen.queryByRole("button", { name: "Download kubeconfig" }) !== null).toBe(kubeconfig);
-      expect(screen.queryByRole("tab", { name: "Terminal" }) !== null).toBe(terminal);
+      // Everyone who sees the cluster may use it with kubectl, as their role allows inside.
+      expect(screen.getByRole("button", { name: "Download kubeconfig" })).toBeInTheDocument();
+      expect(screen.queryByRole("button", { name: ADMIN_KUBECONFIG }) !== null).toBe(adminKubeconfig);
+      expect(screen.queryByRole("tab", { name: "Terminal" }) !== null).toBe(use);
+      expect(screen.queryByRole("button", { name: "Extend" }) !== null).toBe(use);
       expect(screen.queryByRole("button", { name: "Delete" }) !== null).toBe(remove);
-      expect(screen.queryByRole("button", { name: "Extend" }) !== null).toBe(kubeconfig);
     },
   );
 
@@ -62,7 +66,7 @@ describe("cluster controls by role", () => {
     ["member", true, true],
     // A creator lowered to viewer is offered no more than a viewer.
     ["viewer", false, false],
-  ] as [Role, boolean, boolean][])("creator as %s: kubeconfig %s, delete %s", async (role, use, remove) => {
+  ] as [Role, boolean, boolean][])("creator as %s: terminal and extend %s, delete %s", async (role, use, remove) => {
     const gateway = installGateway();
     const owner = gateway.addUser("olga");
     const me = gateway.addUser("mia");
@@ -72,7 +76,9 @@ describe("cluster controls by role", () => {
 
     await screen.findByRole("heading", { name: "mine" });
     await screen.findByText("platform");
-    expect(screen.queryByRole("button", { name: "Download kubeconfig" }) !== null).toBe(use);
+    expect(screen.getByRole("button", { name: "Download kubeconfig" })).toBeInTheDocument();
+    // Creating a cluster gives no break-glass right: that stays with the team's admins.
+    expect(screen.queryByRole("button", { name: ADMIN_KUBECONFIG })).not.toBeInTheDocument();
     expect(screen.queryByRole("tab", { name: "Terminal" }) !== null).toBe(use);
     expect(screen.queryByRole("button", { name: "Extend" }) !== null).toBe(use);
     expect(screen.queryByRole("button", { name: "Delete" }) !== null).toBe(remove);
@@ -86,6 +92,7 @@ describe("cluster controls by role", () => {
 
     await screen.findByRole("heading", { name: "solo" });
     expect(await screen.findByRole("button", { name: "Download kubeconfig" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: ADMIN_KUBECONFIG })).toBeInTheDocument();
     expect(screen.getByRole("tab", { name: "Terminal" })).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Delete" })).toBeInTheDocument();
   });

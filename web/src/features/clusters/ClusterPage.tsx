@@ -12,7 +12,8 @@ import { cluster as can, clusterAccess, type ClusterAccess } from "../../permiss
 import { age, timeLeft } from "../../time";
 import { useCurrentUser } from "../auth/useCurrentUser";
 import { useTeamRoles } from "../teams/useTeamRoles";
-import { useDeleteClusterMutation, useExtendClusterMutation, useGetClusterQuery, useKubeconfigMutation } from "./clustersApi";
+import { useDeleteClusterMutation, useExtendClusterMutation, useGetClusterQuery } from "./clustersApi";
+import { KubectlAccess } from "./KubectlAccess";
 import { selectHistory } from "./liveSlice";
 
 const TerminalTab = lazy(() => import("../terminal/TerminalTab"));
@@ -78,7 +79,10 @@ export function ClusterView({ cluster, access, teamName }: ViewProps) {
           {terminalAllowed && <Tabs.Tab value="terminal">Terminal</Tabs.Tab>}
         </Tabs.List>
         <Tabs.Panel value="overview" pt="md">
-          <Overview cluster={cluster} teamName={teamName} />
+          <Stack>
+            <Overview cluster={cluster} teamName={teamName} />
+            {can.kubeconfig(access) && cluster.status === "ready" && <KubectlAccess cluster={cluster} access={access} />}
+          </Stack>
         </Tabs.Panel>
         {terminalAllowed && (
           <Tabs.Panel value="terminal" pt="md">
@@ -149,21 +153,9 @@ function Overview({ cluster, teamName }: { cluster: Cluster; teamName?: string }
 
 function ClusterActions({ cluster, access }: { cluster: Cluster; access: ClusterAccess }) {
   const navigate = useNavigate();
-  const [download, downloadState] = useKubeconfigMutation();
   const [extend, extendState] = useExtendClusterMutation();
   const [remove, removeState] = useDeleteClusterMutation();
   const live = cluster.status !== "deleting" && cluster.status !== "deleted";
-
-  const saveKubeconfig = async () => {
-    const result = await download(cluster.id);
-    if (!("data" in result) || !result.data) return;
-    const url = URL.createObjectURL(new Blob([result.data.kubeconfig], { type: "application/yaml" }));
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = `${cluster.name}.kubeconfig.yaml`;
-    link.click();
-    URL.revokeObjectURL(url);
-  };
 
   const openExtend = () => {
     let hours = 4;
@@ -209,11 +201,6 @@ function ClusterActions({ cluster, access }: { cluster: Cluster; access: Cluster
 
   return (
     <Group gap="xs">
-      {can.kubeconfig(access) && cluster.status === "ready" && (
-        <Button variant="default" onClick={saveKubeconfig} loading={downloadState.isLoading}>
-          Download kubeconfig
-        </Button>
-      )}
       {can.extend(access) && live && (
         <Button variant="default" onClick={openExtend} loading={extendState.isLoading}>
           Extend

@@ -1,5 +1,6 @@
 import { Button, Group, Modal, NumberInput, SegmentedControl, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
+import { useId } from "react";
 import { useNavigate } from "react-router";
 import type { Provider } from "../../api/types";
 import { notifySuccess } from "../../components/notify";
@@ -9,6 +10,11 @@ import { useListTeamsQuery } from "../teams/teamsApi";
 import { useCreateClusterMutation } from "./clustersApi";
 
 const PERSONAL = "";
+const PROVIDERS: { value: Provider; label: string }[] = [
+  { value: "kind", label: "kind" },
+  { value: "k3d", label: "k3d" },
+  { value: "kwok", label: "kwok" },
+];
 
 interface Props {
   opened: boolean;
@@ -28,6 +34,7 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
   const { data: teams = [] } = useListTeamsQuery();
   const [createCluster, { isLoading }] = useCreateClusterMutation();
   const navigate = useNavigate();
+  const providerLabel = useId();
   const teamChoices = [
     { value: PERSONAL, label: "Personal (only me)" },
     ...teams.filter((t) => can.createClusters(t.role)).map((t) => ({ value: t.id, label: t.display_name || t.name })),
@@ -71,17 +78,20 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
         <Stack>
           <TextInput label="Name" placeholder="dev" data-autofocus {...form.getInputProps("name")} />
           <div>
-            <Text size="sm" fw={500} mb={4}>
+            <Text id={providerLabel} size="sm" fw={500} mb={4}>
               Provider
             </Text>
             <SegmentedControl
               fullWidth
-              data={[
-                { value: "kind", label: "kind" },
-                { value: "k3d", label: "k3d" },
-              ]}
+              aria-labelledby={providerLabel}
+              data={PROVIDERS}
               {...form.getInputProps("provider")}
             />
+            {form.values.provider === "kwok" && (
+              <Text size="xs" c="dimmed" mt={4}>
+                Simulated nodes: pods are scheduled but never run. For the Kubernetes API, controllers and manifests.
+              </Text>
+            )}
           </div>
           <TextInput
             label="Kubernetes version"

@@ -30,6 +30,9 @@ export const clustersApi = baseApi.injectEndpoints({
     kubeconfig: build.mutation<Kubeconfig, string>({
       query: (id) => `/clusters/${id}/kubeconfig`,
     }),
+    adminKubeconfig: build.mutation<Kubeconfig, string>({
+      query: (id) => `/clusters/${id}/kubeconfig/admin`,
+    }),
     terminalTicket: build.mutation<TerminalTicket, string>({
       query: (id) => ({ url: `/clusters/${id}/terminal`, method: "POST" }),
     }),
@@ -46,5 +49,6 @@ export const {
   useDeleteClusterMutation,
   useExtendClusterMutation,
   useKubeconfigMutation,
+  useAdminKubeconfigMutation,
   useTerminalTicketMutation,
 } = clustersApi;
