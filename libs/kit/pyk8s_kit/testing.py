@@ -1,5 +1,6 @@
 """pytest plugin: a real PostgreSQL for the session (one database per test, cloned from a
-migrated template per service) and a real NATS server with JetStream per test.
+migrated template per service) and a real NATS server with JetStream per test, or a cluster of
+three for the tests that need one.
 
 With PYK8S_REQUIRE_ALL=1 (CI sets it) a skipped test is a failure: CI has everything every
 test needs, so a skip there means a part went untested without anyone noticing."""
@@ -17,7 +18,7 @@ from alembic import command
 from pyk8s_contracts.identities import ALL_IDENTITIES, Permissions
 
 from .db import alembic_config
-from .embedded import EmbeddedNats, EmbeddedPostgres
+from .embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 from .natsauth import ensure_credentials
 
 REQUIRE_ALL = "PYK8S_REQUIRE_ALL"
@@ -73,6 +74,19 @@ HARNESS_PERMISSIONS = Permissions(
 )
 
 
+# A test-only identity for the cluster tests: moves stream leaders and reads stream and
+# consumer state, as an administrator would with the `nats` CLI. Only test clusters admit it.
+OPERATOR = "operator"
+OPERATOR_PERMISSIONS = Permissions(
+    publish=[
+        "$JS.API.STREAM.LEADER.STEPDOWN.*",
+        "$JS.API.STREAM.INFO.*",
+        "$JS.API.CONSUMER.INFO.*.*",
+    ],
+    subscribe=[],
+)
+
+
 @pytest.fixture(scope="session")
 def nats_seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One nkey seed per identity (and the harness), shared by every server of the session."""
@@ -88,6 +102,23 @@ def nats_server(tmp_path: Path, nats_seeds: dict[str, Path]) -> Iterator[Embedde
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path, nats_seeds: dict[str, Path]) -> Iterator[EmbeddedNatsCluster]:
+    """Three clustered NATS servers on loopback, authentication on as in every deployment:
+    `nats_cluster.url` lists every node (a `*_NATS_URL` value), `nats_cluster.nodes[i]` is
+    one to kill or restart, `await nats_cluster.connect(identity)` a client of any node."""
+    operator = ensure_credentials(tmp_path / "nats-operator", [OPERATOR])
+    cluster = EmbeddedNatsCluster(
+        tmp_path / "nats-cluster",
+        {**nats_seeds, **operator},
+        size=3,
+        extra={HARNESS: HARNESS_PERMISSIONS, OPERATOR: OPERATOR_PERMISSIONS},
+    )
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")
@@ -152,13 +183,13 @@ async def wait_until_async(predicate, timeout: float = 10.0, interval: float = 0
         await asyncio.sleep(interval)
 
 
-async def ensure_all_streams(server: EmbeddedNats) -> None:
+async def ensure_all_streams(server: EmbeddedNats | EmbeddedNatsCluster, replicas: int = 1) -> None:
     """Creates every stream as its owner would at start-up, for tests that run without it."""
     from .streams import OWNED_STREAMS, ensure_streams
 
     for owner in OWNED_STREAMS:
         nc = await server.connect(owner)
         try:
-            await ensure_streams(nc.jetstream(), owner)
+            await ensure_streams(nc.jetstream(), owner, replicas)
         finally:
             await nc.close()
