@@ -388,6 +388,11 @@ class EmbeddedNatsCluster:
     def node(self, server_name: str) -> EmbeddedNats:
         return next(node for node in self.nodes if node.server_name == server_name)
 
+    def prepare(self) -> None:
+        """Writes every node's configuration: then each node's `command()` runs."""
+        for node in self.nodes:
+            node.prepare()
+
     def start(self, deadline_s: float = 60) -> "EmbeddedNatsCluster":
         """Starts every node and returns once each reports itself healthy: routed, with a
         JetStream meta leader elected."""
