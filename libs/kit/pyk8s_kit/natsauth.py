@@ -93,8 +93,6 @@ class Cluster:
     # host:port of each node's route listener.
     routes: tuple[str, ...]
     password: str
-    # CA bundle that signed the nodes' certificates; with TLS, routes verify each other.
-    tls_ca: Path | None = None
 
 
 def route_password(path: Path) -> str:
@@ -118,11 +116,13 @@ def cluster_block(
     }
     if tls:
         cert, key = tls
-        # Mutual TLS between nodes: each presents its certificate and checks the other's.
+        # Mutual TLS between nodes: each presents the certificate and checks the other's
+        # against it, the nodes sharing one self-signed certificate as the embedded servers do
+        # (clients verify the server with that same file).
         block["tls"] = {
             "cert_file": str(cert),
             "key_file": str(key),
-            "ca_file": str(cluster.tls_ca or cert),
+            "ca_file": str(cert),
             "verify": True,
         }
     return block
@@ -154,7 +154,8 @@ def server_config(
     if server_name:
         config["server_name"] = server_name
     if cluster:
-        assert server_name and route_port, "a cluster node needs a server name and a route port"
+        if not (server_name and route_port):
+            raise ValueError("a cluster node needs a server name and a route port")
         config["cluster"] = cluster_block(cluster, host, route_port, tls)
     return config
 
