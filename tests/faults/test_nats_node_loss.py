@@ -26,7 +26,13 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from conftest import SERVICES, Person, Platform, PlatformThread
 from pyk8s_contracts import subjects
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedNatsCluster
-from pyk8s_kit.testing import OPERATOR, wait_until, wait_until_async
+from pyk8s_kit.testing import (
+    OPERATOR,
+    move_stream_leader,
+    replicated,
+    wait_until,
+    wait_until_async,
+)
 
 from .test_service_kills import Attempt, Burst, assert_only, call
 
@@ -131,16 +137,6 @@ class OutsideSubscriber:
         return [delivery.team_id for delivery in self.deliveries]
 
 
-async def replicated(js, stream: str):
-    """The stream's info once it has a leader and both other nodes as current replicas."""
-    info = await js.stream_info(stream)
-    cluster = info.cluster
-    followers = (cluster.replicas or []) if cluster else []
-    if cluster and cluster.leader and len(followers) == 2 and all(p.current for p in followers):
-        return info
-    return None
-
-
 async def stream_peers(cluster: EmbeddedNatsCluster) -> dict[str, tuple[int, set[str]]]:
     """Each stream's replica count and the nodes holding it, once all three hold it."""
     operator = await cluster.connect(OPERATOR)
@@ -153,24 +149,6 @@ async def stream_peers(cluster: EmbeddedNatsCluster) -> dict[str, tuple[int, set
             nodes = {info.cluster.leader, *(peer.name for peer in info.cluster.replicas)}
             found[stream] = (info.config.num_replicas, nodes)
         return found
-    finally:
-        await operator.close()
-
-
-async def move_leader(cluster: EmbeddedNatsCluster, stream: str, server_name: str) -> None:
-    """Has `server_name` lead `stream`: the operator asks the leader to step down for it."""
-    operator = await cluster.connect(OPERATOR)
-    request = json.dumps({"placement": {"preferred": server_name}}).encode()
-    try:
-
-        async def leads() -> bool:
-            info = await operator.jetstream().stream_info(stream)
-            if info.cluster.leader == server_name:
-                return True
-            await operator.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", request, timeout=5)
-            return False
-
-        await wait_until_async(leads, timeout=30, interval=0.2)
     finally:
         await operator.close()
 
@@ -231,7 +209,7 @@ class Figures:
             f"NATS node killed: a request sent right after it answered 201 in {first_ok:.2f}s "
             f"({[a.status for a in self.fresh]}); in flight at the kill: "
             f"{sorted(a.status for a in in_flight)}, the slowest answered after "
-            f"{max(a.ended - a.started for a in in_flight):.2f}s; burst answers "
+            f"{max((a.ended - a.started for a in in_flight), default=0):.2f}s; burst answers "
             f"{self.burst.statuses()}; the longest 201-to-event delay "
             f"{max(self.event_delays):.2f}s; reconnected: {self.moved}"
         )
@@ -260,7 +238,7 @@ def test_a_killed_node_loses_no_event_and_requests_resume_after_the_failover(
 
     before = connections(clustered, nats_cluster)
     victim: EmbeddedNats = nats_cluster.node(before["gateway"])
-    platform.run(move_leader(nats_cluster, subjects.EVENTS_STREAM, victim.server_name))
+    platform.run(move_stream_leader(nats_cluster, subjects.EVENTS_STREAM, victim.server_name))
     print(f"victim {victim.server_name}; connections {before}")
 
     subscriber = OutsideSubscriber(nats_cluster)
@@ -328,7 +306,7 @@ def test_a_killed_node_loses_no_event_and_requests_resume_after_the_failover(
     assert platform.run(stream_peers(nats_cluster))[subjects.EVENTS_STREAM][1] == names
     caught_up = time.monotonic() - restarted
     print(f"{victim.server_name} rejoined and caught up {caught_up:.2f}s after its start")
-    platform.run(move_leader(nats_cluster, subjects.EVENTS_STREAM, victim.server_name))
+    platform.run(move_stream_leader(nats_cluster, subjects.EVENTS_STREAM, victim.server_name))
     events = platform.run(stream_team_events(nats_cluster))
     assert sorted(e["subject"] for e in events) == sorted(teams)
     assert len({e["id"] for e in events}) == len(events)

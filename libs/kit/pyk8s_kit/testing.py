@@ -5,6 +5,7 @@ three for the tests that need one.
 With PYK8S_REQUIRE_ALL=1 (CI sets it) a skipped test is a failure: CI has everything every
 test needs, so a skip there means a part went untested without anyone noticing."""
 
+import json
 import os
 import time
 import uuid
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from nats.errors import Error as NatsError
 
 from pyk8s_contracts.identities import ALL_IDENTITIES, Permissions
 
@@ -193,3 +195,41 @@ async def ensure_all_streams(server: EmbeddedNats | EmbeddedNatsCluster, replica
             await ensure_streams(nc.jetstream(), owner, replicas)
         finally:
             await nc.close()
+
+
+async def replicated(js, stream: str, nodes: int = 3):
+    """The stream's info once it has a leader and every other node of a cluster of `nodes` as
+    a current replica; None until then (for `wait_until_async`)."""
+    try:
+        info = await js.stream_info(stream)
+    except NatsError:
+        # While the cluster moves or elects the stream's leader, no one may answer in time.
+        return None
+    cluster = info.cluster
+    followers = (cluster.replicas or []) if cluster else []
+    current = len(followers) == nodes - 1 and all(peer.current for peer in followers)
+    return info if cluster and cluster.leader and current else None
+
+
+async def move_stream_leader(cluster: EmbeddedNatsCluster, stream: str, server_name: str) -> None:
+    """Has `server_name` lead `stream`: the operator asks the leader to step down in its
+    favour, as an administrator would with `nats stream cluster step-down`."""
+    operator = await cluster.connect(OPERATOR)
+    request = json.dumps({"placement": {"preferred": server_name}}).encode()
+    try:
+
+        async def leads() -> bool:
+            try:
+                info = await operator.jetstream().stream_info(stream)
+                if info.cluster.leader == server_name:
+                    return True
+                await operator.request(
+                    f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", request, timeout=5
+                )
+            except NatsError:
+                pass  # no leader answering yet: ask again
+            return False
+
+        await wait_until_async(leads, timeout=30, interval=0.2)
+    finally:
+        await operator.close()

@@ -19,6 +19,8 @@ from pyk8s_kit.testing import (
     HARNESS_PERMISSIONS,
     OPERATOR,
     ensure_all_streams,
+    move_stream_leader,
+    replicated,
     wait_until,
     wait_until_async,
 )
@@ -28,18 +30,6 @@ from .test_natsauth import self_signed
 ALL_STREAMS = (subjects.EVENTS_STREAM, subjects.SIGNUPS_STREAM, subjects.WORK_STREAM)
 # The harness identity's own stream, for tests that publish and read freely.
 TEST_STREAM = "TEST"
-
-
-async def replicated(js, stream: str, nodes: int = 3):
-    """The stream's info once it has a leader and every other node as a current replica."""
-    info = await js.stream_info(stream)
-    cluster = info.cluster
-    if not cluster or not cluster.leader:
-        return None
-    followers = cluster.replicas or []
-    if len(followers) != nodes - 1 or not all(peer.current for peer in followers):
-        return None
-    return info
 
 
 def peers(info) -> set[str]:
@@ -125,7 +115,7 @@ async def test_a_client_fails_over_to_a_live_node_and_a_restarted_node_catches_u
         info = await wait_until_async(lambda: replicated(js, TEST_STREAM), timeout=30)
         assert info.state.messages == 50
         # Led by the restarted node, the stream still has every message: it caught up.
-        await move_leader(nats_cluster, TEST_STREAM, victim.server_name)
+        await move_stream_leader(nats_cluster, TEST_STREAM, victim.server_name)
         assert await read_all(js, TEST_STREAM) == [str(index) for index in range(50)]
     finally:
         await harness.close()
@@ -149,25 +139,6 @@ async def publish_until_acked(js, subject: str, index: int, timeout: float = 30)
         except (NatsError, TimeoutError):
             if time.monotonic() > deadline:
                 raise
-
-
-async def move_leader(cluster: EmbeddedNatsCluster, stream: str, server_name: str) -> None:
-    """Asks the stream's leader to step down in favour of `server_name`, as the operator."""
-    operator = await cluster.connect(OPERATOR)
-    try:
-        request = {"placement": {"preferred": server_name}}
-        subject = f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}"
-
-        async def leads() -> bool:
-            info = await operator.jetstream().stream_info(stream)
-            if info.cluster.leader == server_name:
-                return True
-            await operator.request(subject, json.dumps(request).encode(), timeout=5)
-            return False
-
-        await wait_until_async(leads, timeout=30, interval=0.2)
-    finally:
-        await operator.close()
 
 
 async def read_all(js, stream: str) -> list[str]:
