@@ -20,7 +20,7 @@ from pyk8s_auth.main import start as start_auth
 from pyk8s_auth.settings import AuthSettings
 from pyk8s_gateway.main import create_app
 from pyk8s_gateway.settings import GatewaySettings
-from pyk8s_kit.embedded import EmbeddedNats, free_port
+from pyk8s_kit.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.main import MIGRATIONS as PROVISIONER_MIGRATIONS
 from pyk8s_provisioner.main import start as start_provisioner
@@ -60,7 +60,9 @@ SERVICES = [
 @dataclass
 class Platform:
     url: str
-    nats: EmbeddedNats
+    # One server, or a cluster (tests/faults/test_nats_node_loss.py): both give `url` (every
+    # node's, for a cluster), `seeds` and `connect(identity)`.
+    nats: EmbeddedNats | EmbeddedNatsCluster
     database_urls: dict[str, str]
     loop: asyncio.AbstractEventLoop
     runtimes: dict[str, Any] = field(default_factory=dict)
@@ -81,7 +83,7 @@ class Platform:
 class PlatformThread(threading.Thread):
     def __init__(
         self,
-        nats: EmbeddedNats,
+        nats: EmbeddedNats | EmbeddedNatsCluster,
         database_urls: dict[str, str],
         overrides: dict[str, dict[str, Any]],
     ) -> None:

@@ -3,6 +3,11 @@ per service) and NATS with JetStream from their wheels, every service and the ga
 until /health/ready answers, and stops everything cleanly on Ctrl-C or SIGTERM. Data lives
 under PYK8S_DATA_DIR (default .data/) and survives restarts.
 
+NATS is one server unless PYK8S_NATS_NODES says more: with 3, a local cluster of three
+(client ports PYK8S_NATS_PORT and the next two, route ports from PYK8S_NATS_ROUTE_PORT,
+data under <data>/nats-cluster/), every stream on three replicas, each node its own program,
+so that `supervisorctl stop nats-1` shows a node loss.
+
 Supervision is supervisord's (the `supervisor` package), driven by a configuration written
 here into <data>/supervisor/: a process that dies is logged and started again while the others
 keep running, with supervisord's backoff (1 s more before each retry while it keeps dying
@@ -31,7 +36,7 @@ from pathlib import Path
 import httpx
 from supervisor.xmlrpc import SupervisorTransport
 
-from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent
+from pyk8s_kit.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres, die_with_parent
 from pyk8s_kit.natsauth import ensure_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,12 +60,44 @@ def secrets_env(data_dir: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
 
 
-def nats_env(name: str, nats: EmbeddedNats) -> dict:
+Nats = EmbeddedNats | EmbeddedNatsCluster
+
+
+def nats_servers(data_dir: Path, seeds: dict[str, Path]) -> Nats:
+    """One server, or a local cluster of PYK8S_NATS_NODES."""
+    nodes = env_int("PYK8S_NATS_NODES", 1)
+    port = env_int("PYK8S_NATS_PORT", 4222)
+    if nodes == 1:
+        return EmbeddedNats(data_dir / "nats", seeds, port)
+    route_port = env_int("PYK8S_NATS_ROUTE_PORT", 6222)
+    return EmbeddedNatsCluster(
+        data_dir / "nats-cluster",
+        seeds,
+        size=nodes,
+        ports=[port + index for index in range(nodes)],
+        route_ports=[route_port + index for index in range(nodes)],
+    )
+
+
+def nats_nodes(nats: Nats) -> dict[str, EmbeddedNats]:
+    """Each server by its program name."""
+    if isinstance(nats, EmbeddedNatsCluster):
+        return {f"nats-{index}": node for index, node in enumerate(nats.nodes)}
+    return {"nats": nats}
+
+
+def nats_env(name: str, nats: Nats) -> dict:
     prefix = name.upper()
-    return {f"{prefix}_NATS_URL": nats.url, f"{prefix}_NATS_CREDENTIALS": str(nats.seeds[name])}
+    # Three replicas on a cluster (two would stop accepting writes with one node lost).
+    replicas = min(len(nats_nodes(nats)), 3)
+    return {
+        f"{prefix}_NATS_URL": nats.url,
+        f"{prefix}_NATS_CREDENTIALS": str(nats.seeds[name]),
+        f"{prefix}_NATS_STREAM_REPLICAS": str(replicas),
+    }
 
 
-def service_env(name: str, pg: EmbeddedPostgres, nats: EmbeddedNats, health_port: int) -> dict:
+def service_env(name: str, pg: EmbeddedPostgres, nats: Nats, health_port: int) -> dict:
     prefix = name.upper()
     return {
         f"{prefix}_DATABASE_URL": pg.url(f"pyk8s_{name}"),
@@ -107,15 +144,16 @@ def program(
     return section
 
 
-def programs(pg: EmbeddedPostgres, nats: EmbeddedNats, ports: dict[str, int]) -> dict:
+def programs(pg: EmbeddedPostgres, nats: Nats, ports: dict[str, int]) -> dict:
     """Every program by name. PostgreSQL and NATS start with supervisord; the services and the
     gateway wait until the runner has made their databases."""
     made = {
         "postgres": program(
             pg.command(), 100, str(pg.log_file), stopsignal="INT", user=pg.system_user
         ),
-        "nats": program(nats.command(), 100, str(nats.log_file)),
     }
+    for name, node in nats_nodes(nats).items():
+        made[name] = program(node.command(), 100, str(node.log_file))
     for index, name in enumerate(SERVICES):
         env = service_env(name, pg, nats, ports["health"] + index)
         made[name] = program(service_command(name), 200, env=env, autostart=False)
@@ -244,7 +282,7 @@ def main() -> int:
     pg.prepare()
     # One nkey per component (and `events` for outside programs), made on the first run.
     seeds = ensure_credentials(data_dir / "nats" / "credentials")
-    nats = EmbeddedNats(data_dir / "nats", seeds, env_int("PYK8S_NATS_PORT", 4222))
+    nats = nats_servers(data_dir, seeds)
     nats.prepare()
     folder = data_dir / "supervisor"
     config = write_config(folder, programs(pg, nats, ports))

@@ -2,6 +2,7 @@
 sign-up and login, restarts a killed service while the rest keeps running, keeps its data
 across a restart, and Ctrl-C leaves no process behind."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ SERVICES = ["auth", "teams", "provisioner", "terminal"]
 PASSWORD = "correct horse battery"
 
 
-def start(data_dir: Path, ports: dict[str, int], log: Path) -> subprocess.Popen:
+def start(data_dir: Path, ports: dict[str, int], log: Path, **extra_env: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "PYK8S_DATA_DIR": str(data_dir),
@@ -29,6 +30,7 @@ def start(data_dir: Path, ports: dict[str, int], log: Path) -> subprocess.Popen:
         "PYK8S_NATS_PORT": str(ports["nats"]),
         "PYK8S_PG_PORT": str(ports["pg"]),
         "PYK8S_HEALTH_BASE_PORT": str(ports["health"]),
+        **extra_env,
     }
     # A file, not a pipe nobody reads while the platform runs; appended to, because the
     # programs' output reaches it through /dev/stdout, each with its own file offset.
@@ -149,6 +151,64 @@ def test_make_up_serves_restarts_persists_and_stops_cleanly(tmp_path: Path):
             f"{url}/api/v1/auth/login", json={"login": "newcomer", "password": PASSWORD}
         )
         assert login.status_code == 200, login.text
+        interrupt_and_check_nothing_left(runner, log)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+
+
+def nats_servers(runner: subprocess.Popen) -> dict[str, int]:
+    """The runner's nats-server processes by the node folder in their command line."""
+    found = {}
+    for process in psutil.Process(runner.pid).children(recursive=True):
+        try:
+            command = process.cmdline()
+        except psutil.Error:
+            continue
+        if command and command[0].endswith("/nats-server"):
+            found[Path(command[-1]).parent.name] = process.pid
+    return found
+
+
+async def events_stream_info(data_dir: Path, url: str):
+    from pyk8s_contracts import subjects
+    from pyk8s_kit import natsauth
+
+    seed = data_dir / "nats" / "credentials" / "events.nk"
+    nc = await natsauth.connect(url, "events", seed)
+    try:
+        return await nc.jetstream().stream_info(subjects.EVENTS_STREAM)
+    finally:
+        await nc.close()
+
+
+@pytest.mark.timeout(400)
+def test_make_up_runs_a_local_nats_cluster_of_three_on_request(tmp_path: Path):
+    """PYK8S_NATS_NODES=3: three nats-servers under supervisord, every stream on all three;
+    a node killed is restarted by supervisord and the API keeps answering meanwhile."""
+    ports = {"gateway": free_port(), "nats": free_port(), "pg": free_port(), "health": free_port()}
+    url = f"http://127.0.0.1:{ports['gateway']}"
+    nats_url = ",".join(f"nats://127.0.0.1:{ports['nats'] + index}" for index in range(3))
+    log = tmp_path / "up.log"
+    data = tmp_path / "data"
+    runner = start(data, ports, log, PYK8S_NATS_NODES="3", PYK8S_NATS_ROUTE_PORT=str(free_port()))
+    try:
+        wait_until(lambda: ready(url) or runner.poll() is not None, timeout=180, interval=0.3)
+        assert runner.poll() is None, log.read_text()
+        nodes = nats_servers(runner)
+        assert sorted(nodes) == ["pyk8s-0", "pyk8s-1", "pyk8s-2"]
+        info = asyncio.run(events_stream_info(data, nats_url))
+        assert info.config.num_replicas == 3
+
+        os.kill(nodes["pyk8s-1"], signal.SIGKILL)
+        body = {"username": "clustered", "email": "clustered@example.com", "password": PASSWORD}
+        signup = httpx.post(f"{url}/api/v1/auth/signup", json=body, timeout=30)
+        assert signup.status_code == 201, signup.text
+        wait_until(
+            lambda: nats_servers(runner).get("pyk8s-1", nodes["pyk8s-1"]) != nodes["pyk8s-1"],
+            timeout=30,
+            interval=0.1,
+        )
         interrupt_and_check_nothing_left(runner, log)
     finally:
         if runner.poll() is None:

@@ -46,7 +46,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         app.state.verifier = TokenVerifier(app.state.nc, settings.api_token_cache_seconds)
         await app.state.verifier.start()
-        app.state.stream_tickets = await stream_tickets.ticket_bucket(app.state.nc.jetstream())
+        app.state.stream_tickets = await stream_tickets.ticket_bucket(
+            app.state.nc.jetstream(), settings.nats_stream_replicas
+        )
         app.state.kube_upstreams = Upstreams()
         app.state.public_ca = settings.public_ca()
         try:

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pyk8s_contracts.subjects import ALL_SERVICES
@@ -12,7 +12,11 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     environment: str = "development"
+    # One server, or every node of a cluster separated by commas.
     nats_url: str = "nats://127.0.0.1:4222"
+    # Replicas of the stream-ticket bucket, which the gateway owns: 1 on a single server, 3 on
+    # a cluster of three or more nodes.
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
     # The gateway's nkey seed file (see pyk8s_kit.natsauth); NATS admits nobody without one.
     nats_credentials: str = ""
     # CA bundle to verify the NATS server's certificate (tls:// URLs); empty: system CAs.

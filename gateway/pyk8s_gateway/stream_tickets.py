@@ -45,16 +45,30 @@ class IssuedTicket:
     expires_at: float
 
 
-async def ticket_bucket(js: JetStreamContext) -> KeyValue:
+async def ticket_bucket(js: JetStreamContext, replicas: int) -> KeyValue:
+    """The bucket, created, or brought to `replicas` when it exists with another count.
+    Reads go to the stream's leader (no direct get): a follower could answer a redemption
+    before it has applied the ticket just issued."""
     # File storage, although a ticket lives 30 seconds: a memory bucket would vanish with a
     # NATS restart and every ticket request would fail until the gateway restarted.
     config = KeyValueConfig(
-        bucket=BUCKET, history=1, ttl=BUCKET_TTL_SECONDS, storage=StorageType.FILE
+        bucket=BUCKET,
+        history=1,
+        ttl=BUCKET_TTL_SECONDS,
+        storage=StorageType.FILE,
+        replicas=replicas,
     )
     try:
         return await js.create_key_value(config)
     except BadRequestError:
+        await _set_replicas(js, f"KV_{BUCKET}", replicas)
         return await js.key_value(BUCKET)
+
+
+async def _set_replicas(js: JetStreamContext, stream: str, replicas: int) -> None:
+    current = (await js.stream_info(stream)).config
+    if current.num_replicas != replicas:
+        await js.update_stream(current.evolve(num_replicas=replicas))
 
 
 def _key(secret: bytes) -> str:

@@ -128,6 +128,39 @@ def test_the_job_completes_an_existing_credentials_secret_instead_of_a_generated
         assert seed["secretName"] == "our-seeds"
 
 
+def nats_env(docs: list[dict]) -> dict[str, dict[str, str]]:
+    """Each component's NATS_URL and NATS_STREAM_REPLICAS."""
+    found = {}
+    for component in COMPONENTS:
+        deployment = by_kind(docs, "Deployment")[f"{RELEASE}-pyk8s-lab-{component}"]
+        env = {
+            e["name"]: e.get("value")
+            for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        prefix = component.upper()
+        found[component] = {
+            "url": env[f"{prefix}_NATS_URL"],
+            "replicas": env[f"{prefix}_NATS_STREAM_REPLICAS"],
+        }
+    return found
+
+
+def test_every_component_gets_the_external_clusters_server_list_and_three_replicas():
+    docs = render(CHART / "ci" / "production-values.yaml")
+    assert f"{RELEASE}-pyk8s-lab-nats" not in by_kind(docs, "StatefulSet")
+    servers = [f"tls://nats-{i}.nats-headless.pyk8s.svc:4222" for i in range(3)]
+    assert nats_env(docs) == {c: {"url": ",".join(servers), "replicas": "3"} for c in COMPONENTS}
+
+
+def test_the_bundled_single_server_keeps_one_replica_and_refuses_more():
+    env = nats_env(render())
+    assert {settings["replicas"] for settings in env.values()} == {"1"}
+    args = ["template", RELEASE, str(CHART), "--set", "nats.streamReplicas=3"]
+    refused = subprocess.run([str(BIN / "helm"), *args], capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "nats.streamReplicas above 1 needs a NATS cluster" in refused.stderr
+
+
 def test_only_the_gateway_is_reachable_and_services_reach_only_nats_postgresql_and_dns():
     policies = by_kind(render(), "NetworkPolicy")
     deny = policies[f"{RELEASE}-pyk8s-lab-default-deny"]["spec"]

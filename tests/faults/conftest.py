@@ -10,6 +10,7 @@ status, events once by CloudEvent id, nothing orphaned, 503 during, recovery aft
   tests/provisioner/test_crash_safety.py; replicas: tests/provisioner/test_replicas.py
 - NATS restarted: mid-create tests/faults/test_nats_restart.py; API 503 and recovery
   tests/test_outages.py
+- one node of a three-node NATS cluster SIGKILLed: tests/faults/test_nats_node_loss.py
 - PostgreSQL stopped: tests/test_outages.py
 - invited sign-up during a teams outage: gateway/tests/test_invitations.py
 - a supervised child dying under `make up`: tests/test_make_up.py

@@ -1,4 +1,5 @@
-"""The example subscriber in docs/events.md runs as written and prints cluster events."""
+"""The example subscriber in docs/events.md runs as written and prints cluster events, from a
+single server and from a cluster of three given as its list of URLs."""
 
 import asyncio
 import os
@@ -6,6 +7,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts.events import CloudEvent
@@ -20,8 +23,14 @@ def example_code() -> str:
     return blocks[0]
 
 
-async def test_the_documented_subscriber_prints_published_events(nats_server, tmp_path):
-    await ensure_all_streams(nats_server)
+@pytest.mark.parametrize(
+    ("servers", "replicas"), [("nats_server", 1), ("nats_cluster", 3)], ids=["server", "cluster"]
+)
+async def test_the_documented_subscriber_prints_published_events(
+    request, servers, replicas, tmp_path
+):
+    nats_server = request.getfixturevalue(servers)
+    await ensure_all_streams(nats_server, replicas)
     nc = await nats_server.connect("provisioner")
     js = nc.jetstream()
     ids = []

@@ -77,6 +77,8 @@ spec:
               value: {{ include "pyk8s-lab.natsUrl" $root | quote }}
             - name: {{ $prefix }}_NATS_CREDENTIALS
               value: /etc/pyk8s/nats/{{ $c }}.nk
+            - name: {{ $prefix }}_NATS_STREAM_REPLICAS
+              value: {{ include "pyk8s-lab.natsStreamReplicas" $root | quote }}
             {{- if $root.Values.nats.tls.enabled }}
             - name: {{ $prefix }}_NATS_TLS_CA
               value: /etc/pyk8s/nats-ca/ca.crt

@@ -90,12 +90,22 @@ auth teams provisioner terminal
 {{- end }}
 {{- end }}
 
+{{/* One URL, or for a cluster every server's separated by commas (`*_NATS_URL`). */}}
 {{- define "pyk8s-lab.natsUrl" -}}
 {{- if .Values.nats.bundled }}
 {{- printf "%s://%s-nats:4222" (ternary "tls" "nats" .Values.nats.tls.enabled) (include "pyk8s-lab.fullname" .) }}
 {{- else }}
 {{- required "nats.url is required when nats.bundled is false" .Values.nats.url }}
 {{- end }}
+{{- end }}
+
+{{/* `*_NATS_STREAM_REPLICAS`: the bundled single server cannot hold more than one replica. */}}
+{{- define "pyk8s-lab.natsStreamReplicas" -}}
+{{- $replicas := int .Values.nats.streamReplicas }}
+{{- if and .Values.nats.bundled (gt $replicas 1) }}
+{{- fail "nats.streamReplicas above 1 needs a NATS cluster: set nats.bundled=false and nats.url" }}
+{{- end }}
+{{- $replicas }}
 {{- end }}
 
 {{/* The Secret and key holding a service's database URL: (dict "root" $ "component" "auth"). */}}

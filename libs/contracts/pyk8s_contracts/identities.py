@@ -40,10 +40,12 @@ def _consumer_use(stream: str) -> list[str]:
 
 
 def _key_value_owner(bucket: str) -> list[str]:
-    """Create and use the key-value bucket `bucket` (a stream named KV_<bucket>)."""
+    """Create and use the key-value bucket `bucket` (a stream named KV_<bucket>), and change
+    its replica count."""
     stream = f"KV_{bucket}"
     return [
         f"{JS_API}.STREAM.CREATE.{stream}",
+        f"{JS_API}.STREAM.UPDATE.{stream}",
         f"{JS_API}.STREAM.INFO.{stream}",
         f"{JS_API}.STREAM.MSG.GET.{stream}",
         f"{JS_API}.DIRECT.GET.{stream}",

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import warnings
 from pathlib import Path
 
@@ -238,7 +239,8 @@ def nats_server_binary() -> str:
 
 class EmbeddedNats:
     """A nats-server with JetStream that admits only the identities in `seeds`, each with
-    the permissions of `pyk8s_contracts.identities` (or `extra`, for test identities)."""
+    the permissions of `pyk8s_contracts.identities` (or `extra`, for test identities). With
+    `cluster`, one node of a cluster (see EmbeddedNatsCluster)."""
 
     def __init__(
         self,
@@ -247,11 +249,19 @@ class EmbeddedNats:
         port: int | None = None,
         extra: dict | None = None,
         tls: tuple[Path, Path] | None = None,
+        cluster: natsauth.Cluster | None = None,
+        server_name: str = "",
+        route_port: int = 0,
+        monitor_port: int = 0,
     ) -> None:
         self.store_dir = Path(store_dir).resolve()
         self.seeds = seeds
         self.extra = extra
         self.tls = tls
+        self.cluster = cluster
+        self.server_name = server_name
+        self.route_port = route_port
+        self.monitor_port = monitor_port
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
 
@@ -277,13 +287,19 @@ class EmbeddedNats:
             seeds=self.seeds,
             extra=self.extra,
             tls=self.tls,
+            cluster=self.cluster,
+            server_name=self.server_name,
+            route_port=self.route_port,
         )
+        if self.monitor_port:
+            config["http"] = f"127.0.0.1:{self.monitor_port}"
         natsauth.write_config(self.config_file, config)
 
     def command(self) -> list[str]:
         return [nats_server_binary(), "-c", str(self.config_file)]
 
-    def start(self) -> "EmbeddedNats":
+    def launch(self) -> subprocess.Popen:
+        """Starts the server without waiting for it."""
         self.prepare()
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
@@ -293,8 +309,25 @@ class EmbeddedNats:
                 start_new_session=True,
                 preexec_fn=die_with_parent,
             )
-        wait_for_port(self.port, 30, self.process)
+        return self.process
+
+    def start(self) -> "EmbeddedNats":
+        wait_for_port(self.port, 30, self.launch())
         return self
+
+    def healthy(self) -> bool:
+        """The server's own health check (monitoring port): JetStream is up and, in a cluster,
+        this node has a meta leader and every stream and consumer it holds is current."""
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.monitor_port}/healthz", timeout=2
+            ) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     async def connect(self, identity: str, **options):
         """A client connected as `identity`."""
@@ -305,3 +338,93 @@ class EmbeddedNats:
 
     def stop(self) -> None:
         _stop(self.process, signal.SIGTERM)
+
+
+class EmbeddedNatsCluster:
+    """`size` clustered nats-servers on loopback, each with its own JetStream store, the same
+    authorization block and its own client, route and monitoring ports. The route password is
+    made once under `root`. `url` lists every node, as the components' `*_NATS_URL` does."""
+
+    def __init__(
+        self,
+        root: Path,
+        seeds: dict[str, Path],
+        size: int = 3,
+        extra: dict | None = None,
+        tls: tuple[Path, Path] | None = None,
+        name: str = "pyk8s",
+        ports: list[int] | None = None,
+        route_ports: list[int] | None = None,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.seeds = seeds
+        self.name = name
+        route_ports = route_ports or [free_port() for _ in range(size)]
+        ports = ports or [free_port() for _ in range(size)]
+        cluster = natsauth.Cluster(
+            name=name,
+            routes=tuple(f"127.0.0.1:{port}" for port in route_ports),
+            password=natsauth.route_password(self.root / "route.secret"),
+        )
+        self.nodes = [
+            EmbeddedNats(
+                self.root / f"{name}-{index}",
+                seeds,
+                port=ports[index],
+                extra=extra,
+                tls=tls,
+                cluster=cluster,
+                server_name=f"{name}-{index}",
+                route_port=route_ports[index],
+                monitor_port=free_port(),
+            )
+            for index in range(size)
+        ]
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+    def node(self, server_name: str) -> EmbeddedNats:
+        return next(node for node in self.nodes if node.server_name == server_name)
+
+    def prepare(self) -> None:
+        """Writes every node's configuration: then each node's `command()` runs."""
+        for node in self.nodes:
+            node.prepare()
+
+    def start(self, deadline_s: float = 60) -> "EmbeddedNatsCluster":
+        """Starts every node and returns once each reports itself healthy: routed, with a
+        JetStream meta leader elected."""
+        for node in self.nodes:
+            node.launch()
+        self.wait_healthy(self.nodes, deadline_s)
+        return self
+
+    def restart(self, node: EmbeddedNats, deadline_s: float = 60) -> None:
+        """Starts a stopped node again on its own store; returns once it has rejoined and
+        caught up (its health check covers every stream and consumer it holds)."""
+        node.launch()
+        self.wait_healthy([node], deadline_s)
+
+    @staticmethod
+    def wait_healthy(nodes: list[EmbeddedNats], deadline_s: float) -> None:
+        deadline = time.monotonic() + deadline_s
+        waiting = list(nodes)
+        while waiting:
+            for node in waiting:
+                if not node.running():
+                    raise RuntimeError(f"{node.server_name} exited: see {node.log_file}")
+            waiting = [node for node in waiting if not node.healthy()]
+            if waiting and time.monotonic() > deadline:
+                names = [node.server_name for node in waiting]
+                raise TimeoutError(f"{names} not healthy after {deadline_s}s")
+            time.sleep(0.1)
+
+    async def connect(self, identity: str, **options):
+        """A client connected as `identity` to any node, failing over to the others."""
+        return await natsauth.connect(self.url, identity, self.seeds[identity], **options)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

@@ -18,6 +18,11 @@ from .db import Database
 
 log = logging.getLogger(__name__)
 
+# A publish JetStream has not acknowledged within this is sent again (its message id makes the
+# repeat harmless). Short, because while a NATS cluster elects a stream's new leader publishes
+# go unanswered: nats-py's default of 5 s kept events back up to 10 s past the election.
+PUBLISH_TIMEOUT_SECONDS = 2.0
+
 
 class OutboxMixin:
     """Mix into one model per service: `class OutboxEvent(OutboxMixin, Base)`."""
@@ -106,7 +111,10 @@ class OutboxRelay:
             ).all()
             for row in rows:
                 await self._js.publish(
-                    row.subject, row.payload.encode(), headers={"Nats-Msg-Id": str(row.id)}
+                    row.subject,
+                    row.payload.encode(),
+                    headers={"Nats-Msg-Id": str(row.id)},
+                    timeout=PUBLISH_TIMEOUT_SECONDS,
                 )
             if rows:
                 await session.execute(

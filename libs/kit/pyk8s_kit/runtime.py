@@ -51,7 +51,8 @@ class Runtime:
             f"{self.name} migrations",
             lambda: migrate(self.migrations_dir, self.settings.database_url),
         )
-        # Retries a refused first connection by itself (max_reconnect_attempts=-1).
+        # Retries a refused first connection by itself (max_reconnect_attempts=-1); with a
+        # cluster's server list, any node will do.
         self.nc = await natsauth.connect(
             self.settings.nats_url,
             self.name,
@@ -59,7 +60,10 @@ class Runtime:
             tls_ca=self.settings.nats_tls_ca,
         )
         self.js = self.nc.jetstream()
-        await until_available(f"{self.name} streams", lambda: ensure_streams(self.js, self.name))
+        replicas = self.settings.nats_stream_replicas
+        await until_available(
+            f"{self.name} streams", lambda: ensure_streams(self.js, self.name, replicas)
+        )
 
     async def serve(self, routers: list[Router], version: str = "0.1.0") -> None:
         """Serve the endpoints: the last step of start-up, so a replica that answers on the

@@ -1,6 +1,6 @@
 """Settings base: every value comes from the environment, with an env prefix per service."""
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -8,7 +8,11 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PYK8S_", extra="ignore")
 
     environment: str = "development"
+    # One server, or every node of a cluster separated by commas.
     nats_url: str = "nats://127.0.0.1:4222"
+    # Replicas of the JetStream streams this service owns: 1 on a single server, 3 on a
+    # cluster of three or more nodes (JetStream allows at most 5).
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
     # This component's nkey seed file (see pyk8s_kit.natsauth); NATS admits nobody without one.
     nats_credentials: str = ""
     # CA bundle to verify the NATS server's certificate (tls:// URLs); empty: system CAs.

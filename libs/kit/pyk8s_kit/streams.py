@@ -1,4 +1,6 @@
-"""JetStream streams every service relies on; created or updated idempotently at start-up."""
+"""JetStream streams every service relies on; created or updated idempotently at start-up,
+with the number of replicas the deployment asks for (`*_NATS_STREAM_REPLICAS`): 1 on a single
+server, 3 on a cluster of three or more, where losing a node then loses no message."""
 
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
@@ -9,7 +11,7 @@ from pyk8s_contracts import subjects
 DAY = 24 * 3600
 
 
-def events_stream() -> StreamConfig:
+def events_stream(replicas: int) -> StreamConfig:
     # Limits retention: every external subscriber sees every event.
     return StreamConfig(
         name=subjects.EVENTS_STREAM,
@@ -18,20 +20,22 @@ def events_stream() -> StreamConfig:
         storage=StorageType.FILE,
         max_age=7 * DAY,
         duplicate_window=300,
+        num_replicas=replicas,
     )
 
 
-def work_stream() -> StreamConfig:
+def work_stream(replicas: int) -> StreamConfig:
     return StreamConfig(
         name=subjects.WORK_STREAM,
         subjects=[f"{subjects.WORK_PREFIX}.>"],
         retention=RetentionPolicy.WORK_QUEUE,
         storage=StorageType.FILE,
         duplicate_window=300,
+        num_replicas=replicas,
     )
 
 
-def signups_stream() -> StreamConfig:
+def signups_stream(replicas: int) -> StreamConfig:
     # Work queue: each invited sign-up is redeemed once, then removed.
     return StreamConfig(
         name=subjects.SIGNUPS_STREAM,
@@ -40,6 +44,7 @@ def signups_stream() -> StreamConfig:
         storage=StorageType.FILE,
         max_age=30 * DAY,
         duplicate_window=300,
+        num_replicas=replicas,
     )
 
 
@@ -52,9 +57,12 @@ OWNED_STREAMS = {
 }
 
 
-async def ensure_streams(js: JetStreamContext, owner: str) -> None:
+async def ensure_streams(js: JetStreamContext, owner: str, replicas: int) -> None:
+    """Creates `owner`'s streams, or brings existing ones to this configuration, replica
+    count included: JetStream moves a stream to its new peers itself, and the durable
+    consumers that inherit the stream's replica count follow it."""
     for make in OWNED_STREAMS.get(owner, ()):
-        config = make()
+        config = make(replicas)
         try:
             await js.add_stream(config)
         except BadRequestError:

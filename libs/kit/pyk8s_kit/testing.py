@@ -1,9 +1,11 @@
 """pytest plugin: a real PostgreSQL for the session (one database per test, cloned from a
-migrated template per service) and a real NATS server with JetStream per test.
+migrated template per service) and a real NATS server with JetStream per test, or a cluster of
+three for the tests that need one.
 
 With PYK8S_REQUIRE_ALL=1 (CI sets it) a skipped test is a failure: CI has everything every
 test needs, so a skip there means a part went untested without anyone noticing."""
 
+import json
 import os
 import time
 import uuid
@@ -13,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from nats.errors import Error as NatsError
 
 from pyk8s_contracts.identities import ALL_IDENTITIES, Permissions
 
 from .db import alembic_config
-from .embedded import EmbeddedNats, EmbeddedPostgres
+from .embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 from .natsauth import ensure_credentials
 
 REQUIRE_ALL = "PYK8S_REQUIRE_ALL"
@@ -73,6 +76,19 @@ HARNESS_PERMISSIONS = Permissions(
 )
 
 
+# A test-only identity for the cluster tests: moves stream leaders and reads stream and
+# consumer state, as an administrator would with the `nats` CLI. Only test clusters admit it.
+OPERATOR = "operator"
+OPERATOR_PERMISSIONS = Permissions(
+    publish=[
+        "$JS.API.STREAM.LEADER.STEPDOWN.*",
+        "$JS.API.STREAM.INFO.*",
+        "$JS.API.CONSUMER.INFO.*.*",
+    ],
+    subscribe=[],
+)
+
+
 @pytest.fixture(scope="session")
 def nats_seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One nkey seed per identity (and the harness), shared by every server of the session."""
@@ -88,6 +104,23 @@ def nats_server(tmp_path: Path, nats_seeds: dict[str, Path]) -> Iterator[Embedde
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path, nats_seeds: dict[str, Path]) -> Iterator[EmbeddedNatsCluster]:
+    """Three clustered NATS servers on loopback, authentication on as in every deployment:
+    `nats_cluster.url` lists every node (a `*_NATS_URL` value), `nats_cluster.nodes[i]` is
+    one to kill or restart, `await nats_cluster.connect(identity)` a client of any node."""
+    operator = ensure_credentials(tmp_path / "nats-operator", [OPERATOR])
+    cluster = EmbeddedNatsCluster(
+        tmp_path / "nats-cluster",
+        {**nats_seeds, **operator},
+        size=3,
+        extra={HARNESS: HARNESS_PERMISSIONS, OPERATOR: OPERATOR_PERMISSIONS},
+    )
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")
@@ -152,13 +185,51 @@ async def wait_until_async(predicate, timeout: float = 10.0, interval: float = 0
         await asyncio.sleep(interval)
 
 
-async def ensure_all_streams(server: EmbeddedNats) -> None:
+async def ensure_all_streams(server: EmbeddedNats | EmbeddedNatsCluster, replicas: int = 1) -> None:
     """Creates every stream as its owner would at start-up, for tests that run without it."""
     from .streams import OWNED_STREAMS, ensure_streams
 
     for owner in OWNED_STREAMS:
         nc = await server.connect(owner)
         try:
-            await ensure_streams(nc.jetstream(), owner)
+            await ensure_streams(nc.jetstream(), owner, replicas)
         finally:
             await nc.close()
+
+
+async def replicated(js, stream: str, nodes: int = 3):
+    """The stream's info once it has a leader and every other node of a cluster of `nodes` as
+    a current replica; None until then (for `wait_until_async`)."""
+    try:
+        info = await js.stream_info(stream)
+    except NatsError:
+        # While the cluster moves or elects the stream's leader, no one may answer in time.
+        return None
+    cluster = info.cluster
+    followers = (cluster.replicas or []) if cluster else []
+    current = len(followers) == nodes - 1 and all(peer.current for peer in followers)
+    return info if cluster and cluster.leader and current else None
+
+
+async def move_stream_leader(cluster: EmbeddedNatsCluster, stream: str, server_name: str) -> None:
+    """Has `server_name` lead `stream`: the operator asks the leader to step down in its
+    favour, as an administrator would with `nats stream cluster step-down`."""
+    operator = await cluster.connect(OPERATOR)
+    request = json.dumps({"placement": {"preferred": server_name}}).encode()
+    try:
+
+        async def leads() -> bool:
+            try:
+                info = await operator.jetstream().stream_info(stream)
+                if info.cluster.leader == server_name:
+                    return True
+                await operator.request(
+                    f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", request, timeout=5
+                )
+            except NatsError:
+                pass  # no leader answering yet: ask again
+            return False
+
+        await wait_until_async(leads, timeout=30, interval=0.2)
+    finally:
+        await operator.close()
