@@ -18,7 +18,7 @@ from pyk8s_kit.db import Database
 from . import access, repository
 from .access import RoleLookup
 from .crypto import KubeconfigBox
-from .drivers import Driver
+from .drivers import CliError, Driver, Unavailable
 from .events import emit, enqueue
 from .models import Cluster
 from .settings import ProvisionerSettings
@@ -61,6 +61,7 @@ class ClusterService:
             )
         if req.team_id:
             await self._require_team_role(req.team_id, req.actor_id, Role.MEMBER)
+        version = self._version_for(req)
         cluster_id = uuid.uuid4()
         try:
             async with self.db.session() as session:
@@ -74,7 +75,7 @@ class ClusterService:
                     team_id=req.team_id,
                     owner_id=req.actor_id,
                     provider=req.provider.value,
-                    kubernetes_version=req.kubernetes_version,
+                    kubernetes_version=version,
                     workers=req.workers,
                     status=S.PENDING.value,
                     runtime_name=runtime_name(req.name, cluster_id),
@@ -88,6 +89,16 @@ class ClusterService:
                 return to_contract(cluster)
         except IntegrityError:
             raise self._name_conflict(req.name) from None
+
+    def _version_for(self, req: c.ClusterCreateRequest) -> str | None:
+        """The version the cluster will run, refused here when the provider cannot make it
+        on this machine (kwok offers the versions whose binaries are installed)."""
+        try:
+            return self.drivers[req.provider].version_for(req.kubernetes_version)
+        except Unavailable as error:
+            raise ServiceError(
+                ErrorCode.VALIDATION, str(error), {"available": list(error.available)}
+            ) from None
 
     @staticmethod
     def _name_conflict(name: str) -> ServiceError:
@@ -195,11 +206,15 @@ class ClusterService:
         if cluster is None:
             raise access.not_found()
         driver = self.drivers[c.Provider(cluster.provider)]
-        return c.ClusterNode(
-            cluster_id=cluster.id,
-            status=cluster.status,
-            container=driver.node_container(cluster.runtime_name),
-        )
+        container = driver.node_container(cluster.runtime_name)
+        if cluster.status == S.READY:
+            try:
+                container = await driver.terminal_container(cluster.runtime_name)
+            except CliError as error:
+                raise ServiceError(
+                    ErrorCode.UNAVAILABLE, f"the cluster's shell container is not there: {error}"
+                ) from None
+        return c.ClusterNode(cluster_id=cluster.id, status=cluster.status, container=container)
 
     async def team_count(self, team_id: uuid.UUID) -> int:
         async with self.db.session() as session:

@@ -1,6 +1,7 @@
+from ipaddress import IPv4Address
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import IPvAnyAddress, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from pyk8s_kit.settings import ServiceSettings
@@ -17,10 +18,26 @@ class ProvisionerSettings(ServiceSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pyk8s_provisioner"
     kind_bin: str = "kind"
     k3d_bin: str = "k3d"
+    # kwok: kwokctl runs etcd, the kwok controller and the Kubernetes binaries of the version
+    # asked for as local processes. The versions offered are the subfolders of
+    # kwok_versions_dir (v1.34.4/) that hold kube-apiserver, kube-controller-manager,
+    # kube-scheduler and kubectl; unset, kwok is not offered.
+    kwokctl_bin: str = "kwokctl"
+    kwok_etcd_bin: str = "etcd"
+    kwok_controller_bin: str = "kwok"
+    kwok_versions_dir: Path | None = None
+    # Where each kwok cluster's API server listens; etcd and the other components always
+    # listen on loopback only.
+    kwok_apiserver_bind_address: IPvAnyAddress = IPv4Address("127.0.0.1")
+    # The container a terminal of a kwok cluster attaches to: kubectl in it is pointed at
+    # the cluster. On the host's network it reaches an API server on loopback.
+    kwok_shell_image: str = "pyk8s-lab/node:local"
+    kwok_shell_network: str = "host"
     # Fernet key (urlsafe base64 of 32 bytes) that encrypts kubeconfigs at rest; to rotate,
     # list the new key first and the old one after it, comma-separated.
     kubeconfig_key: str = DEVELOPMENT_KUBECONFIG_KEY
-    # Where the CLIs write a cluster's kubeconfig before it is encrypted into the database.
+    # Where the CLIs write a cluster's kubeconfig before it is encrypted into the database,
+    # and kwokctl keeps its clusters (<work_dir>/kwok): it must outlive a restart.
     work_dir: Path = Path("/tmp/pyk8s-provisioner")
     # What kind's --wait and k3d's --timeout are given; the process gets a grace on top.
     cli_wait_seconds: int = 300
