@@ -9,8 +9,8 @@ status, events once by CloudEvent id, nothing orphaned, 503 during, recovery aft
 - provisioner SIGKILLed mid-create, mid-delete, between nodes (kind and k3d doubles), and
   mid-create, when ready and mid-delete (kwok for real):
   tests/provisioner/test_crash_safety.py; replicas: tests/provisioner/test_replicas.py
-- NATS restarted: mid-create (kind double, kwok) tests/faults/test_nats_restart.py; API 503 and recovery
-  tests/test_outages.py
+- NATS restarted: mid-create (kind double, kwok) tests/faults/test_nats_restart.py; API 503
+  and recovery tests/test_outages.py
 - PostgreSQL stopped: tests/test_outages.py
 - invited sign-up during a teams outage: gateway/tests/test_invitations.py
 - a supervised child dying under `make up`: tests/test_make_up.py
