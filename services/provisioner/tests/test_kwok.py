@@ -3,6 +3,7 @@ binaries of .tools (scripts/install-k8s-tools.sh). Each cluster costs about 3-5 
 so one cluster serves the read-only checks and two more the lifecycle ones; every one is
 removed after its test."""
 
+import asyncio
 import json
 import subprocess
 import time
@@ -62,8 +63,6 @@ def listening(process: psutil.Process) -> set[tuple[str, int]]:
 def cluster(tmp_path_factory):
     """One kwok cluster with two fake nodes and the role bindings, made as the provisioner
     makes it."""
-    import asyncio
-
     root = tmp_path_factory.mktemp("kwok")
     driver = kwok_driver(root)
     name = "t-kwok-shared"
@@ -148,9 +147,15 @@ async def test_lifecycle_leaves_no_process_no_file_and_no_shell(tmp_path):
         others = [p for component, p in by_component.items() if component != "kube-apiserver"]
         assert {ip for p in others for ip, _ in listening(p)} <= LOOPBACK
 
-        shell = await driver.terminal_container(name)
-        assert shell == f"pyk8s-kwok-{name}"
-        assert await driver.terminal_container(name) == shell  # idempotent
+        # Two replicas asking at once, then again once it runs: one container.
+        both = await asyncio.gather(
+            driver.terminal_container(name), driver.terminal_container(name)
+        )
+        shell = f"pyk8s-kwok-{name}"
+        assert both == [shell, shell]
+        assert await driver.terminal_container(name) == shell
+        same_name = ["docker", "ps", "--all", "--quiet", "--filter", f"name=^{shell}$"]
+        assert len(subprocess.run(same_name, capture_output=True, text=True).stdout.split()) == 1
         nodes = subprocess.run(
             ["docker", "exec", shell, "kubectl", "get", "nodes", "-o", "name"],
             capture_output=True,
@@ -176,6 +181,32 @@ async def test_lifecycle_leaves_no_process_no_file_and_no_shell(tmp_path):
         assert gone.returncode != 0
     finally:
         remove_kwok(driver.workdir, name)
+
+
+async def test_creates_at_once_get_apart_ports_and_their_own_etcd(tmp_path):
+    """kwokctl tries ports from 32766 down: two creates at once would take the same ones and
+    one API server would serve from the other's etcd. The driver makes them one at a time."""
+    driver = kwok_driver(tmp_path)
+    names = ["t-kwok-a", "t-kwok-b"]
+    try:
+        await asyncio.gather(
+            *(driver.create(CreateSpec(name, None, 0, tmp_path / name)) for name in names)
+        )
+        ports = {}
+        for name in names:
+            assert await driver.missing_nodes(name, 0) == ()
+            etcd = next(p for p in driver.processes(name) if p.info["cmdline"][0].endswith("etcd"))
+            apiserver = next(
+                p for p in driver.processes(name) if "kube-apiserver" in p.info["cmdline"][0]
+            )
+            served = {port for _, port in listening(etcd)}
+            used = next(a for a in apiserver.cmdline() if a.startswith("--etcd-servers="))
+            assert int(used.rsplit(":", 1)[1]) in served
+            ports[name] = served | {port for _, port in listening(apiserver)}
+        assert not ports[names[0]] & ports[names[1]]
+    finally:
+        for name in names:
+            remove_kwok(driver.workdir, name)
 
 
 async def test_a_shell_left_alone_is_listed_and_removed(tmp_path):

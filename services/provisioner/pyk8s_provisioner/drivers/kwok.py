@@ -5,6 +5,7 @@ Ready. The cluster needs no container; a terminal gets a shell container with ku
 pointed at the cluster."""
 
 import asyncio
+import fcntl
 import io
 import json
 import logging
@@ -12,7 +13,8 @@ import os
 import re
 import shutil
 import tarfile
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,6 +42,7 @@ INSTALL_HINT = "run scripts/install-k8s-tools.sh"
 SHELL_LABEL = "pyk8s-lab.kwok-cluster"
 SHELL_KUBECONFIG = ".kube/config"  # under /root, where kubectl looks by default
 GONE_POLL_SECONDS = 0.05
+LOCK_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,8 @@ class KwokDriver(Driver):
         # kwokctl runs the first `kubectl` on PATH to see the API server serve: ours.
         version_dir = self.version_dir(spec.kubernetes_version)
         env["PATH"] = f"{version_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-        await run_checked(self.create_argv(spec), self.timeouts.create_seconds, env)
+        async with self.one_create_at_a_time():
+            await run_checked(self.create_argv(spec), self.timeouts.create_seconds, env)
         if spec.workers:
             await run_checked(
                 self.scale_argv(spec.runtime_name, spec.workers), self.timeouts.short_seconds, env
@@ -250,9 +254,37 @@ class KwokDriver(Driver):
                 "--for=condition=Ready",
                 "node",
                 "--all",
-                f"--timeout={self.timeouts.wait_seconds}s",
+                f"--timeout={self.timeouts.short_seconds}s",
             )
+        # kwokctl calls a cluster ready once its API server answers, even if a component
+        # failed to start (an etcd whose port was taken would leave the API server on another
+        # cluster's etcd): a cluster is made only when whole.
+        missing = await self.missing_nodes(spec.runtime_name, spec.workers)
+        if missing:
+            raise CliError(f"kwok cluster {spec.runtime_name} is not whole: {', '.join(missing)}")
         return await self.kubeconfig(spec.runtime_name)
+
+    @asynccontextmanager
+    async def one_create_at_a_time(self) -> AsyncIterator[None]:
+        """kwokctl picks each component's port by trying them from 32766 down, so two
+        creates at once pick the same ones. A lock file in KWOK_WORKDIR serializes them on
+        this host (the kernel releases it if its holder dies; kwokctl does not inherit it)."""
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeouts.create_seconds
+        with (self.workdir / "create.lock").open("w") as lock:
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if loop.time() > deadline:
+                        raise CliError("another kwok cluster took too long to be created") from None
+                    await asyncio.sleep(LOCK_POLL_SECONDS)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def kubectl_of(self, runtime_name: str) -> str:
         """kubectl of the cluster's own Kubernetes version (kwokctl links the binaries it was
