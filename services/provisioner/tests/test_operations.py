@@ -328,6 +328,23 @@ async def test_reconcile_resumes_work_and_removes_deleted_runtimes(world):
     assert await work(db, pending.id) == ["create", "create"]
 
 
+async def test_reconcile_removes_deleted_kwok_clusters_and_their_shells(world):
+    require_kwok()
+    service, ops, _, db = world
+    cluster = await service.create(create_request(uuid.uuid4(), provider="kwok"))
+    await ops.create(cluster.id)
+    node = await service.node(c.ClusterNodeRequest(cluster_id=cluster.id))
+    runtime = runtime_name("demo", cluster.id)
+    async with db.session() as session:  # a crash left the cluster and its shell behind
+        (await session.get(Cluster, cluster.id)).status = "deleted"
+    driver = ops.drivers[c.Provider.KWOK]
+    assert len(kwok_processes(driver.workdir, runtime)) == 5
+    await ops.reconcile()
+    assert kwok_processes(driver.workdir, runtime) == []
+    shell = subprocess.run(["docker", "inspect", node.container], capture_output=True, check=False)
+    assert shell.returncode != 0
+
+
 async def test_giving_up_says_why(world):
     service, ops, _, db = world
     actor = uuid.uuid4()
