@@ -209,11 +209,12 @@ async def test_creates_at_once_get_apart_ports_and_their_own_etcd(tmp_path):
             remove_kwok(driver.workdir, name)
 
 
-async def test_a_shell_left_alone_is_listed_and_removed(tmp_path):
-    """A crash between removing the cluster and its shell container leaves the shell: the
-    runtime still exists for the provisioner, so a delete or the reconciliation removes it."""
+async def test_leftovers_kwokctl_does_not_list_are_listed_and_removed(tmp_path):
+    """A crash can leave a shell container without its cluster, or a cluster folder without
+    the configuration kwokctl lists clusters by: either still exists for the provisioner, so
+    a delete or the reconciliation removes it."""
     driver = kwok_driver(tmp_path)
-    name = "t-kwok-shell"
+    name, cut = "t-kwok-shell", "t-kwok-cut"
     shell = driver.node_container(name)
     label = f"pyk8s-lab.kwok-cluster={name}"
     subprocess.run(
@@ -221,10 +222,13 @@ async def test_a_shell_left_alone_is_listed_and_removed(tmp_path):
         capture_output=True,
         check=True,
     )
+    (driver.cluster_dir(cut) / "pids").mkdir(parents=True)
     try:
-        assert await driver.list() == {name}
+        assert await driver.list() == {name, cut}
         await driver.delete(name, tmp_path / name)
+        await driver.delete(cut, tmp_path / cut)
         assert await driver.list() == set()
+        assert not driver.cluster_dir(cut).exists()
     finally:
         subprocess.run(["docker", "rm", "-f", shell], capture_output=True, check=False)
 

@@ -387,6 +387,9 @@ class KwokDriver(Driver):
             if asyncio.get_running_loop().time() > deadline:
                 raise CliError(f"kwok cluster {runtime_name}: still running after delete: {alive}")
             await asyncio.sleep(GONE_POLL_SECONDS)
+        # What kwokctl does not know as a cluster (a create cut short before its
+        # configuration was written) it leaves behind.
+        shutil.rmtree(self.cluster_dir(runtime_name), ignore_errors=True)
 
     # the terminal's shell container
 
@@ -466,7 +469,12 @@ class KwokDriver(Driver):
             return set()
         return {line.strip() for line in result.stdout.splitlines() if line.strip()}
 
+    def _folders(self) -> set[str]:
+        clusters = self.workdir / "clusters"
+        return {entry.name for entry in clusters.iterdir()} if clusters.is_dir() else set()
+
     # Last in the class: below it, `list` in annotations would mean this method.
     async def list(self) -> set[str]:
-        """kwokctl's clusters, and those of which only a shell container is left."""
-        return await super().list() | await self._shell_owners()
+        """kwokctl's clusters, and those of which only a folder kwokctl skips (a create cut
+        short before its configuration was written) or a shell container is left."""
+        return await super().list() | self._folders() | await self._shell_owners()
