@@ -212,7 +212,7 @@ class ClusterService:
                 container = await driver.terminal_container(cluster.runtime_name)
             except CliError as error:
                 raise ServiceError(
-                    ErrorCode.UNAVAILABLE, f"the cluster's shell container is not there: {error}"
+                    ErrorCode.UNAVAILABLE, f"could not start the cluster's shell container: {error}"
                 ) from None
         return c.ClusterNode(cluster_id=cluster.id, status=cluster.status, container=container)
 

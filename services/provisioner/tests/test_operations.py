@@ -20,7 +20,7 @@ from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 from pyk8s_provisioner.crypto import KubeconfigBox
-from pyk8s_provisioner.drivers import CreateSpec, KwokDriver, build_drivers
+from pyk8s_provisioner.drivers import CreateSpec, KwokDriver, Shell, build_drivers
 from pyk8s_provisioner.drivers.kwok import installed_versions
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.models import Cluster, OutboxEvent
@@ -170,6 +170,13 @@ async def test_a_kwok_cluster_from_request_to_deleted(world):
         "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\n"
         in (viewer)
     )
+    image = driver.shell
+    driver.shell = Shell("pyk8s-lab/no-such-image:local", image.network)
+    with pytest.raises(ServiceError) as no_shell:
+        await service.node(c.ClusterNodeRequest(cluster_id=cluster.id))
+    assert no_shell.value.code == "service_unavailable"
+    assert "pyk8s-lab/no-such-image:local" in no_shell.value.message
+    driver.shell = image
     node = await service.node(c.ClusterNodeRequest(cluster_id=cluster.id))
     assert node.container == f"pyk8s-kwok-{runtime}"
     await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))

@@ -411,6 +411,9 @@ class KwokDriver(Driver):
             [
                 "docker",
                 "create",
+                # The image is built on this machine (scripts/node-image.sh), never pulled.
+                "--pull",
+                "never",
                 "--name",
                 name,
                 "--hostname",
