@@ -39,13 +39,14 @@ check-schema: setup web
 up: setup web
 	$(UV) run python scripts/up.py
 
-## What the cluster, terminal and Helm tests need: a Docker engine, the local node image, kind,
-## k3d, and helm, kwok and the Kubernetes binaries (tests/deploy).
+## What the cluster, terminal and Helm tests need: a Docker engine, kind, k3d, helm, kwok and
+## the Kubernetes binaries (the kwok provider, tests/deploy), and the local node image, which
+## carries the kubectl built just before.
 test-deps:
 	scripts/ensure-docker.sh
-	scripts/node-image.sh
 	scripts/install-cluster-tools.sh
 	scripts/install-k8s-tools.sh
+	scripts/node-image.sh
 
 test-web: web
 	cd web && npm test

@@ -3,6 +3,9 @@ real on the embedded PostgreSQL and NATS, in a background thread with its own ev
 so tests talk to it over real HTTP exactly as the CLI and the browser do."""
 
 import asyncio
+import os
+import shutil
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import uvicorn
 
@@ -22,6 +26,7 @@ from pyk8s_gateway.main import create_app
 from pyk8s_gateway.settings import GatewaySettings
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
 from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner.drivers.kwok import installed_versions
 from pyk8s_provisioner.main import MIGRATIONS as PROVISIONER_MIGRATIONS
 from pyk8s_provisioner.main import start as start_provisioner
 from pyk8s_provisioner.settings import ProvisionerSettings
@@ -41,13 +46,53 @@ class ServiceSpec:
     migrations: Any
 
 
-# The provisioner drives the kind/k3d test doubles (real Docker containers, no registry).
+# The provisioner drives the kind/k3d test doubles (real Docker containers, no registry), and
+# kwok for real from what scripts/install-k8s-tools.sh built into .tools, when it has.
 PROVISIONER_DOUBLES = Path(__file__).parent / "services/provisioner/tests/doubles"
+TOOLS = Path(__file__).parent / ".tools"
+KWOK_SETTINGS: dict[str, Any] = {
+    "kwokctl_bin": str(TOOLS / "bin" / "kwokctl"),
+    "kwok_etcd_bin": str(TOOLS / "bin" / "etcd"),
+    "kwok_controller_bin": str(TOOLS / "bin" / "kwok"),
+    "kwok_versions_dir": TOOLS / "kubernetes",
+}
 ProvisionerTestSettings = partial(
     ProvisionerSettings,
     kind_bin=str(PROVISIONER_DOUBLES / "kind_double"),
     k3d_bin=str(PROVISIONER_DOUBLES / "k3d_double"),
+    **KWOK_SETTINGS,
 )
+
+
+def require_kwok() -> None:
+    """Skips the test unless kwokctl, etcd, kwok and a Kubernetes version are in .tools."""
+    binaries = ("kwokctl_bin", "kwok_etcd_bin", "kwok_controller_bin")
+    installed = all(os.access(KWOK_SETTINGS[binary], os.X_OK) for binary in binaries)
+    if not installed or not installed_versions(KWOK_SETTINGS["kwok_versions_dir"]):
+        pytest.skip("kwok is not installed: run scripts/install-k8s-tools.sh")
+
+
+def kwok_processes(kwok_workdir: Path, runtime: str) -> list[psutil.Process]:
+    """The running processes of a kwok cluster: those started from its binaries."""
+    prefix = str(kwok_workdir / "clusters" / runtime / "bin") + os.sep
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        argv = process.info["cmdline"] or [""]
+        if argv[0].startswith(prefix) and process.status() != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found
+
+
+def remove_kwok(kwok_workdir: Path, runtime: str) -> None:
+    """Whatever a test left of a kwok cluster: its processes, its files, its shell container."""
+    processes = kwok_processes(kwok_workdir, runtime)
+    for process in processes:
+        process.kill()
+    psutil.wait_procs(processes, timeout=10)
+    shutil.rmtree(kwok_workdir / "clusters" / runtime, ignore_errors=True)
+    shell = f"pyk8s-kwok-{runtime}"
+    subprocess.run(["docker", "rm", "-f", shell], capture_output=True, check=False)
+
 
 SERVICES = [
     ServiceSpec("auth", start_auth, AuthSettings, AUTH_MIGRATIONS),
@@ -161,9 +206,15 @@ def platform_overrides() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def platform(nats_server, make_database, platform_overrides) -> Iterator[Platform]:
+def platform(nats_server, make_database, platform_overrides, tmp_path) -> Iterator[Platform]:
     urls = {spec.name: make_database(spec.name, spec.migrations) for spec in SERVICES}
-    thread = PlatformThread(nats_server, urls, platform_overrides)
+    # Each platform's provisioner keeps its CLIs' files, kwok's clusters among them, apart.
+    work_dir = {"work_dir": tmp_path / "provisioner"}
+    overrides = {
+        **platform_overrides,
+        "provisioner": {**work_dir, **platform_overrides.get("provisioner", {})},
+    }
+    thread = PlatformThread(nats_server, urls, overrides)
     try:
         yield thread.start_and_wait()
     finally:
@@ -311,10 +362,8 @@ NODE_LABELS = {"kind": "io.x-k8s.kind.cluster", "k3d": "k3d.cluster"}
 
 @pytest.fixture
 def remove_runtime_clusters(platform: Platform) -> Iterator[None]:
-    """After the test, remove the Docker containers of every cluster it made, once no create
-    is still running (it would add containers after the clean-up)."""
-    import subprocess
-
+    """After the test, remove the Docker containers (the kwok processes) of every cluster it
+    made, once no create is still running (it would add some after the clean-up)."""
     from sqlalchemy import select
 
     from pyk8s_provisioner.models import Cluster
@@ -330,7 +379,11 @@ def remove_runtime_clusters(platform: Platform) -> Iterator[None]:
         timeout=60,
         interval=0.1,
     )
+    kwok_workdir = platform.runtimes["provisioner"].settings.work_dir / "kwok"
     for cluster in platform.run(load()):
+        if cluster.provider == "kwok":
+            remove_kwok(kwok_workdir, cluster.runtime_name)
+            continue
         label = f"label={NODE_LABELS[cluster.provider]}={cluster.runtime_name}"
         found = subprocess.run(
             ["docker", "ps", "-aq", "--filter", label], capture_output=True, check=False, text=True

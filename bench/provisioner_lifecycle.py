@@ -1,14 +1,19 @@
 """The provisioner end to end on real PostgreSQL, NATS and Docker, with the kind/k3d test
-doubles as CLIs (their nodes are real containers): time from the create request to the
-`ready` event and from the delete request to `deleted`, with N clusters at once, and the
-request rate of `provisioner.cluster.get`. NATS admits only the platform's identities: the
-benchmark asks as the gateway does, with the access token of a user of the real auth service.
+doubles as CLIs (their nodes are real containers), or kwok for real from .tools
+(scripts/install-k8s-tools.sh): time from the create request to the `ready` event and from
+the delete request to `deleted`, with N clusters at once, and the request rate of
+`provisioner.cluster.get`. NATS admits only the platform's identities: the benchmark asks as
+the gateway does, with the access token of a user of the real auth service.
 
-    uv run python bench/provisioner_lifecycle.py [clusters] [max_concurrent_creates]
+    uv run python bench/provisioner_lifecycle.py [clusters] [max_concurrent_creates] [providers]
+
+`providers` is a comma-separated list the clusters take in turn (default `kind,k3d`); `3 1 kwok`
+measures three kwok clusters, one created at a time.
 """
 
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -16,6 +21,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+import psutil
 
 from pyk8s_auth.main import start as start_auth
 from pyk8s_auth.settings import AuthSettings
@@ -31,6 +38,7 @@ from pyk8s_provisioner.settings import ProvisionerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOUBLES = ROOT / "services" / "provisioner" / "tests" / "doubles"
+TOOLS = ROOT / ".tools"
 GETS = 2_000
 
 
@@ -39,7 +47,7 @@ def summary(label: str, seconds: list[float]) -> str:
     return f"{label}: n={len(seconds)} p50 {statistics.median(seconds):.2f}s max {seconds[-1]:.2f}s"
 
 
-async def main(count: int, concurrency: int) -> None:
+async def main(count: int, concurrency: int, providers: list[str]) -> None:
     tmp = Path(tempfile.mkdtemp())
     pg = EmbeddedPostgres(tmp / "pg", durable=False).start()
     seeds = ensure_credentials(tmp / "nats-credentials")
@@ -66,6 +74,10 @@ async def main(count: int, concurrency: int) -> None:
             nats_credentials=str(seeds["provisioner"]),
             kind_bin=str(DOUBLES / "kind_double"),
             k3d_bin=str(DOUBLES / "k3d_double"),
+            kwokctl_bin=str(TOOLS / "bin" / "kwokctl"),
+            kwok_etcd_bin=str(TOOLS / "bin" / "etcd"),
+            kwok_controller_bin=str(TOOLS / "bin" / "kwok"),
+            kwok_versions_dir=TOOLS / "kubernetes",
             work_dir=tmp / "work",
             max_concurrent_creates=concurrency,
             workers=concurrency + 1,
@@ -89,10 +101,9 @@ async def main(count: int, concurrency: int) -> None:
             ordered_consumer=True,
         )
         asked: dict[str, float] = {}
-        providers = ["kind", "k3d"]
         for index in range(count):
             payload = c.ClusterCreateRequest(
-                actor_id=actor, name=f"bench-{index}", provider=providers[index % 2]
+                actor_id=actor, name=f"bench-{index}", provider=providers[index % len(providers)]
             )
             asked_at = time.perf_counter()
             cluster = await request(
@@ -126,7 +137,7 @@ async def main(count: int, concurrency: int) -> None:
             await asyncio.sleep(0.05)
         deleted = [seen[(cid, "deleted")] - at for cid, at in deleting.items()]
 
-        print(f"{count} clusters (kind and k3d doubles), max_concurrent_creates={concurrency}")
+        print(f"{count} clusters ({', '.join(providers)}), max_concurrent_creates={concurrency}")
         print(summary("create -> ready", ready) + f"; all ready after {all_ready:.2f}s")
         print(summary("delete -> deleted", deleted))
         print(f"provisioner.cluster.get sequential: {get_rate:,.0f} req/s")
@@ -136,6 +147,7 @@ async def main(count: int, concurrency: int) -> None:
             await runtime.stop()
         server.stop()
         pg.stop()
+        remove_kwok_leftovers(tmp / "work" / "kwok")
 
 
 async def sign_up(nc) -> tuple[str, uuid.UUID]:
@@ -149,6 +161,19 @@ async def sign_up(nc) -> tuple[str, uuid.UUID]:
     login = auth_contract.LoginRequest(login=name, password=password, client="bench")
     tokens = await request(nc, subjects.AUTH_LOGIN, login, auth_contract.TokenPair)
     return tokens.access_token, user.id
+
+
+def remove_kwok_leftovers(kwok_workdir: Path) -> None:
+    """Processes of kwok clusters that an interrupted run left behind."""
+    prefix = str(kwok_workdir / "clusters") + os.sep
+    left = [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if (process.info["cmdline"] or [""])[0].startswith(prefix)
+    ]
+    for process in left:
+        process.kill()
+    psutil.wait_procs(left, timeout=10)
 
 
 def remove_leftovers() -> None:
@@ -168,7 +193,8 @@ def remove_leftovers() -> None:
 
 if __name__ == "__main__":
     arguments = [int(a) for a in sys.argv[1:3]]
+    chosen = (sys.argv[3] if len(sys.argv) > 3 else "kind,k3d").split(",")
     try:
-        asyncio.run(main(*(arguments + [6, 2][len(arguments) :])))
+        asyncio.run(main(*(arguments + [6, 2][len(arguments) :]), chosen))
     finally:
         remove_leftovers()

@@ -40,7 +40,7 @@ from pyk8s_terminal.docker import Docker
 
 KEYSTROKES = 1_000
 FLOOD_MB = 100
-NODE_IMAGE = "pyk8s-lab/node:test"
+NODE_IMAGE = "pyk8s-lab/node:local"
 REPO = Path(__file__).resolve().parents[1]
 
 

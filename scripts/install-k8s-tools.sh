@@ -2,6 +2,10 @@
 # Builds helm, kwok/kwokctl, etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 # kubectl from the Go module proxy into .tools/bin (no release download site is reachable and no
 # container image is needed: kwokctl's binary runtime runs these as local processes).
+# The Kubernetes binaries go to .tools/kubernetes/<version>/, one folder per version built (the
+# versions the provisioner's kwok provider offers, PROVISIONER_KWOK_VERSIONS_DIR), and
+# .tools/bin links to those of K8S_VERSION. K8S_VERSION=v1.33.8 scripts/install-k8s-tools.sh
+# adds a version.
 # A binary is rebuilt only when it is missing or built from another module version; the Go build
 # and module caches live under .tools/ so a CI cache of that folder makes a rebuild take seconds.
 # Measured times: helm/pyk8s-lab/README.md ("On kwok").
@@ -20,9 +24,12 @@ export GOMODCACHE
 export GOFLAGS="${GOFLAGS:--buildvcs=false} -modcacherw"
 mkdir -p "$BIN"
 
-# built_from BINARY MODULE VERSION: the binary exists and its build info names MODULE at VERSION.
+# built_from BINARY MODULE VERSION: the binary (a name in .tools/bin, or a path) exists and its
+# build info names MODULE at VERSION.
 built_from() {
-  [ -x "$BIN/$1" ] && go version -m "$BIN/$1" | grep -qE "^[[:space:]]+(mod|dep)[[:space:]]+$2[[:space:]]+$3([[:space:]]|$)"
+  local path="$1"
+  [[ "$path" == */* ]] || path="$BIN/$path"
+  [ -x "$path" ] && go version -m "$path" | grep -qE "^[[:space:]]+(mod|dep)[[:space:]]+$2[[:space:]]+$3([[:space:]]|$)"
 }
 
 if ! built_from helm helm.sh/helm/v3 "$HELM_VERSION"; then
@@ -55,8 +62,16 @@ if ! built_from etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"; then
 fi
 
 K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+K8S_DIR="$TOOLS/kubernetes/$K8S_VERSION"
+mkdir -p "$K8S_DIR"
 k8s_built=true
-for b in "${K8S_BINS[@]}"; do built_from "$b" k8s.io/kubernetes "$K8S_VERSION" || k8s_built=false; done
+for b in "${K8S_BINS[@]}"; do
+  # Earlier runs of this script built straight into .tools/bin: such a binary moves to its folder.
+  if [ -f "$BIN/$b" ] && [ ! -L "$BIN/$b" ] && built_from "$b" k8s.io/kubernetes "$K8S_VERSION"; then
+    mv "$BIN/$b" "$K8S_DIR/$b"
+  fi
+  built_from "$K8S_DIR/$b" k8s.io/kubernetes "$K8S_VERSION" || k8s_built=false
+done
 if [ "$k8s_built" = false ]; then
   mod="$TOOLS/k8s-mod"
   staging="v0.${K8S_VERSION#v1.}"
@@ -79,11 +94,14 @@ if [ "$k8s_built" = false ]; then
     ld="$ld -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
   (cd "$mod" && go mod tidy \
-    && go build -trimpath -ldflags "$ld" -o "$BIN/" "${K8S_BINS[@]/#/k8s.io/kubernetes/cmd/}")
+    && go build -trimpath -ldflags "$ld" -o "$K8S_DIR/" "${K8S_BINS[@]/#/k8s.io/kubernetes/cmd/}")
 fi
+for b in "${K8S_BINS[@]}"; do ln -sfn "../kubernetes/$K8S_VERSION/$b" "$BIN/$b"; done
 
 "$BIN/helm" version --short
 "$BIN/kwokctl" --version
-"$BIN/etcd" --version | head -1
+# sed reads all it is given: with `head -1` the tool could die of SIGPIPE and fail the script.
+"$BIN/etcd" --version | sed -n 1p
 "$BIN/kube-apiserver" --version
-"$BIN/kubectl" version --client | head -1
+"$BIN/kubectl" version --client | sed -n 1p
+echo "Kubernetes versions for kwok (.tools/kubernetes): $(ls "$TOOLS/kubernetes" | tr '\n' ' ')"

@@ -60,6 +60,15 @@ def secrets_env(data_dir: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
 
 
+def kwok_env() -> dict[str, str]:
+    """The Kubernetes versions scripts/install-k8s-tools.sh built, one folder each, offered by
+    the kwok provider; unless the environment names other ones."""
+    versions = ROOT / ".tools" / "kubernetes"
+    if "PROVISIONER_KWOK_VERSIONS_DIR" in os.environ or not versions.is_dir():
+        return {}
+    return {"PROVISIONER_KWOK_VERSIONS_DIR": str(versions)}
+
+
 Nats = EmbeddedNats | EmbeddedNatsCluster
 
 
@@ -290,9 +299,11 @@ def main() -> int:
         **os.environ,
         **secrets_env(data_dir),
         "PYTHONUNBUFFERED": "1",
-        # kind and k3d built by scripts/install-cluster-tools.sh, if they were.
+        # kind and k3d built by scripts/install-cluster-tools.sh, kwokctl, etcd and kwok by
+        # scripts/install-k8s-tools.sh, if they were.
         "PATH": f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "PROVISIONER_WORK_DIR": str(data_dir / "provisioner"),
+        **kwok_env(),
     }
     supervisord = spawn_supervisord(config, env)
     signal.signal(signal.SIGINT, request_stop)

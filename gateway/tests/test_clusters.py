@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from conftest import NODE_LABELS, unique
+from conftest import KWOK_SETTINGS, NODE_LABELS, require_kwok, unique
 from pyk8s_contracts import subjects
 from pyk8s_contracts.clusters import ClusterNode, ClusterNodeRequest
 from pyk8s_contracts.common import utcnow
 from pyk8s_kit.bus import request
 from pyk8s_kit.testing import wait_until
+from pyk8s_provisioner.drivers.kwok import installed_versions
 from pyk8s_provisioner.models import Cluster
 
 
@@ -196,6 +197,19 @@ def test_ttl_above_the_maximum_is_refused(person):
     ada = person()
     body = assert_problem(create(ada, ttl_hours=73), 422, "validation_error")
     assert "72" in body["detail"]
+
+
+def test_a_kwok_version_that_is_not_installed_is_refused_with_those_that_are(person):
+    require_kwok()
+    ada = person()
+    installed = list(installed_versions(KWOK_SETTINGS["kwok_versions_dir"]))
+    answer = create(ada, provider="kwok", kubernetes_version="v1.9.0")
+    body = assert_problem(answer, 422, "validation_error")
+    assert body["detail"] == (
+        f"Kubernetes v1.9.0 is not installed for kwok here; available: {', '.join(installed)}"
+    )
+    assert body["available"] == installed
+    assert ada.get("/clusters").json()["clusters"] == []
 
 
 def test_signed_out_is_401(api):

@@ -43,7 +43,7 @@ from pyk8s_kit.embedded import free_port
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner import access as cluster_access
 
-NODE_IMAGE = "pyk8s-lab/node:test"
+NODE_IMAGE = "pyk8s-lab/node:local"
 REPO = Path(__file__).resolve().parents[2]
 REPLACED = ("teams", "provisioner")
 

@@ -1,6 +1,7 @@
 """The web terminal through the real teams service and the real provisioner: a team cluster
 created on the kind test double (a real Docker container), a member's shell on its node, and
-the session cut when the cluster is deleted."""
+the session cut when the cluster is deleted; a kwok cluster (for real) whose shell container
+has kubectl pointed at the cluster."""
 
 import json
 import re
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import unique
+from conftest import remove_kwok, require_kwok, unique
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.models import Cluster as ClusterRow
 
@@ -112,6 +113,46 @@ def test_member_shell_on_a_real_team_cluster_until_it_is_deleted(
         leftover = node_containers(platform)
         if leftover:
             subprocess.run(["docker", "rm", "-f", *leftover], check=False, capture_output=True)
+
+
+def test_a_kwok_clusters_terminal_has_kubectl_pointed_at_the_cluster(
+    platform, person, make_team, join_team
+):
+    require_kwok()
+    owner, member = person(), person()
+    team = make_team(owner)
+    join_team(owner, team, member, "member")
+    body = {"name": unique("k-"), "provider": "kwok", "team_id": team, "workers": 2}
+    created = owner.post("/clusters", json=body)
+    assert created.status_code == 202, created.text
+    cluster_id = created.json()["id"]
+    kwok_workdir = platform.runtimes["provisioner"].settings.work_dir / "kwok"
+    runtime = platform.run(_runtime_name(platform, cluster_id))
+    shell = f"pyk8s-kwok-{runtime}"
+    try:
+        wait_status(owner, cluster_id, "ready")
+        ticket = member.post(f"/clusters/{cluster_id}/terminal")
+        assert ticket.status_code == 201, ticket.text
+        url = platform.url.replace("http://", "ws://") + ticket.json()["ws_url"]
+        with connect(url, additional_headers={"Origin": platform.url}) as ws:
+            ws.send(json.dumps({"type": "hello", "ticket": ticket.json()["ticket"]}))
+            assert json.loads(ws.recv(timeout=20))["type"] == "ready"
+            ws.send(b"kubectl get nodes\r")
+            read_until(ws, rb"node-000000 +Ready[^\n]*\n[^\n]*node-000001 +Ready")
+
+            assert owner.delete(f"/clusters/{cluster_id}").status_code == 202
+            assert closed_with(ws) == (1008, "cluster deleted")
+        wait_status(owner, cluster_id, "deleted")
+        gone = subprocess.run(["docker", "inspect", shell], capture_output=True, check=False)
+        assert gone.returncode != 0, "the shell container outlived its cluster"
+    finally:
+        remove_kwok(kwok_workdir, runtime)
+
+
+async def _runtime_name(platform, cluster_id: str) -> str:
+    async with platform.runtimes["provisioner"].db.session() as session:
+        row = await session.get(ClusterRow, cluster_id)
+        return row.runtime_name
 
 
 async def _sessions(platform):

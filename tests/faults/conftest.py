@@ -6,10 +6,11 @@ status, events once by CloudEvent id, nothing orphaned, 503 during, recovery aft
 - gateway SIGKILLed under a live event stream: tests/faults/test_gateway_kill.py
 - gateway SIGKILLed under a live terminal: gateway/tests/test_terminal.py
   (test_a_killed_gateway_ends_its_sessions)
-- provisioner SIGKILLed mid-create, mid-delete, between nodes:
+- provisioner SIGKILLed mid-create, mid-delete, between nodes (kind and k3d doubles), and
+  mid-create, when ready and mid-delete (kwok for real):
   tests/provisioner/test_crash_safety.py; replicas: tests/provisioner/test_replicas.py
-- NATS restarted: mid-create tests/faults/test_nats_restart.py; API 503 and recovery
-  tests/test_outages.py
+- NATS restarted: mid-create (kind double, kwok) tests/faults/test_nats_restart.py; API 503
+  and recovery tests/test_outages.py
 - one node of a three-node NATS cluster SIGKILLed: tests/faults/test_nats_node_loss.py
 - PostgreSQL stopped: tests/test_outages.py
 - invited sign-up during a teams outage: gateway/tests/test_invitations.py

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import KWOK_SETTINGS
 from pyk8s_provisioner.main import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +115,7 @@ def provisioner_env(database_url: str, nats_server, work_dir: Path) -> dict[str,
         "PROVISIONER_NATS_CREDENTIALS": str(nats_server.seeds["provisioner"]),
         "PROVISIONER_KIND_BIN": str(DOUBLES / "kind_double"),
         "PROVISIONER_K3D_BIN": str(DOUBLES / "k3d_double"),
+        **{f"PROVISIONER_{key.upper()}": str(value) for key, value in KWOK_SETTINGS.items()},
         "PROVISIONER_WORK_DIR": str(work_dir),
         "PROVISIONER_WORK_ACK_WAIT_SECONDS": "3",
         "PROVISIONER_WORK_RETRY_DELAY_SECONDS": "0.5",

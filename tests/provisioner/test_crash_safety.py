@@ -7,9 +7,11 @@ import asyncio
 import json
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
+from conftest import kwok_processes, remove_kwok, require_kwok
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
 from pyk8s_kit.bus import ServiceError
@@ -197,3 +199,66 @@ async def test_killed_between_nodes_the_cluster_is_made_whole(
         assert_whole_lifecycle_once(events, cluster.id)
     finally:
         await clean_up(events, provider, runtime)
+
+
+async def test_kwok_killed_mid_create_when_ready_and_mid_delete_loses_nothing(
+    provisioner, nats_server, gateway_client
+):
+    """kwok runs for real (its create cannot be held like a double's): the provisioner is
+    killed while kwokctl starts the components, again once the cluster is ready, and right
+    after a delete is accepted. The components outlive each kill, as kind's containers do."""
+    require_kwok()
+    events = Events()
+    provisioner.start()
+    nc = gateway_client
+    kwok_workdir = Path(provisioner.env["PROVISIONER_WORK_DIR"]) / "kwok"
+    runtime = None
+    try:
+        await events.start(nats_server)
+        actor = uuid.uuid4()
+        create = c.ClusterCreateRequest(actor_id=actor, name="crash", provider="kwok", workers=1)
+        cluster = await create_when_served(nc, create)
+        runtime = runtime_name("crash", cluster.id)
+        pid_files = kwok_workdir / "clusters" / runtime / "pids"
+
+        def mid_create() -> bool:
+            creating = any("create" in cmd for cmd in children(provisioner.process.pid))
+            return creating and any(pid_files.glob("*.pid"))
+
+        await wait_until_async(mid_create, timeout=30, interval=0.02)
+        started = kwok_processes(kwok_workdir, runtime)
+        provisioner.kill()
+        assert started and all(process.is_running() for process in started)
+
+        provisioner.start()
+        await wait_until_async(
+            lambda: status_is(nc, actor, cluster.id, "ready", "failed"), timeout=60, interval=0.2
+        )
+        ready = await get(nc, actor, cluster.id)
+        assert ready.status == "ready", (ready.status_message, provisioner.logs())
+        assert f"removing incomplete runtime cluster {runtime}" in provisioner.full_logs()
+        running = {process.pid for process in kwok_processes(kwok_workdir, runtime)}
+        assert len(running) == 5
+        await wait_until_async(lambda: "ready" in events.verbs(cluster.id), timeout=30)
+
+        provisioner.kill()
+        provisioner.start()
+        await wait_until_async(lambda: status_is(nc, actor, cluster.id, "ready"), timeout=60)
+        assert {process.pid for process in kwok_processes(kwok_workdir, runtime)} == running
+
+        delete = c.ClusterRequest(actor_id=actor, cluster_id=cluster.id)
+        await nc.ask(subjects.PROVISIONER_CLUSTER_DELETE, delete, c.Cluster)
+        provisioner.kill()
+        provisioner.start()
+        await wait_until_async(
+            lambda: status_is(nc, actor, cluster.id, "deleted"), timeout=60, interval=0.2
+        )
+        assert kwok_processes(kwok_workdir, runtime) == []
+        assert not (kwok_workdir / "clusters" / runtime).exists()
+        await wait_until_async(lambda: "deleted" in events.verbs(cluster.id), timeout=30)
+        assert_whole_lifecycle_once(events, cluster.id)
+    finally:
+        if events.nc:
+            await events.nc.close()
+        if runtime:
+            remove_kwok(kwok_workdir, runtime)

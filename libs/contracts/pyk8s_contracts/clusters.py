@@ -56,7 +56,8 @@ class ClusterAccessRequest(Contract):
 
 
 class ClusterNode(Contract):
-    """Where a terminal attaches: the Docker container of the cluster's first server node."""
+    """Where a terminal attaches: the Docker container of the cluster's first server node
+    (kwok, whose nodes are not containers: a shell container with kubectl pointed at it)."""
 
     cluster_id: UUID
     status: ClusterStatus

@@ -99,6 +99,8 @@ class Operations:
                 return
             try:
                 kubeconfig = await self._ensure_runtime(cluster)
+                # Before ready: whoever gets in through the platform finds their role bound.
+                await self.driver(cluster).apply_bindings(cluster.runtime_name)
             except CliError as error:
                 await self._remove_leftovers(cluster)
                 await self._finish(cluster_id, S.FAILED, str(error))
@@ -139,7 +141,8 @@ class Operations:
     async def _adoptable(self, cluster: Cluster) -> str | None:
         """The kubeconfig of a runtime cluster that has every node asked for, running; None
         when it must be made again (a crash can stop the CLI between two nodes, and neither
-        kind nor k3d can add the missing ones to a cluster they did not finish)."""
+        kind nor k3d can add the missing ones to a cluster they did not finish, and a kwok
+        cluster cut short may lack a component or its nodes)."""
         driver = self.driver(cluster)
         missing = await driver.missing_nodes(cluster.runtime_name, cluster.workers)
         if missing:

@@ -19,7 +19,7 @@ from pyk8s_kit.db import Database
 from . import access, kubeconfigs, kubernetes, repository
 from .access import RoleLookup
 from .crypto import KubeconfigBox
-from .drivers import Driver
+from .drivers import CliError, Driver, Unavailable
 from .events import emit, emit_admin_kubeconfig_read, enqueue
 from .models import AdminKubeconfigRead, Cluster
 from .settings import ProvisionerSettings
@@ -62,6 +62,7 @@ class ClusterService:
             )
         if req.team_id:
             await self._require_team_role(req.team_id, req.actor_id, Role.MEMBER)
+        version = self._version_for(req)
         cluster_id = uuid.uuid4()
         try:
             async with self.db.session() as session:
@@ -75,7 +76,7 @@ class ClusterService:
                     team_id=req.team_id,
                     owner_id=req.actor_id,
                     provider=req.provider.value,
-                    kubernetes_version=req.kubernetes_version,
+                    kubernetes_version=version,
                     workers=req.workers,
                     status=S.PENDING.value,
                     runtime_name=runtime_name(req.name, cluster_id),
@@ -89,6 +90,16 @@ class ClusterService:
                 return to_contract(cluster)
         except IntegrityError:
             raise self._name_conflict(req.name) from None
+
+    def _version_for(self, req: c.ClusterCreateRequest) -> str | None:
+        """The version the cluster will run, refused here when the provider cannot make it
+        on this machine (kwok offers the versions whose binaries are installed)."""
+        try:
+            return self.drivers[req.provider].version_for(req.kubernetes_version)
+        except Unavailable as error:
+            raise ServiceError(
+                ErrorCode.VALIDATION, str(error), {"available": list(error.available)}
+            ) from None
 
     @staticmethod
     def _name_conflict(name: str) -> ServiceError:
@@ -239,11 +250,15 @@ class ClusterService:
         if cluster is None:
             raise access.not_found()
         driver = self.drivers[c.Provider(cluster.provider)]
-        return c.ClusterNode(
-            cluster_id=cluster.id,
-            status=cluster.status,
-            container=driver.node_container(cluster.runtime_name),
-        )
+        container = driver.node_container(cluster.runtime_name)
+        if cluster.status == S.READY:
+            try:
+                container = await driver.terminal_container(cluster.runtime_name)
+            except CliError as error:
+                raise ServiceError(
+                    ErrorCode.UNAVAILABLE, f"could not start the cluster's shell container: {error}"
+                ) from None
+        return c.ClusterNode(cluster_id=cluster.id, status=cluster.status, container=container)
 
     async def team_count(self, team_id: uuid.UUID) -> int:
         async with self.db.session() as session:

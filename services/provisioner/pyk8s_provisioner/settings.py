@@ -1,6 +1,7 @@
+from ipaddress import IPv4Address
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import IPvAnyAddress, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from pyk8s_kit.settings import ServiceSettings
@@ -17,10 +18,27 @@ class ProvisionerSettings(ServiceSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pyk8s_provisioner"
     kind_bin: str = "kind"
     k3d_bin: str = "k3d"
+    # kwok: kwokctl runs etcd, the kwok controller and the Kubernetes binaries of the version
+    # asked for as local processes. The versions offered are the subfolders of
+    # kwok_versions_dir (v1.34.4/) that hold kube-apiserver, kube-controller-manager,
+    # kube-scheduler and kubectl; unset, kwok is not offered.
+    kwokctl_bin: str = "kwokctl"
+    kwok_etcd_bin: str = "etcd"
+    kwok_controller_bin: str = "kwok"
+    kwok_versions_dir: Path | None = None
+    # Where each kwok cluster's API server listens (client certificates and RBAC guard it, as
+    # any cluster's); etcd and the other components always listen on loopback only. Terminal
+    # shells reach it from their container network, so loopback alone leaves them without.
+    kwok_apiserver_bind_address: IPvAnyAddress = IPv4Address("0.0.0.0")
+    # The container a terminal of a kwok cluster attaches to, with kubectl pointed at the
+    # cluster. Never "host": a shell there reaches the host's loopback services.
+    kwok_shell_image: str = "pyk8s-lab/node:local"
+    kwok_shell_network: str = "bridge"
     # Fernet key (urlsafe base64 of 32 bytes) that encrypts kubeconfigs at rest; to rotate,
     # list the new key first and the old one after it, comma-separated.
     kubeconfig_key: str = DEVELOPMENT_KUBECONFIG_KEY
-    # Where the CLIs write a cluster's kubeconfig before it is encrypted into the database.
+    # Where the CLIs write a cluster's kubeconfig before it is encrypted into the database,
+    # and kwokctl keeps its clusters (<work_dir>/kwok): it must outlive a restart.
     work_dir: Path = Path("/tmp/pyk8s-provisioner")
     # What kind's --wait and k3d's --timeout are given; the process gets a grace on top.
     cli_wait_seconds: int = 300
@@ -56,6 +74,11 @@ class ProvisionerSettings(ServiceSettings):
             raise ValueError(
                 "PROVISIONER_KUBECONFIG_KEY is not a Fernet key (urlsafe base64 of 32 bytes)"
             ) from None
+        if self.kwok_shell_network == "host":
+            raise ValueError(
+                "PROVISIONER_KWOK_SHELL_NETWORK may not be host: a terminal there reaches every "
+                "loopback service of the host"
+            )
         if self.default_ttl_hours > self.max_ttl_hours:
             raise ValueError("PROVISIONER_DEFAULT_TTL_HOURS exceeds PROVISIONER_MAX_TTL_HOURS")
         if self.max_concurrent_creates < 1 or self.workers < 1:

@@ -1,4 +1,5 @@
-"""Drivers against the kind and k3d test doubles, which create real Docker containers."""
+"""Drivers against the kind and k3d test doubles, which create real Docker containers (kwok:
+test_kwok.py)."""
 
 import subprocess
 import time
@@ -16,6 +17,7 @@ from pyk8s_provisioner.drivers import (
     api_server_of,
 )
 from pyk8s_provisioner.drivers.process import CliResult, error_text
+from pyk8s_provisioner.kubernetes import bindings_manifest
 
 from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers
 
@@ -90,6 +92,52 @@ async def test_missing_nodes_names_what_is_absent_or_stopped(
     docker("stop", "-t", "0", stopped.format(n=name))
     assert await driver.missing_nodes(name, 2) == tuple(missing)
     assert await driver.missing_nodes(name, 1) != ()
+
+
+@pytest.mark.parametrize(
+    "provider, node", [(Provider.KIND, "{n}-control-plane"), (Provider.K3D, "k3d-{n}-server-0")]
+)
+async def test_the_role_bindings_are_applied_in_the_server_node(
+    provider, node, runtime_name, tmp_path: Path
+):
+    """With the node's kubectl and admin credential: the kubectl double there fails without
+    one, and keeps what it applied."""
+    driver = drivers()[provider]
+    name = runtime_name()
+    await driver.create(CreateSpec(name, None, 1, tmp_path / name))
+    await driver.apply_bindings(name)
+    await driver.apply_bindings(name)
+    applied = subprocess.run(
+        ["docker", "exec", node.format(n=name), "cat", "/var/lib/kubectl-double/applied.yaml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert applied == f"---\n{bindings_manifest()}" * 2
+
+
+def test_bindings_go_through_the_kubectl_of_the_server_node():
+    assert KindDriver("kind", TIMEOUTS).bindings_argv("demo-1") == [
+        "docker",
+        "exec",
+        "-i",
+        "demo-1-control-plane",
+        "kubectl",
+        "--kubeconfig=/etc/kubernetes/admin.conf",
+        "apply",
+        "-f",
+        "-",
+    ]
+    assert K3dDriver("k3d", TIMEOUTS).bindings_argv("demo-1") == [
+        "docker",
+        "exec",
+        "-i",
+        "k3d-demo-1-server-0",
+        "kubectl",
+        "apply",
+        "-f",
+        "-",
+    ]
 
 
 async def test_kind_writes_the_per_cluster_kubeconfig_file(runtime_name, tmp_path: Path):

@@ -1,8 +1,11 @@
-"""Provisioner rules and long-running work against a real PostgreSQL and the kind/k3d test
-doubles (without NATS: events and queued work are read back from the outbox table)."""
+"""Provisioner rules and long-running work against a real PostgreSQL, the kind/k3d test
+doubles and kwok for real (without NATS: events and queued work are read back from the outbox
+table)."""
 
 import asyncio
 import json
+import subprocess
+import time
 import uuid
 from datetime import timedelta
 
@@ -10,13 +13,15 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from conftest import KWOK_SETTINGS, kwok_processes, remove_kwok, require_kwok
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts.common import utcnow
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 from pyk8s_provisioner.crypto import KubeconfigBox
-from pyk8s_provisioner.drivers import CreateSpec, build_drivers
+from pyk8s_provisioner.drivers import CreateSpec, KwokDriver, Shell, build_drivers
+from pyk8s_provisioner.drivers.kwok import installed_versions
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.models import Cluster, OutboxEvent
 from pyk8s_provisioner.operations import Operations
@@ -49,6 +54,7 @@ async def world(make_database, tmp_path):
         work_dir=tmp_path / "work",
         max_concurrent_creates=1,
         team_quota=2,
+        **KWOK_SETTINGS,
     )
     db = Database(url)
     drivers = build_drivers(settings)
@@ -58,7 +64,10 @@ async def world(make_database, tmp_path):
     yield service, ops, teams, db
     async with db.session() as session:
         for cluster in (await session.scalars(select(Cluster))).all():
-            remove_runtime(cluster.provider, cluster.runtime_name)
+            if cluster.provider == "kwok":
+                remove_kwok(settings.work_dir / "kwok", cluster.runtime_name)
+            else:
+                remove_runtime(cluster.provider, cluster.runtime_name)
     await db.dispose()
 
 
@@ -135,6 +144,134 @@ async def test_a_partial_runtime_cluster_is_made_again_not_adopted(
     assert await verbs(db, cluster.id) == ["created", "provisioning", "ready"]
 
 
+def kubectl(driver: KwokDriver, runtime: str, *args: str) -> str:
+    argv = driver.kubectl_argv(runtime, *args)
+    return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+async def test_a_kwok_cluster_from_request_to_deleted(world):
+    require_kwok()
+    service, ops, _, db = world
+    actor = uuid.uuid4()
+    cluster = await service.create(create_request(actor, provider="kwok", workers=2))
+    newest = installed_versions(KWOK_SETTINGS["kwok_versions_dir"])[0]
+    assert cluster.kubernetes_version == newest  # none asked: the newest installed
+    runtime = runtime_name("demo", cluster.id)
+    driver = ops.drivers[c.Provider.KWOK]
+    started = time.monotonic()
+    await ops.create(cluster.id)
+    to_ready = time.monotonic() - started
+    ready = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert ready.status == "ready", ready.status_message
+    assert ready.api_server.startswith("https://127.0.0.1:")
+    assert await driver.missing_nodes(runtime, 2) == ()
+    viewer = kubectl(driver, runtime, "get", "clusterrolebinding", "pyk8s:viewer", "-o", "yaml")
+    assert (
+        "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\n"
+        in (viewer)
+    )
+    image = driver.shell
+    driver.shell = Shell("pyk8s-lab/no-such-image:local", image.network)
+    with pytest.raises(ServiceError) as no_shell:
+        await service.node(c.ClusterNodeRequest(cluster_id=cluster.id))
+    assert no_shell.value.code == "service_unavailable"
+    assert "pyk8s-lab/no-such-image:local" in no_shell.value.message
+    driver.shell = image
+    node = await service.node(c.ClusterNodeRequest(cluster_id=cluster.id))
+    assert node.container == f"pyk8s-kwok-{runtime}"
+    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    started = time.monotonic()
+    await ops.delete(cluster.id)
+    to_deleted = time.monotonic() - started
+    print(f"kwok (2 nodes): create -> ready {to_ready:.2f}s, delete -> deleted {to_deleted:.2f}s")
+    assert await verbs(db, cluster.id) == [
+        "created",
+        "provisioning",
+        "ready",
+        "deleting",
+        "deleted",
+    ]
+    assert kwok_processes(driver.workdir, runtime) == []
+    assert not driver.cluster_dir(runtime).exists()
+    assert not (ops.settings.work_dir / runtime).exists()
+    shell = subprocess.run(["docker", "inspect", node.container], capture_output=True, check=False)
+    assert shell.returncode != 0
+
+
+@pytest.mark.parametrize("stopped", [None, "kube-controller-manager"])
+async def test_a_kwok_cluster_is_adopted_only_when_whole(world, stopped, tmp_path):
+    """An earlier attempt left a cluster with its node: adopted as it is when every component
+    runs, made again when one is gone."""
+    require_kwok()
+    service, ops, _, db = world
+    actor = uuid.uuid4()
+    cluster = await service.create(create_request(actor, provider="kwok", workers=1))
+    runtime = runtime_name("demo", cluster.id)
+    driver = ops.drivers[c.Provider.KWOK]
+    await driver.create(CreateSpec(runtime, cluster.kubernetes_version, 1, tmp_path / "earlier"))
+    before = {p.pid for p in driver.processes(runtime)}
+    if stopped:
+        gone = next(p for p in driver.processes(runtime) if p.info["cmdline"][0].endswith(stopped))
+        gone.kill()
+        gone.wait(10)
+    await ops.create(cluster.id)
+    ready = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert ready.status == "ready", ready.status_message
+    after = {p.pid for p in driver.processes(runtime)}
+    assert len(after) == 5 and await driver.missing_nodes(runtime, 1) == ()
+    assert (after == before) is (stopped is None)
+    assert await verbs(db, cluster.id) == ["created", "provisioning", "ready"]
+
+
+async def test_kwok_versions_are_checked_before_anything_is_queued(world, tmp_path):
+    service, ops, teams, db = world
+    actor = uuid.uuid4()
+    absent = tmp_path / "no-kubernetes"
+    elsewhere = ClusterService(
+        db,
+        ops.settings,
+        teams,
+        build_drivers(ops.settings.model_copy(update={"kwok_versions_dir": absent})),
+    )
+    with pytest.raises(ServiceError) as not_here:
+        await elsewhere.create(create_request(actor, provider="kwok"))
+    assert not_here.value.code == "validation_error"
+    assert not_here.value.message == (
+        f"kwok is not available here: no Kubernetes binaries in {absent}; "
+        "run scripts/install-k8s-tools.sh"
+    )
+    require_kwok()
+    installed = installed_versions(KWOK_SETTINGS["kwok_versions_dir"])
+    with pytest.raises(ServiceError) as refused:
+        await service.create(create_request(actor, provider="kwok", kubernetes_version="v1.9.0"))
+    assert refused.value.code == "validation_error"
+    assert refused.value.message == (
+        f"Kubernetes v1.9.0 is not installed for kwok here; available: {', '.join(installed)}"
+    )
+    assert refused.value.detail == {"available": list(installed)}
+    assert await outbox(db) == []
+    asked = await service.create(
+        create_request(actor, provider="kwok", kubernetes_version=installed[-1])
+    )
+    assert asked.kubernetes_version == installed[-1]
+
+
+async def test_bindings_that_fail_fail_the_cluster_with_their_message(world, monkeypatch):
+    """kubectl without the admin kubeconfig on a kind node reaches no server: the cluster
+    fails with kubectl's words and its nodes are removed."""
+    service, ops, _, db = world
+    driver = ops.drivers[c.Provider.KIND]
+    monkeypatch.setattr(driver, "node_kubectl", lambda: ["kubectl", "apply", "-f", "-"])
+    actor = uuid.uuid4()
+    cluster = await service.create(create_request(actor))
+    await ops.create(cluster.id)
+    failed = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert failed.status == "failed"
+    assert "The connection to the server localhost:8080 was refused" in failed.status_message
+    assert containers("kind", runtime_name("demo", cluster.id)) == []
+    assert await verbs(db, cluster.id) == ["created", "provisioning", "failed"]
+
+
 async def test_a_delete_asked_during_the_create_wins(world, monkeypatch):
     service, ops, _, db = world
     monkeypatch.setenv("PYK8S_DOUBLE_CREATE_DELAY", "1")
@@ -196,6 +333,23 @@ async def test_reconcile_resumes_work_and_removes_deleted_runtimes(world):
     await ops.reconcile()
     assert containers("kind", runtime) == []
     assert await work(db, pending.id) == ["create", "create"]
+
+
+async def test_reconcile_removes_deleted_kwok_clusters_and_their_shells(world):
+    require_kwok()
+    service, ops, _, db = world
+    cluster = await service.create(create_request(uuid.uuid4(), provider="kwok"))
+    await ops.create(cluster.id)
+    node = await service.node(c.ClusterNodeRequest(cluster_id=cluster.id))
+    runtime = runtime_name("demo", cluster.id)
+    async with db.session() as session:  # a crash left the cluster and its shell behind
+        (await session.get(Cluster, cluster.id)).status = "deleted"
+    driver = ops.drivers[c.Provider.KWOK]
+    assert len(kwok_processes(driver.workdir, runtime)) == 5
+    await ops.reconcile()
+    assert kwok_processes(driver.workdir, runtime) == []
+    shell = subprocess.run(["docker", "inspect", node.container], capture_output=True, check=False)
+    assert shell.returncode != 0
 
 
 async def test_giving_up_says_why(world):

@@ -1,9 +1,10 @@
 from pyk8s_contracts.clusters import Provider
 
 from ..settings import ProvisionerSettings
-from .base import CreateSpec, Driver, Timeouts, api_server_of
+from .base import CreateSpec, Driver, Timeouts, Unavailable, api_server_of
 from .k3d import K3dDriver
 from .kind import KindDriver
+from .kwok import KwokDriver, KwokTools, Shell
 from .process import CliError
 
 
@@ -12,9 +13,23 @@ def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
         settings.cli_wait_seconds, settings.cli_grace_seconds, settings.cli_short_timeout_seconds
     )
     scratch = settings.work_dir / "cli"
+    kwok_tools = KwokTools(
+        settings.kwokctl_bin,
+        settings.kwok_etcd_bin,
+        settings.kwok_controller_bin,
+        settings.kwok_versions_dir,
+    )
     return {
         Provider.KIND: KindDriver(settings.kind_bin, timeouts, settings.kind_node_image, scratch),
         Provider.K3D: K3dDriver(settings.k3d_bin, timeouts, settings.k3d_node_image, scratch),
+        Provider.KWOK: KwokDriver(
+            kwok_tools,
+            timeouts,
+            settings.work_dir / "kwok",
+            str(settings.kwok_apiserver_bind_address),
+            Shell(settings.kwok_shell_image, settings.kwok_shell_network),
+            scratch,
+        ),
     }
 
 
@@ -24,7 +39,11 @@ __all__ = [
     "Driver",
     "K3dDriver",
     "KindDriver",
+    "KwokDriver",
+    "KwokTools",
+    "Shell",
     "Timeouts",
+    "Unavailable",
     "api_server_of",
     "build_drivers",
 ]

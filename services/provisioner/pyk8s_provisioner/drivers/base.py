@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pyk8s_contracts.clusters import Provider
 
+from ..kubernetes import bindings_manifest
 from .process import CliError, run_checked
 
 SERVER_LINE = re.compile(r"^\s*server:\s*(\S+)\s*$", re.MULTILINE)
@@ -41,6 +42,15 @@ class Node:
     running: bool
 
 
+class Unavailable(Exception):
+    """The driver cannot create what was asked on this machine; `available` lists the
+    Kubernetes versions it can create instead (empty when none)."""
+
+    def __init__(self, message: str, available: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.available = available
+
+
 def api_server_of(kubeconfig: str) -> str | None:
     found = SERVER_LINE.search(kubeconfig)
     return found.group(1) if found else None
@@ -48,24 +58,13 @@ def api_server_of(kubeconfig: str) -> str | None:
 
 class Driver(ABC):
     provider: Provider
-    # Docker labels the provider's CLI puts on every node container.
-    cluster_label: str
-    role_label: str
 
-    def __init__(
-        self,
-        binary: str,
-        timeouts: Timeouts,
-        node_image: str | None = None,
-        scratch_dir: Path | None = None,
-    ) -> None:
+    def __init__(self, binary: str, timeouts: Timeouts, scratch_dir: Path | None = None) -> None:
         self.binary = binary
         self.timeouts = timeouts
-        self.node_image = node_image
         self.scratch_dir = scratch_dir or Path("/tmp/pyk8s-provisioner")
 
-    @staticmethod
-    def env(work_dir: Path) -> dict[str, str]:
+    def env(self, work_dir: Path) -> dict[str, str]:
         # Whatever a CLI would do to "the" kubeconfig (k3d's delete edits it) happens to a
         # file of ours, never to the host user's ~/.kube/config.
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -84,15 +83,35 @@ class Driver(ABC):
     def kubeconfig_argv(self, runtime_name: str) -> list[str]: ...
 
     @abstractmethod
+    def bindings_argv(self, runtime_name: str) -> list[str]:
+        """A command that applies the manifest on its standard input with the cluster's
+        admin credential, the way the provider's own tool does its set-up."""
+
+    @abstractmethod
     def parse_list(self, stdout: str) -> set[str]: ...
 
     @abstractmethod
     def node_container(self, runtime_name: str) -> str:
-        """The Docker container of the first server node (where a terminal attaches)."""
+        """The Docker container where a terminal attaches."""
 
     @abstractmethod
-    def expected_roles(self, workers: int) -> Counter[str]:
-        """How many node containers of each role a complete cluster has."""
+    async def missing_nodes(self, runtime_name: str, workers: int) -> tuple[str, ...]:
+        """What keeps the runtime cluster from being the one asked for, e.g.
+        `worker: 0 of 1 running`; empty when it is complete and running."""
+
+    def versions(self) -> tuple[str, ...] | None:
+        """The Kubernetes versions this driver can create here, newest first; None when it
+        takes any version its provider publishes (kind and k3d pull node images)."""
+        return None
+
+    def version_for(self, requested: str | None) -> str | None:
+        """The version a cluster asked with `requested` will run; raises Unavailable when
+        it cannot be created here, before anything is queued."""
+        return requested
+
+    async def terminal_container(self, runtime_name: str) -> str:
+        """The container a terminal of a ready cluster attaches to, made ready first."""
+        return self.node_container(runtime_name)
 
     def prepare(self, spec: CreateSpec) -> None:
         spec.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -104,6 +123,15 @@ class Driver(ABC):
             self.create_argv(spec), self.timeouts.create_seconds, self.env(spec.work_dir)
         )
         return await self.kubeconfig(spec.runtime_name)
+
+    async def apply_bindings(self, runtime_name: str) -> None:
+        """The team roles' ClusterRoleBindings; `kubectl apply` makes it safe to repeat."""
+        await run_checked(
+            self.bindings_argv(runtime_name),
+            self.timeouts.short_seconds,
+            self.env(self.scratch_dir),
+            bindings_manifest().encode(),
+        )
 
     async def delete(self, runtime_name: str, work_dir: Path) -> None:
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -137,6 +165,35 @@ class Driver(ABC):
             raise CliError(f"{self.provider.value} returned no kubeconfig for {runtime_name}")
         return result.stdout
 
+
+class ContainerDriver(Driver):
+    """A provider whose nodes are Docker containers that its CLI labels (kind, k3d)."""
+
+    # Docker labels the provider's CLI puts on every node container.
+    cluster_label: str
+    role_label: str
+
+    def __init__(
+        self,
+        binary: str,
+        timeouts: Timeouts,
+        node_image: str | None = None,
+        scratch_dir: Path | None = None,
+    ) -> None:
+        super().__init__(binary, timeouts, scratch_dir)
+        self.node_image = node_image
+
+    @abstractmethod
+    def expected_roles(self, workers: int) -> Counter[str]:
+        """How many node containers of each role a complete cluster has."""
+
+    def bindings_argv(self, runtime_name: str) -> list[str]:
+        return ["docker", "exec", "-i", self.node_container(runtime_name), *self.node_kubectl()]
+
+    @abstractmethod
+    def node_kubectl(self) -> list[str]:
+        """kubectl inside the server node, with the admin credential the node keeps."""
+
     async def nodes(self, runtime_name: str) -> tuple[Node, ...]:
         """The cluster's node containers, found by the labels the CLI gives them."""
         fields = f'{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Label "{self.role_label}"}}}}'
@@ -156,8 +213,6 @@ class Driver(ABC):
         return tuple(Node(name, role, state == "running") for name, state, role in rows)
 
     async def missing_nodes(self, runtime_name: str, workers: int) -> tuple[str, ...]:
-        """What keeps the runtime cluster from being the one asked for, e.g.
-        `worker: 0 of 1 running`; empty when every expected node exists and runs."""
         nodes = await self.nodes(runtime_name)
         running = Counter(node.role for node in nodes if node.running)
         found = Counter(node.role for node in nodes)

@@ -4,13 +4,13 @@ from pathlib import Path
 
 from pyk8s_contracts.clusters import Provider
 
-from .base import CreateSpec, Driver
+from .base import ContainerDriver, CreateSpec
 from .process import CliError, run_cli
 
 K3S_IMAGE = "rancher/k3s"
 
 
-class K3dDriver(Driver):
+class K3dDriver(ContainerDriver):
     provider = Provider.K3D
     cluster_label = "k3d.cluster"
     role_label = "k3d.role"
@@ -63,6 +63,11 @@ class K3dDriver(Driver):
 
     def node_container(self, runtime_name: str) -> str:
         return f"k3d-{runtime_name}-server-0"
+
+    def node_kubectl(self) -> list[str]:
+        # As k3d itself applies its registry ConfigMap: k3s's kubectl finds the server's
+        # admin kubeconfig (/etc/rancher/k3s/k3s.yaml) by itself.
+        return ["kubectl", "apply", "-f", "-"]
 
     def expected_roles(self, workers: int) -> Counter[str]:
         return Counter({"server": 1, "agent": workers, "loadbalancer": 1})

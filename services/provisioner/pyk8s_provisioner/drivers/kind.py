@@ -3,7 +3,7 @@ from pathlib import Path
 
 from pyk8s_contracts.clusters import Provider
 
-from .base import CreateSpec, Driver
+from .base import ContainerDriver, CreateSpec
 
 KIND_IMAGE = "kindest/node"
 
@@ -13,7 +13,7 @@ def kind_config(workers: int) -> str:
     return "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n" + "\n".join(nodes) + "\n"
 
 
-class KindDriver(Driver):
+class KindDriver(ContainerDriver):
     provider = Provider.KIND
     cluster_label = "io.x-k8s.kind.cluster"
     role_label = "io.x-k8s.kind.role"
@@ -76,6 +76,10 @@ class KindDriver(Driver):
 
     def node_container(self, runtime_name: str) -> str:
         return f"{runtime_name}-control-plane"
+
+    def node_kubectl(self) -> list[str]:
+        # As kind itself applies its storage class: the control plane's kubeadm admin.conf.
+        return ["kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "apply", "-f", "-"]
 
     def expected_roles(self, workers: int) -> Counter[str]:
         return Counter({"control-plane": 1, "worker": workers})

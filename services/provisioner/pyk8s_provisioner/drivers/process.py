@@ -47,15 +47,19 @@ def error_text(result: CliResult) -> str:
 
 
 async def run_cli(
-    argv: Sequence[str], timeout: float, env: dict[str, str] | None = None
+    argv: Sequence[str],
+    timeout: float,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> CliResult:
-    """Run to completion or kill the whole process group after `timeout` seconds."""
+    """Run to completion or kill the whole process group after `timeout` seconds; `stdin`
+    is what the command reads on its standard input (nothing when None)."""
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             start_new_session=True,
             preexec_fn=_die_with_parent,
             env={**os.environ, **(env or {})},
@@ -65,7 +69,7 @@ async def run_cli(
     except PermissionError:
         raise CliError(f"{argv[0]}: permission denied") from None
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
+        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout)
     except (TimeoutError, asyncio.CancelledError) as stop:
         _kill_group(process)
         await process.wait()
@@ -85,9 +89,12 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
 
 
 async def run_checked(
-    argv: Sequence[str], timeout: float, env: dict[str, str] | None = None
+    argv: Sequence[str],
+    timeout: float,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> CliResult:
-    result = await run_cli(argv, timeout, env)
+    result = await run_cli(argv, timeout, env, stdin)
     if result.returncode != 0:
         raise CliError(error_text(result))
     return result

@@ -1,15 +1,25 @@
 """Shared by the kind and k3d test doubles: cluster "nodes" are real Docker containers of
-the locally built node image, named and labelled as the real tools name and label them."""
+the locally built node image with the kubectl test double in it, named and labelled as the
+real tools name and label them, holding the admin kubeconfig where the real nodes keep it."""
 
+import base64
+import hashlib
+import io
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
+import uuid
+from pathlib import Path
 
-NODE_IMAGE = os.environ.get("PYK8S_NODE_IMAGE", "pyk8s-lab/node:test")
+NODE_IMAGE = os.environ.get("PYK8S_NODE_IMAGE", "pyk8s-lab/node:local")
+KUBECTL_DOUBLE = Path(__file__).with_name("kubectl_double")
+DOUBLE_IMAGE = "pyk8s-lab/node-double"
 API_PORT_LABEL = "pyk8s-lab.test-double/api-port"
 DOUBLE_LABEL = "pyk8s-lab.test-double"
 
@@ -31,11 +41,66 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_node(name: str, labels: dict[str, str], image: str) -> None:
+def node_image() -> str:
+    """NODE_IMAGE with the kubectl double as /usr/local/bin/kubectl, made once for each
+    version of the two (its tag is their hash) with `docker commit`: no registry or builder
+    is needed, and doubles making it at once make the same image."""
+    found = docker("image", "inspect", "--format", "{{.Id}}", NODE_IMAGE, check=False)
+    if found.returncode != 0:
+        fail(f"ERROR: no node image {NODE_IMAGE}: run scripts/node-image.sh")
+    script = KUBECTL_DOUBLE.read_bytes()
+    digest = hashlib.sha256(found.stdout.strip().encode() + script).hexdigest()[:12]
+    image = f"{DOUBLE_IMAGE}:{digest}"
+    if image_present(image):
+        return image
+    builder = f"pyk8s-node-double-{uuid.uuid4().hex[:8]}"
+    docker("create", "--name", builder, "--label", f"{DOUBLE_LABEL}=1", NODE_IMAGE)
+    try:
+        subprocess.run(
+            ["docker", "cp", "-", f"{builder}:/"],
+            input=archive({"usr/local/bin/kubectl": script}, mode=0o755),
+            capture_output=True,
+            check=True,
+        )
+        docker("commit", "--change", f"LABEL {DOUBLE_LABEL}=1", builder, image)
+    finally:
+        docker("rm", "-f", builder, check=False)
+    return image
+
+
+def archive(files: dict[str, bytes], mode: int) -> bytes:
+    """A tar stream of `files` (paths relative to /) with their folders."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        folders = {str(parent) for path in files for parent in Path(path).parents} - {"."}
+        for folder in sorted(folders):
+            entry = tarfile.TarInfo(folder)
+            entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(entry)
+        for path, data in files.items():
+            entry = tarfile.TarInfo(path)
+            entry.size, entry.mode = len(data), mode
+            tar.addfile(entry, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def run_node(
+    name: str, labels: dict[str, str], image: str, files: dict[str, str] | None = None
+) -> None:
+    """A node container; `files` are written in it as it starts, as the real node's own
+    set-up writes them (kubeadm's admin.conf, k3s's k3s.yaml)."""
     args = ["run", "-d", "--name", name, "--hostname", name, "--label", f"{DOUBLE_LABEL}=1"]
     for key, value in labels.items():
         args += ["--label", f"{key}={value}"]
-    docker(*args, image)
+    command = []
+    if files:
+        steps = [
+            f"mkdir -p {shlex.quote(os.path.dirname(path))} && echo "
+            f"{base64.b64encode(content.encode()).decode()} | base64 -d > {shlex.quote(path)}"
+            for path, content in files.items()
+        ]
+        command = ["/bin/sh", "-c", " && ".join([*steps, "exec sleep infinity"])]
+    docker(*args, image, *command)
 
 
 def containers(label_key: str, value: str | None = None) -> list[dict]:
