@@ -65,6 +65,17 @@ class Pki:
         client = _certificate("kubernetes-admin", client_key.public_key(), ca_key, ca)
         return cls(_pem(ca), _pem(server), _key(server_key), _pem(client), _key(client_key))
 
+    def write_server_files(self, folder: Path) -> dict[str, str]:
+        """ca.pem, server.pem and server-key.pem in `folder`; their paths by name."""
+        files = {
+            "ca.pem": self.ca,
+            "server.pem": self.server_certificate,
+            "server-key.pem": self.server_key,
+        }
+        for name, text in files.items():
+            (folder / name).write_text(text)
+        return {name: str(folder / name) for name in files}
+
 
 def _certificate(name, public_key, signer, issuer, is_ca=False, server=False):
     now = datetime.datetime.now(datetime.UTC)
@@ -272,14 +283,7 @@ class KubernetesApiDouble:
         )
 
     def _files(self) -> dict[str, str]:
-        files = {
-            "ca.pem": self.pki.ca,
-            "server.pem": self.pki.server_certificate,
-            "server-key.pem": self.pki.server_key,
-        }
-        for name, text in files.items():
-            (self.folder / name).write_text(text)
-        return {name: str(self.folder / name) for name in files}
+        return self.pki.write_server_files(self.folder)
 
     def _run(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -319,6 +323,16 @@ class KubernetesApiDouble:
 def pki() -> Pki:
     """A CA with a server certificate for 127.0.0.1 and a client certificate, in PEM."""
     return Pki.make()
+
+
+@pytest.fixture
+def gateway_pki(tmp_path: Path) -> Path:
+    """For a gateway serving HTTPS, as kubectl needs (it sends credentials to https:// servers
+    only): a folder with a CA of the test's own and a certificate for 127.0.0.1 it signed."""
+    folder = tmp_path / "gateway-tls"
+    folder.mkdir()
+    Pki.make().write_server_files(folder)
+    return folder
 
 
 @pytest.fixture
