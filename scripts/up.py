@@ -8,6 +8,11 @@ NATS is one server unless PYK8S_NATS_NODES says more: with 3, a local cluster of
 data under <data>/nats-cluster/), every stream on three replicas, each node its own program,
 so that `supervisorctl stop nats-1` shows a node loss.
 
+The gateway runs twice: plain HTTP on PYK8S_GATEWAY_PORT (8080) for the browser, and HTTPS on
+PYK8S_GATEWAY_TLS_PORT (8443) for kubectl, which sends credentials to https:// servers only.
+Its certificate comes from a CA made here on the first run (<data>/tls/ca.pem); the kubeconfigs
+the platform hands out point at the HTTPS address and carry that CA.
+
 Supervision is supervisord's (the `supervisor` package), driven by a configuration written
 here into <data>/supervisor/: a process that dies is logged and started again while the others
 keep running, with supervisord's backoff (1 s more before each retry while it keeps dying
@@ -22,7 +27,10 @@ databases, and only then starts the services. Nothing outlives it: supervisord g
 if this runner dies, and every program gets a signal if supervisord dies (PDEATHSIG, set by
 `setpriv` because PostgreSQL runs as a user who cannot read our Python)."""
 
+import datetime
 import http.client
+import ipaddress
+import json
 import os
 import shlex
 import signal
@@ -34,6 +42,10 @@ from configparser import RawConfigParser
 from pathlib import Path
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from supervisor.xmlrpc import SupervisorTransport
 
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres, die_with_parent
@@ -42,7 +54,9 @@ from pyk8s_kit.natsauth import ensure_credentials
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ["auth", "teams", "provisioner", "terminal"]
 GATEWAY = "gateway"
+GATEWAY_TLS = "gateway-tls"
 START_RETRIES = 20
+TLS_DAYS = 825
 
 
 def env_int(name: str, default: int) -> int:
@@ -70,6 +84,79 @@ def kwok_env() -> dict[str, str]:
 
 
 Nats = EmbeddedNats | EmbeddedNatsCluster
+
+
+def dev_tls(folder: Path) -> dict[str, Path]:
+    """This installation's CA and the gateway's certificate for 127.0.0.1 and localhost, made
+    once; the keys readable by us only."""
+    files = {name: folder / f"{name}.pem" for name in ("ca", "gateway", "gateway-key")}
+    if all(path.exists() for path in files.values()):
+        return files
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate(ca_key, ca_key, "PyK8s-Lab development CA", None)
+    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    server = certificate(key, ca_key, "127.0.0.1", ca)
+    files["gateway"].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    files["gateway-key"].touch(mode=0o600)
+    files["gateway-key"].write_bytes(private)
+    return files
+
+
+def certificate(key, signer, name: str, issuer: x509.Certificate | None) -> x509.Certificate:
+    """A CA certificate when `issuer` is None, else a server certificate for this machine."""
+    now = datetime.datetime.now(datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=TLS_DAYS))
+        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+    )
+    if issuer is not None:
+        addresses = [ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
+        names = [x509.DNSName("localhost"), *(x509.IPAddress(a) for a in addresses)]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+    return builder.sign(signer, hashes.SHA256())
+
+
+def gateway_programs(nats: Nats, ports: dict[str, int], tls: dict[str, Path]) -> dict:
+    """The browser's gateway on HTTP and kubectl's on HTTPS, both handing out kubeconfigs
+    for the HTTPS one."""
+    origins = [
+        f"{scheme}://{host}:{ports[port]}"
+        for scheme, port in (("https", "gateway_tls"), ("http", "gateway"))
+        for host in ("127.0.0.1", "localhost")
+    ]
+    common = {
+        **nats_env(GATEWAY, nats),
+        "GATEWAY_PUBLIC_ORIGINS": json.dumps(origins),
+        "GATEWAY_PUBLIC_CA_FILE": str(tls["ca"]),
+    }
+    https = {
+        "GATEWAY_PORT": str(ports["gateway_tls"]),
+        "GATEWAY_TLS_CERT_FILE": str(tls["gateway"]),
+        "GATEWAY_TLS_KEY_FILE": str(tls["gateway-key"]),
+    }
+    command = service_command(GATEWAY)
+    return {
+        GATEWAY: program(
+            command, 300, env={**common, "GATEWAY_PORT": str(ports["gateway"])}, autostart=False
+        ),
+        GATEWAY_TLS: program(command, 300, env={**common, **https}, autostart=False),
+    }
 
 
 def nats_servers(data_dir: Path, seeds: dict[str, Path]) -> Nats:
@@ -120,6 +207,15 @@ def escaped(value: str) -> str:
     return value.replace("%", "%%")
 
 
+def quoted(value: str) -> str:
+    """An environment value as supervisord reads it: quoted (commas split the list), in single
+    quotes when it holds double ones (JSON), since supervisord's lexer has no escapes."""
+    if "'" in value and '"' in value:
+        raise ValueError(f"supervisord cannot pass a value with both kinds of quote: {value!r}")
+    quote = "'" if '"' in value else '"'
+    return f"{quote}{escaped(value)}{quote}"
+
+
 def program(
     command: list[str],
     priority: int,
@@ -147,13 +243,13 @@ def program(
         "stdout_logfile_maxbytes": "0" if log == "/dev/stdout" else "10MB",
     }
     if env:
-        section["environment"] = ",".join(f'{key}="{escaped(value)}"' for key, value in env.items())
+        section["environment"] = ",".join(f"{key}={quoted(value)}" for key, value in env.items())
     if user:
         section["user"] = user
     return section
 
 
-def programs(pg: EmbeddedPostgres, nats: Nats, ports: dict[str, int]) -> dict:
+def programs(pg: EmbeddedPostgres, nats: Nats, ports: dict[str, int], tls: dict[str, Path]) -> dict:
     """Every program by name. PostgreSQL and NATS start with supervisord; the services and the
     gateway wait until the runner has made their databases."""
     made = {
@@ -166,9 +262,7 @@ def programs(pg: EmbeddedPostgres, nats: Nats, ports: dict[str, int]) -> dict:
     for index, name in enumerate(SERVICES):
         env = service_env(name, pg, nats, ports["health"] + index)
         made[name] = program(service_command(name), 200, env=env, autostart=False)
-    gateway_env = {**nats_env(GATEWAY, nats), "GATEWAY_PORT": str(ports["gateway"])}
-    made[GATEWAY] = program(service_command(GATEWAY), 300, env=gateway_env, autostart=False)
-    return made
+    return {**made, **gateway_programs(nats, ports, tls)}
 
 
 def service_command(name: str) -> list[str]:
@@ -257,7 +351,7 @@ def start_platform(
     pg.wait_accepting()
     for name in SERVICES:
         pg.ensure_database(f"pyk8s_{name}")
-    for name in [*SERVICES, GATEWAY]:
+    for name in [*SERVICES, GATEWAY, GATEWAY_TLS]:
         control.supervisor.startProcess(name, False)
     wait_ready(f"{url}/health/ready", supervisord)
 
@@ -285,6 +379,7 @@ def main() -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     ports = {
         "gateway": env_int("PYK8S_GATEWAY_PORT", 8080),
+        "gateway_tls": env_int("PYK8S_GATEWAY_TLS_PORT", 8443),
         "health": env_int("PYK8S_HEALTH_BASE_PORT", 8091),
     }
     pg = EmbeddedPostgres(data_dir / "postgres", env_int("PYK8S_PG_PORT", 5433))
@@ -294,7 +389,8 @@ def main() -> int:
     nats = nats_servers(data_dir, seeds)
     nats.prepare()
     folder = data_dir / "supervisor"
-    config = write_config(folder, programs(pg, nats, ports))
+    tls = dev_tls(data_dir / "tls")
+    config = write_config(folder, programs(pg, nats, ports, tls))
     env = {
         **os.environ,
         **secrets_env(data_dir),
@@ -312,6 +408,10 @@ def main() -> int:
     try:
         start_platform(folder, pg, supervisord, url)
         print(f"\nPyK8s-Lab is up: {url}  (API docs {url}/api/v1/docs; data in {data_dir})")
+        print(
+            f"kubectl reaches clusters at https://127.0.0.1:{ports['gateway_tls']} "
+            f"(its CA: {tls['ca']}, in every kubeconfig handed out)"
+        )
         print(f"Processes: uv run supervisorctl -c {config} status")
         print("Press Ctrl-C to stop.\n", flush=True)
         supervisord.wait()

@@ -5,6 +5,8 @@ across a restart, and Ctrl-C leaves no process behind."""
 import asyncio
 import os
 import signal
+import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ from pyk8s_kit.testing import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ["auth", "teams", "provisioner", "terminal"]
+GATEWAYS = ["gateway", "gateway-tls"]
 PASSWORD = "correct horse battery"
 
 
@@ -27,6 +30,7 @@ def start(data_dir: Path, ports: dict[str, int], log: Path, **extra_env: str) ->
         **os.environ,
         "PYK8S_DATA_DIR": str(data_dir),
         "PYK8S_GATEWAY_PORT": str(ports["gateway"]),
+        "PYK8S_GATEWAY_TLS_PORT": str(ports["gateway_tls"]),
         "PYK8S_NATS_PORT": str(ports["nats"]),
         "PYK8S_PG_PORT": str(ports["pg"]),
         "PYK8S_HEALTH_BASE_PORT": str(ports["health"]),
@@ -61,7 +65,8 @@ def programs(runner: subprocess.Popen) -> dict[str, int]:
         elif command[0].endswith("/nats-server"):
             found["nats"] = process.pid
         elif len(command) > 2 and command[2].startswith("pyk8s_"):
-            found[command[2].removeprefix("pyk8s_")] = process.pid
+            # By the program name supervisord gives it: the gateway runs twice.
+            found[process.environ()["SUPERVISOR_PROCESS_NAME"]] = process.pid
     return found
 
 
@@ -84,7 +89,7 @@ def kill_teams_and_see_it_back(runner: subprocess.Popen, ports: dict[str, int], 
     was restarted. Returns the seconds from the kill until it serves again."""
     url = f"http://127.0.0.1:{ports['gateway']}"
     before = programs(runner)
-    assert set(before) == {"supervisord", "postgres", "nats", *SERVICES, "gateway"}, before
+    assert set(before) == {"supervisord", "postgres", "nats", *SERVICES, *GATEWAYS}, before
     killed_at = time.monotonic()
     os.kill(before["teams"], signal.SIGKILL)
     teams_probe = f"http://127.0.0.1:{ports['health'] + SERVICES.index('teams')}/health/ready"
@@ -114,8 +119,8 @@ def kill_teams_and_see_it_back(runner: subprocess.Popen, ports: dict[str, int], 
 
 def interrupt_and_check_nothing_left(runner: subprocess.Popen, log: Path) -> None:
     family = psutil.Process(runner.pid).children(recursive=True)
-    # supervisord, pg, nats, 4 services, gateway
-    assert len(family) >= 8, [p.name() for p in family]
+    # supervisord, pg, nats, 4 services, 2 gateways
+    assert len(family) >= 9, [p.name() for p in family]
     runner.send_signal(signal.SIGINT)
     runner.wait(timeout=90)
     output = log.read_text()
@@ -127,7 +132,13 @@ def interrupt_and_check_nothing_left(runner: subprocess.Popen, log: Path) -> Non
 
 @pytest.mark.timeout(400)
 def test_make_up_serves_restarts_persists_and_stops_cleanly(tmp_path: Path):
-    ports = {"gateway": free_port(), "nats": free_port(), "pg": free_port(), "health": 0}
+    ports = {
+        "gateway": free_port(),
+        "gateway_tls": free_port(),
+        "nats": free_port(),
+        "pg": free_port(),
+        "health": 0,
+    }
     ports["health"] = free_port()
     # Service probe ports are consecutive from the base; make sure they are free too.
     url = f"http://127.0.0.1:{ports['gateway']}"
@@ -141,6 +152,12 @@ def test_make_up_serves_restarts_persists_and_stops_cleanly(tmp_path: Path):
         for index in range(4):
             probe = httpx.get(f"http://127.0.0.1:{ports['health'] + index}/health/ready")
             assert probe.status_code == 200, probe.text
+        # kubectl's gateway: HTTPS with the installation's own CA, whose key only we read.
+        tls = tmp_path / "data" / "tls"
+        verify = ssl.create_default_context(cafile=str(tls / "ca.pem"))
+        https = f"https://127.0.0.1:{ports['gateway_tls']}/health/ready"
+        assert httpx.get(https, verify=verify).status_code == 200
+        assert stat.S_IMODE((tls / "gateway-key.pem").stat().st_mode) == 0o600
         back_after = kill_teams_and_see_it_back(runner, ports, log)
         print(f"teams SIGKILLed: serving again after {back_after:.1f}s")
         interrupt_and_check_nothing_left(runner, log)
@@ -186,7 +203,13 @@ async def events_stream_info(data_dir: Path, url: str):
 def test_make_up_runs_a_local_nats_cluster_of_three_on_request(tmp_path: Path):
     """PYK8S_NATS_NODES=3: three nats-servers under supervisord, every stream on all three;
     a node killed is restarted by supervisord and the API keeps answering meanwhile."""
-    ports = {"gateway": free_port(), "nats": free_port(), "pg": free_port(), "health": free_port()}
+    ports = {
+        "gateway": free_port(),
+        "gateway_tls": free_port(),
+        "nats": free_port(),
+        "pg": free_port(),
+        "health": free_port(),
+    }
     url = f"http://127.0.0.1:{ports['gateway']}"
     nats_url = ",".join(f"nats://127.0.0.1:{ports['nats'] + index}" for index in range(3))
     log = tmp_path / "up.log"
