@@ -86,6 +86,19 @@ def merge_into(
     return entries["contexts"]["name"]
 
 
+def plugin_signed_in_to(kubeconfig_text: str, server: str) -> str:
+    """The kubeconfig with its exec plugin asking the server this CLI is signed in to. The
+    server names its public URL, which may be another address of the same platform than the
+    one the CLI uses (under `make up`: https for kubectl, http for the CLI), where the plugin
+    would find no login."""
+    config = parse(kubeconfig_text, "the server's kubeconfig")
+    for plugin in nested(config, "users", "user", "exec"):
+        args = plugin.get("args")
+        if isinstance(args, list) and "--server" in args[:-1]:
+            args[args.index("--server") + 1] = server
+    return yaml.safe_dump(config, sort_keys=False)
+
+
 def kubectl_problems(kubeconfig_text: str) -> list[str]:
     """Why kubectl could not use a kubeconfig's exec plugin on this machine: the command is
     not on PATH, or the server is plain http, to which client-go sends no credentials at all."""

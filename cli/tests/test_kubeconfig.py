@@ -219,3 +219,31 @@ def test_kubectl_problems_are_warned_about(double, tmp_path):
     [problem] = kubeconfig.kubectl_problems(plain)
     assert "no credentials" in problem and "https" in problem
     assert kubeconfig.kubectl_problems(cluster_kubeconfig("http://127.0.0.1:6443")) == []
+
+
+def test_the_plugin_asks_the_server_the_cli_is_signed_in_to():
+    """The server names its public URL (https, for kubectl); the CLI may be signed in to
+    another address of the platform (http under `make up`), where its login is."""
+    handed_out = yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "users": [
+                {
+                    "name": "pyk8s-demo",
+                    "user": {
+                        "exec": {
+                            "command": "pyk8s",
+                            "args": ["--server", "https://lab:8443", "kube-credential"],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+    rewritten = yaml.safe_load(kubeconfig.plugin_signed_in_to(handed_out, "http://lab:8080"))
+    assert rewritten["users"][0]["user"]["exec"]["args"] == [
+        "--server",
+        "http://lab:8080",
+        "kube-credential",
+    ]

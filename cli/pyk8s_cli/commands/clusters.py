@@ -277,6 +277,7 @@ def kubeconfig_(
         app.terminal.warning(ADMIN_WARNING)
     else:
         text = kubeconfig_text(app.api.get(f"/clusters/{found['id']}/kubeconfig"))
+        text = kubeconfig.plugin_signed_in_to(text, app.server)
         for problem in kubeconfig.kubectl_problems(text):
             app.terminal.warning(problem)
     if merge:
