@@ -381,9 +381,11 @@ async def test_team_rules_and_count(world):
         await service.create(create_request(member, "third", team_id=TEAM))
     assert quota.value.code == "quota_exceeded"
     assert await service.team_count(TEAM) == 2
-    with pytest.raises(ServiceError) as no_kubeconfig:
-        await service.kubeconfig(c.ClusterRequest(actor_id=viewer, cluster_id=cluster.id))
-    assert no_kubeconfig.value.code == "forbidden"
+    for below_admin in (viewer, member):
+        with pytest.raises(ServiceError) as no_admin_kubeconfig:
+            request = c.ClusterRequest(actor_id=below_admin, cluster_id=cluster.id)
+            await service.admin_kubeconfig(request)
+        assert no_admin_kubeconfig.value.code == "forbidden"
     listed = await service.list(c.ClusterListRequest(actor_id=outsider, team_ids=[TEAM]))
     assert listed.clusters == []  # team ids the teams service does not confirm are ignored
 
