@@ -54,7 +54,7 @@ def mount_web(app: FastAPI, dist: Path) -> None:
         app.mount("/assets", WebFiles(dist / "assets", HASHED), name="assets")
     pages = WebFiles(dist, REVALIDATE)
 
-    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    @app.get("/{path:path}", include_in_schema=False)
     async def spa(path: str, request: Request) -> Response:
         if path.startswith(RESERVED) or "\x00" in path:
             raise Problem(404, "not_found", f"no route {request.url.path}")
