@@ -12,14 +12,16 @@ $(UV):
 setup: $(UV)
 	$(UV) sync --frozen
 
-## Build the web app when it is missing or older than its sources.
+## Build the web app when it is missing or older than its sources. The build fails when the
+## JavaScript the first page loads is over its budget (web/scripts/initial-js.mjs); a failed
+## build leaves no index.html, so the next `make web` builds again instead of taking it as done.
 web:
 	@if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then \
 	  (cd web && npm ci --no-audit --no-fund) && touch web/node_modules; fi
 	@if [ ! -f web/dist/index.html ] || [ -n "$$(find web/src web/index.html web/package.json \
-	  web/vite.config.ts web/tsconfig.json \
+	  web/vite.config.ts web/tsconfig.json web/scripts/initial-js.mjs \
 	  libs/contracts/pyk8s_contracts/rbac.json -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
-	  (cd web && npm run build); fi
+	  (cd web && npm run build) || { rm -f web/dist/index.html; exit 1; }; fi
 
 ## The web app's API types (web/src/api/schema.ts) from the gateway's OpenAPI document,
 ## taken from the gateway code without a running server.

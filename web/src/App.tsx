@@ -1,28 +1,39 @@
+import { lazy, Suspense, type ComponentType } from "react";
 import { Route, Routes } from "react-router";
 import { Layout } from "./components/Layout";
-import { LoginPage } from "./features/auth/LoginPage";
+import { Loading } from "./components/QueryState";
 import { RequireAuth } from "./features/auth/RequireAuth";
-import { SignupPage } from "./features/auth/SignupPage";
-import { ClusterPage } from "./features/clusters/ClusterPage";
-import { DashboardPage } from "./features/clusters/DashboardPage";
-import { TeamPage } from "./features/teams/TeamPage";
-import { TeamsPage } from "./features/teams/TeamsPage";
 import { NotFound } from "./components/NotFound";
+
+/** A page loaded the first time it is shown: each page is its own chunk, so the first load
+ * carries only the shell (docs/performance.md, "Web assets"). */
+function page<Name extends string>(load: () => Promise<Record<Name, ComponentType>>, name: Name) {
+  return lazy(() => load().then((module) => ({ default: module[name] })));
+}
+
+const LoginPage = page(() => import("./features/auth/LoginPage"), "LoginPage");
+const SignupPage = page(() => import("./features/auth/SignupPage"), "SignupPage");
+const DashboardPage = page(() => import("./features/clusters/DashboardPage"), "DashboardPage");
+const TeamsPage = page(() => import("./features/teams/TeamsPage"), "TeamsPage");
+const TeamPage = page(() => import("./features/teams/TeamPage"), "TeamPage");
+const ClusterPage = page(() => import("./features/clusters/ClusterPage"), "ClusterPage");
 
 export function AppRoutes() {
   return (
-    <Routes>
-      <Route path="/login" element={<LoginPage />} />
-      <Route path="/signup" element={<SignupPage />} />
-      <Route element={<RequireAuth />}>
-        <Route element={<Layout />}>
-          <Route index element={<DashboardPage />} />
-          <Route path="teams" element={<TeamsPage />} />
-          <Route path="teams/:teamId" element={<TeamPage />} />
-          <Route path="clusters/:clusterId" element={<ClusterPage />} />
-          <Route path="*" element={<NotFound />} />
+    <Suspense fallback={<Loading />}>
+      <Routes>
+        <Route path="/login" element={<LoginPage />} />
+        <Route path="/signup" element={<SignupPage />} />
+        <Route element={<RequireAuth />}>
+          <Route element={<Layout />}>
+            <Route index element={<DashboardPage />} />
+            <Route path="teams" element={<TeamsPage />} />
+            <Route path="teams/:teamId" element={<TeamPage />} />
+            <Route path="clusters/:clusterId" element={<ClusterPage />} />
+            <Route path="*" element={<NotFound />} />
+          </Route>
         </Route>
-      </Route>
-    </Routes>
+      </Routes>
+    </Suspense>
   );
 }

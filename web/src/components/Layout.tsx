@@ -1,11 +1,13 @@
 import { AppShell, Burger, Button, Group, NavLink, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
+import { Suspense } from "react";
 import { Link, Outlet, useLocation } from "react-router";
 import { useAppDispatch, useAppSelector } from "../hooks";
 import { useLogoutMutation } from "../features/auth/authApi";
 import { selectSession, signedOut } from "../features/auth/authSlice";
 import { useCurrentUser } from "../features/auth/useCurrentUser";
 import { useClusterStream } from "../features/clusters/useClusterStream";
+import { Loading } from "./QueryState";
 
 const LINKS = [
   { to: "/", label: "Clusters" },
@@ -59,7 +61,10 @@ export function Layout() {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
-        <Outlet />
+        {/* The shell stays while a page's chunk loads. */}
+        <Suspense fallback={<Loading />}>
+          <Outlet />
+        </Suspense>
       </AppShell.Main>
     </AppShell>
   );

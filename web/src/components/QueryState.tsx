@@ -11,13 +11,7 @@ interface Props {
 
 /** Loading spinner, readable error with a retry, or the content. */
 export function QueryState({ isLoading, error, refetch, children }: Props) {
-  if (isLoading) {
-    return (
-      <Center p="xl">
-        <Loader aria-label="Loading" />
-      </Center>
-    );
-  }
+  if (isLoading) return <Loading />;
   if (error) {
     return (
       <Alert color="red" title="Could not load" role="alert">
@@ -31,4 +25,12 @@ export function QueryState({ isLoading, error, refetch, children }: Props) {
     );
   }
   return <>{children}</>;
+}
+
+export function Loading() {
+  return (
+    <Center p="xl">
+      <Loader aria-label="Loading" />
+    </Center>
+  );
 }

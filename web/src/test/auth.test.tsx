@@ -9,7 +9,7 @@ describe("sign in", () => {
     gateway.addUser("mia", "correct horse battery");
     const { user } = renderApp("/login");
 
-    await user.type(screen.getByLabelText("Username or email"), "mia");
+    await user.type(await screen.findByLabelText("Username or email"), "mia");
     await user.type(screen.getByLabelText("Password"), "wrong password");
     await user.click(screen.getByRole("button", { name: "Log in" }));
 
@@ -20,7 +20,7 @@ describe("sign in", () => {
     const gateway = installGateway();
     const { user } = renderApp("/signup");
 
-    await user.type(screen.getByLabelText("Username"), "mia");
+    await user.type(await screen.findByLabelText("Username"), "mia");
     await user.type(screen.getByLabelText("Email"), "mia@example.com");
     await user.type(screen.getByLabelText("Password"), "correct horse battery");
     await user.click(screen.getByRole("button", { name: "Sign up" }));

@@ -88,7 +88,7 @@ describe("invitation to an email without an account", () => {
     localStorage.clear();
 
     const second = renderApp(`/signup${link.search}`);
-    expect(screen.getByLabelText("Email")).toHaveValue("new@example.com");
+    expect(await screen.findByLabelText("Email")).toHaveValue("new@example.com");
     await second.user.type(screen.getByLabelText("Username"), "newbie");
     await second.user.type(screen.getByLabelText("Password"), "correct horse battery");
     await second.user.click(screen.getByRole("button", { name: "Sign up" }));
