@@ -33,6 +33,7 @@ class Runtime:
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self._service: Service | None = None
+        self._routers: list[Router] = []
         self._tasks: list[asyncio.Task] = []
         self._stoppers: list[Callable[[], Awaitable[Any]]] = []
         self._health: HealthServer | None = None
@@ -70,6 +71,7 @@ class Runtime:
         bus has finished it."""
         assert self.nc is not None
         self.actors = AccessTokenVerifier(self.nc)
+        self._routers = routers
         self._service = await serve(self.nc, self.name, version, routers, self.actors.actor)
         self.started = True
         log.info("%s service ready", self.name)
@@ -92,6 +94,8 @@ class Runtime:
             await self._health.stop()
         if self._service:
             await self._service.stop()
+        for router in self._routers:
+            await router.finish()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,5 +1,6 @@
 """The typed request/reply layer over a real NATS server."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from pyk8s_contracts.common import ByUser, Contract
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_kit.bus import Router, ServiceError, request, serve
-from pyk8s_kit.testing import HARNESS
+from pyk8s_kit.testing import HARNESS, wait_until_async
 
 ALICE = uuid.uuid4()
 BOB = uuid.uuid4()
@@ -100,3 +101,47 @@ async def test_naming_another_user_than_the_assertion_is_refused(client):
     with pytest.raises(ServiceError) as error:
         await request(client, "test.whoami", WhoAmI(actor_id=ALICE), Echo, actor="bob-token")
     assert error.value.code == ErrorCode.UNAUTHORIZED
+
+
+@pytest.fixture
+async def waiting_endpoint(nats_server):
+    """A concurrent endpoint whose handlers wait for `release`; yields (nc, router, service,
+    the events)."""
+    nc = await nats_server.connect(HARNESS)
+    router = Router()
+    entered: list[str] = []
+    release = asyncio.Event()
+
+    @router.endpoint("test.wait", Echo, concurrent=True)
+    async def wait(req: Echo) -> Echo:
+        entered.append(req.text)
+        await release.wait()
+        return req
+
+    service = await serve(nc, "test", "0.1.0", [router], check_assertion)
+    yield nc, router, service, entered, release
+    await service.stop()
+    await nc.close()
+
+
+async def test_a_concurrent_endpoint_handles_its_requests_at_once(waiting_endpoint):
+    nc, _, _, entered, release = waiting_endpoint
+    asking = [
+        asyncio.create_task(request(nc, "test.wait", Echo(text=str(n)), Echo)) for n in range(3)
+    ]
+    # One at a time, the first would hold the others back until it timed out.
+    await wait_until_async(lambda: len(entered) == 3)
+    release.set()
+    assert [reply.text for reply in await asyncio.gather(*asking)] == ["0", "1", "2"]
+
+
+async def test_requests_being_handled_when_the_service_stops_still_get_their_answer(
+    waiting_endpoint,
+):
+    nc, router, service, entered, release = waiting_endpoint
+    asking = asyncio.create_task(request(nc, "test.wait", Echo(text="late"), Echo))
+    await wait_until_async(lambda: entered == ["late"])
+    await service.stop()
+    release.set()
+    await router.finish()
+    assert (await asking).text == "late"
