@@ -146,9 +146,11 @@ async def burst(base: str, names: list[str]) -> tuple:
         for _ in range(IDLE_SAMPLES):
             await ask_me(http, headers, idle)
 
-        async def login(name: str) -> int:
+        async def login(name: str) -> str:
             answer = await http.post("/auth/login", json={"login": name, "password": PASSWORD})
-            return answer.status_code
+            if answer.status_code == 200:
+                return "200"
+            return f"{answer.status_code} ({answer.json()['detail']})"
 
         during: list[float] = []
         me_answers: Counter[int] = Counter()
