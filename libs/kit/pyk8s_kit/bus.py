@@ -88,11 +88,15 @@ class Router:
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
-    async def finish(self) -> None:
-        """Wait for the requests of concurrent endpoints still being handled: once the
-        service has stopped taking new ones, those get their answers before shutdown."""
-        if self._handling:
-            await asyncio.wait(set(self._handling))
+    async def finish(self, grace: float) -> None:
+        """Once the service has stopped taking requests, give those of concurrent endpoints
+        still being handled up to `grace` seconds to answer; then cancel the rest."""
+        if not self._handling:
+            return
+        _, late = await asyncio.wait(set(self._handling), timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 async def _reply_error(req: Request, envelope: ErrorEnvelope) -> None:

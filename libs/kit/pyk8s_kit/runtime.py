@@ -23,6 +23,10 @@ from .streams import ensure_streams
 
 log = logging.getLogger(__name__)
 
+# How long requests being handled at shutdown get to answer: no caller waits longer (sign-ups
+# and logins, the longest, 20 s: pyk8s_contracts.auth.PASSWORD_REQUEST_TIMEOUT_SECONDS).
+FINISH_GRACE_SECONDS = 20.0
+
 
 class Runtime:
     def __init__(self, name: str, settings: ServiceSettings, migrations_dir: Path) -> None:
@@ -95,7 +99,7 @@ class Runtime:
         if self._service:
             await self._service.stop()
         for router in self._routers:
-            await router.finish()
+            await router.finish(FINISH_GRACE_SECONDS)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
