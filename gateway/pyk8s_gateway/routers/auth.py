@@ -36,16 +36,21 @@ async def signup(body: c.SignupRequest, bus: Bus) -> c.User:
     milliseconds, so it is never lost."""
     if body.invitation_token:
         await check_signup_invitation(bus, body.invitation_token, body.email)
-    return await request(bus, subjects.AUTH_SIGNUP, body, c.User)
+    return await request(
+        bus, subjects.AUTH_SIGNUP, body, c.User, timeout=c.PASSWORD_REQUEST_TIMEOUT_SECONDS
+    )
 
 
 @router.post("/login", response_model=c.TokenPair)
 async def login(body: LoginBody, bus: Bus, client: ClientAddress) -> c.TokenPair:
     """Log in by username or email. Repeated failures make that (account, client) pair wait
     longer and longer (429 with Retry-After); failures from elsewhere only ever slow an
-    account briefly, never lock it."""
+    account briefly, never lock it. When more people sign in at once than the auth service
+    can check within its queue limit, the rest get 503 with Retry-After at once."""
     payload = c.LoginRequest(login=body.login, password=body.password, client=client)
-    return await request(bus, subjects.AUTH_LOGIN, payload, c.TokenPair)
+    return await request(
+        bus, subjects.AUTH_LOGIN, payload, c.TokenPair, timeout=c.PASSWORD_REQUEST_TIMEOUT_SECONDS
+    )
 
 
 @router.post("/refresh", response_model=c.TokenPair)

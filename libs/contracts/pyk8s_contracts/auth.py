@@ -14,6 +14,11 @@ TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 # Strict: a body's `true` or `"30"` is refused rather than read as a number.
 TokenDays = Annotated[StrictInt, Field(ge=1, le=365)]
 
+# How long a caller waits for the answer to a sign-up or a login. The auth service checks
+# passwords in a bounded queue and refuses at once (service_unavailable, retry_after) a request
+# it expects to wait longer than its limit, which is at most half of this.
+PASSWORD_REQUEST_TIMEOUT_SECONDS = 20.0
+
 
 class User(Contract):
     id: UUID

@@ -1,9 +1,10 @@
 """Typed request/reply over nats.micro. Handlers take and return pydantic contracts;
 expected failures are raised as `ServiceError` and travel as one error envelope."""
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -56,6 +57,10 @@ class Endpoint:
     subject: str
     request: type[BaseModel]
     handler: Callable[[Any], Awaitable[BaseModel]]
+    # nats.micro hands an endpoint its requests one at a time: one that waits (for a worker
+    # thread, say) holds up every other. A concurrent endpoint handles each in a task of its
+    # own, so whatever it waits for must bound itself.
+    concurrent: bool = False
 
     @property
     def name(self) -> str:
@@ -68,13 +73,30 @@ class Router:
 
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
+        # Requests of concurrent endpoints being handled, for `finish` to wait for.
+        self._handling: set[asyncio.Task] = set()
 
-    def endpoint(self, subject: str, request: type[BaseModel]):
+    def endpoint(self, subject: str, request: type[BaseModel], concurrent: bool = False):
         def register(handler: Callable[[Any], Awaitable[BaseModel]]):
-            self.endpoints.append(Endpoint(subject, request, handler))
+            self.endpoints.append(Endpoint(subject, request, handler, concurrent))
             return handler
 
         return register
+
+    def handle_apart(self, handling: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(handling)
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
+    async def finish(self, grace: float) -> None:
+        """Once the service has stopped taking requests, give those of concurrent endpoints
+        still being handled up to `grace` seconds to answer; then cancel the rest."""
+        if not self._handling:
+            return
+        _, late = await asyncio.wait(set(self._handling), timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 async def _reply_error(req: Request, envelope: ErrorEnvelope) -> None:
@@ -119,7 +141,7 @@ def _failure(endpoint: Endpoint, error: Exception) -> ErrorEnvelope:
     return ErrorEnvelope(code=ErrorCode.INTERNAL, message="internal error")
 
 
-def _wrap(endpoint: Endpoint, check: ActorCheck) -> Callable[[Request], Awaitable[None]]:
+def _wrap(endpoint: Endpoint, check: ActorCheck) -> Callable[[Request], Coroutine[Any, Any, None]]:
     async def handle(req: Request) -> None:
         try:
             payload = await _decode(endpoint, req, check)
@@ -146,14 +168,25 @@ async def serve(
     service = await add_service(nc, name=name, version=version, queue_group=name)
     for router in routers:
         for endpoint in router.endpoints:
+            handler = _wrap(endpoint, check_actor)
+            if endpoint.concurrent:
+                handler = _apart(router, handler)
             await service.add_endpoint(
-                EndpointConfig(
-                    name=endpoint.name,
-                    subject=endpoint.subject,
-                    handler=_wrap(endpoint, check_actor),
-                )
+                EndpointConfig(name=endpoint.name, subject=endpoint.subject, handler=handler)
             )
     return service
+
+
+def _apart(
+    router: Router, handle: Callable[[Request], Coroutine[Any, Any, None]]
+) -> Callable[[Request], Awaitable[None]]:
+    """Hands each request to a task of its own (see `Endpoint.concurrent`); nats.micro's
+    statistics then count the hand-over, not the handling."""
+
+    async def hand_over(req: Request) -> None:
+        router.handle_apart(handle(req))
+
+    return hand_over
 
 
 async def request(

@@ -23,6 +23,10 @@ from .streams import ensure_streams
 
 log = logging.getLogger(__name__)
 
+# How long requests being handled at shutdown get to answer: no caller waits longer (sign-ups
+# and logins, the longest, 20 s: pyk8s_contracts.auth.PASSWORD_REQUEST_TIMEOUT_SECONDS).
+FINISH_GRACE_SECONDS = 20.0
+
 
 class Runtime:
     def __init__(self, name: str, settings: ServiceSettings, migrations_dir: Path) -> None:
@@ -33,6 +37,7 @@ class Runtime:
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self._service: Service | None = None
+        self._routers: list[Router] = []
         self._tasks: list[asyncio.Task] = []
         self._stoppers: list[Callable[[], Awaitable[Any]]] = []
         self._health: HealthServer | None = None
@@ -70,6 +75,7 @@ class Runtime:
         bus has finished it."""
         assert self.nc is not None
         self.actors = AccessTokenVerifier(self.nc)
+        self._routers = routers
         self._service = await serve(self.nc, self.name, version, routers, self.actors.actor)
         self.started = True
         log.info("%s service ready", self.name)
@@ -92,6 +98,8 @@ class Runtime:
             await self._health.stop()
         if self._service:
             await self._service.stop()
+        for router in self._routers:
+            await router.finish(FINISH_GRACE_SECONDS)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,13 +1,17 @@
 """The typed request/reply layer over a real NATS server."""
 
+import asyncio
 import uuid
+from dataclasses import dataclass, field
 
 import pytest
+from nats.aio.client import Client as NATS
+from nats.micro.service import Service
 
 from pyk8s_contracts.common import ByUser, Contract
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_kit.bus import Router, ServiceError, request, serve
-from pyk8s_kit.testing import HARNESS
+from pyk8s_kit.testing import HARNESS, wait_until_async
 
 ALICE = uuid.uuid4()
 BOB = uuid.uuid4()
@@ -100,3 +104,65 @@ async def test_naming_another_user_than_the_assertion_is_refused(client):
     with pytest.raises(ServiceError) as error:
         await request(client, "test.whoami", WhoAmI(actor_id=ALICE), Echo, actor="bob-token")
     assert error.value.code == ErrorCode.UNAUTHORIZED
+
+
+@dataclass
+class Waiting:
+    """A concurrent endpoint on `test.wait` whose handlers wait for `release`."""
+
+    nc: NATS
+    router: Router
+    service: Service
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    entered: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def waiting(nats_server):
+    nc = await nats_server.connect(HARNESS)
+    router = Router()
+
+    @router.endpoint("test.wait", Echo, concurrent=True)
+    async def wait(req: Echo) -> Echo:
+        endpoint.entered.append(req.text)
+        try:
+            await endpoint.release.wait()
+        except asyncio.CancelledError:
+            endpoint.cancelled.append(req.text)
+            raise
+        return req
+
+    endpoint = Waiting(nc, router, await serve(nc, "test", "0.1.0", [router], check_assertion))
+    yield endpoint
+    await endpoint.service.stop()
+    await nc.close()
+
+
+async def test_a_concurrent_endpoint_handles_its_requests_at_once(waiting):
+    asking = [
+        asyncio.create_task(request(waiting.nc, "test.wait", Echo(text=str(n)), Echo))
+        for n in range(3)
+    ]
+    # One at a time, the first would hold the others back until it timed out.
+    await wait_until_async(lambda: len(waiting.entered) == 3)
+    waiting.release.set()
+    assert [reply.text for reply in await asyncio.gather(*asking)] == ["0", "1", "2"]
+
+
+async def test_requests_being_handled_when_the_service_stops_still_get_their_answer(waiting):
+    asking = asyncio.create_task(request(waiting.nc, "test.wait", Echo(text="late"), Echo))
+    await wait_until_async(lambda: waiting.entered == ["late"])
+    await waiting.service.stop()
+    waiting.release.set()
+    await waiting.router.finish(grace=30)
+    assert (await asking).text == "late"
+
+
+async def test_requests_still_being_handled_after_the_grace_are_cancelled(waiting):
+    asking = asyncio.create_task(request(waiting.nc, "test.wait", Echo(text="stuck"), Echo))
+    await wait_until_async(lambda: waiting.entered == ["stuck"])
+    await waiting.service.stop()
+    await waiting.router.finish(grace=0.1)
+    assert waiting.cancelled == ["stuck"]
+    asking.cancel()

@@ -13,11 +13,12 @@ from .service import AuthService
 def build_router(service: AuthService, nc: NATS) -> Router:
     router = Router()
 
-    @router.endpoint(subjects.AUTH_SIGNUP, c.SignupRequest)
+    # Concurrent: each waits its turn in the password queue, which bounds them (passwords.py).
+    @router.endpoint(subjects.AUTH_SIGNUP, c.SignupRequest, concurrent=True)
     async def signup(req: c.SignupRequest) -> c.User:
         return await service.signup(req)
 
-    @router.endpoint(subjects.AUTH_LOGIN, c.LoginRequest)
+    @router.endpoint(subjects.AUTH_LOGIN, c.LoginRequest, concurrent=True)
     async def login(req: c.LoginRequest) -> c.TokenPair:
         return await service.login(req)
 

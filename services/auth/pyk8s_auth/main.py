@@ -10,6 +10,7 @@ from pyk8s_kit.runtime import Runtime, run
 
 from .handlers import build_router
 from .models import OutboxEvent
+from .passwords import Passwords
 from .service import AuthService
 from .settings import AuthSettings
 
@@ -23,7 +24,11 @@ async def start(settings: AuthSettings | None = None) -> Runtime:
     relay = OutboxRelay(runtime.db, OutboxEvent, runtime.js)
     relay.start()
     runtime.on_stop(relay.stop)
-    service = AuthService(runtime.db, settings)
+    passwords = Passwords(settings)
+    await passwords.start()
+    # Stopped after the endpoints, once every request holding a turn has its answer.
+    runtime.on_stop(passwords.stop)
+    service = AuthService(runtime.db, settings, passwords)
     await until_available("signing key", service.load_signing_key)
     await runtime.serve([build_router(service, runtime.nc)])
     return runtime

@@ -8,8 +8,6 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from jose import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +23,7 @@ from pyk8s_kit.outbox import add_event
 from .keys import ALGORITHM, SigningKey
 from .models import ApiToken, OutboxEvent, RefreshToken, User
 from .models import SigningKey as SigningKeyRow
+from .passwords import Passwords
 from .repository import AuthRepository, LoginState
 from .settings import AuthSettings
 
@@ -71,19 +70,17 @@ def _user(row: User) -> c.User:
 
 class AuthService:
     def __init__(
-        self, db: Database, settings: AuthSettings, clock: Callable[[], datetime] = _now
+        self,
+        db: Database,
+        settings: AuthSettings,
+        passwords: Passwords,
+        clock: Callable[[], datetime] = _now,
     ) -> None:
         self.db = db
         self.settings = settings
+        self.passwords = passwords
         # Login throttling reads the time here, so tests can move it.
         self.clock = clock
-        self.hasher = PasswordHasher(
-            time_cost=settings.argon2_time_cost,
-            memory_cost=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-        )
-        # Verified against when the login names nobody, so both answers take as long.
-        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
         self._key: SigningKey | None = None
 
     async def load_signing_key(self) -> SigningKey:
@@ -107,7 +104,8 @@ class AuthService:
     # sign-up and login
     async def signup(self, req: c.SignupRequest) -> c.User:
         email = req.email.lower()
-        password_hash = self.hasher.hash(req.password)
+        async with self.passwords.turn():
+            password_hash = await self.passwords.hash(req.password)
         async with self.db.session() as session:
             repo = AuthRepository(session)
             username_taken, email_taken = await repo.username_or_email_taken(req.username, email)
@@ -130,14 +128,18 @@ class AuthService:
     async def login(self, req: c.LoginRequest) -> c.TokenPair:
         login = req.login.lower()
         now = self.clock()
-        async with self.db.session() as session:
+        # The pair's lock, and so a database connection, is held until its password has been
+        # checked: the turn is taken first, so a login waiting for a worker holds neither.
+        async with self.passwords.turn(), self.db.session() as session:
             repo = AuthRepository(session)
             await repo.lock_login_pair(login, req.client)
             state = await repo.login_state(login, req.client, self._login_window_start(now))
             wait = await self._login_wait(repo, login, req.client, state, now)
             if not wait:
                 user = await repo.user_by_login(login)
-                if self._password_matches(user, req.password):
+                stored = user.password_hash if user else None
+                # Checked whether or not the login names someone (see Passwords.matches).
+                if await self.passwords.matches(stored, req.password):
                     await repo.clear_login_pair(login, req.client)
                     return await self._issue(repo, user.id, family_id=uuid.uuid4())
                 await self._record_login_failure(repo, login, req.client, state, now)
@@ -196,13 +198,6 @@ class AuthService:
             settings.login_first_delay_seconds,
             settings.login_account_max_delay_seconds,
         )
-
-    def _password_matches(self, user: User | None, password: str) -> bool:
-        try:
-            self.hasher.verify(user.password_hash if user else self._dummy_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-        return user is not None
 
     async def _issue(
         self, repo: AuthRepository, user_id: uuid.UUID, family_id: uuid.UUID

@@ -1,6 +1,9 @@
-from pydantic import model_validator
+import os
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from pyk8s_contracts.auth import PASSWORD_REQUEST_TIMEOUT_SECONDS
 from pyk8s_kit.settings import ServiceSettings
 
 
@@ -30,9 +33,25 @@ class AuthSettings(ServiceSettings):
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
+    # Threads that hash and check passwords (see passwords.py): one per core uses them all;
+    # more only makes each hash slower. Each hash in flight takes argon2_memory_kib.
+    password_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # A sign-up or login expected to wait longer than this for a worker is refused at once
+    # (503, Retry-After) rather than left to time out at the caller.
+    password_queue_seconds: float = Field(10.0, gt=0)
 
     @model_validator(mode="after")
     def _argon2_not_weakened_in_production(self) -> "AuthSettings":
         if not self.is_development and self.argon2_memory_kib < 19456:
             raise ValueError("AUTH_ARGON2_MEMORY_KIB below the OWASP minimum outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _queue_answers_before_the_caller_gives_up(self) -> "AuthSettings":
+        # The other half is for the check itself and for the estimate of the wait to be off.
+        if self.password_queue_seconds > PASSWORD_REQUEST_TIMEOUT_SECONDS / 2:
+            raise ValueError(
+                "AUTH_PASSWORD_QUEUE_SECONDS above half of how long callers wait "
+                f"({PASSWORD_REQUEST_TIMEOUT_SECONDS:g} s)"
+            )
         return self

@@ -36,15 +36,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def make_auth(make_database, clock):
+async def make_auth(make_database, make_passwords, clock):
     """`await make_auth(**settings)`: an auth service (a replica) on one shared database."""
     url = make_database("auth", MIGRATIONS)
     db = Database(url)
 
     async def make(**settings) -> AuthService:
-        auth = AuthService(
-            db, AuthSettings(environment="test", database_url=url, **settings), clock
-        )
+        config = AuthSettings(environment="test", database_url=url, **settings)
+        auth = AuthService(db, config, await make_passwords(config), clock)
         await auth.load_signing_key()
         return auth
 
@@ -160,4 +159,10 @@ async def test_replicas_share_the_throttle(auth, make_auth):
 
 async def test_concurrent_attempts_of_one_pair_take_turns(auth):
     outcomes = await asyncio.gather(*(attempt(auth) for _ in range(6)))
+    assert sorted(outcomes, key=str) == [1, 1, 1, "invalid", "invalid", "invalid"]
+
+
+async def test_concurrent_attempts_of_one_pair_on_two_replicas_take_turns(auth, make_auth):
+    other = await make_auth()
+    outcomes = await asyncio.gather(*(attempt(replica) for replica in [auth, other] * 3))
     assert sorted(outcomes, key=str) == [1, 1, 1, "invalid", "invalid", "invalid"]

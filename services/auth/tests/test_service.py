@@ -1,5 +1,6 @@
 """Auth rules against a real PostgreSQL database, without NATS."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,13 +13,15 @@ from pyk8s_auth.settings import AuthSettings
 from pyk8s_contracts import auth as c
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
+from pyk8s_kit.testing import wait_until_async
 
 
 @pytest.fixture
-async def service(make_database):
+async def service(make_database, make_passwords):
     url = make_database("auth", MIGRATIONS)
     db = Database(url)
-    auth = AuthService(db, AuthSettings(environment="test", database_url=url))
+    settings = AuthSettings(environment="test", database_url=url)
+    auth = AuthService(db, settings, await make_passwords(settings))
     await auth.load_signing_key()
     yield auth
     await db.dispose()
@@ -36,6 +39,40 @@ async def test_passwords_are_argon2id_with_owasp_parameters(service):
         stored = await session.scalar(select(User.password_hash).where(User.id == user.id))
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert "correct horse" not in stored
+
+
+async def test_a_login_naming_nobody_checks_a_password_like_one_naming_someone(
+    service, watch_hasher
+):
+    await signup(service)
+    watched = watch_hasher(service.passwords)
+    for login in ("ada", "nobody"):
+        with pytest.raises(ServiceError) as refused:
+            await service.login(c.LoginRequest(login=login, password="wrong horse"))
+        assert refused.value.code == "invalid_credentials"
+    assert len(watched.checked) == 2
+
+
+async def test_a_login_waiting_for_a_worker_holds_no_database_connection(service, make_passwords):
+    await signup(service)
+    settings = service.settings.model_copy(update={"password_workers": 1})
+    auth = AuthService(service.db, settings, await make_passwords(settings))
+    await auth.load_signing_key()
+    release = asyncio.Event()
+
+    async def hold_the_worker() -> None:
+        async with auth.passwords.turn():
+            await release.wait()
+
+    holding = asyncio.create_task(hold_the_worker())
+    await wait_until_async(lambda: auth.passwords.expected_wait() > 0)
+    waiting = auth.passwords.expected_wait()
+    login = asyncio.create_task(auth.login(c.LoginRequest(login="ada", password="correct horse")))
+    await wait_until_async(lambda: auth.passwords.expected_wait() > waiting)
+    assert service.db.engine.pool.checkedout() == 0
+    release.set()
+    await holding
+    assert (await login).access_token
 
 
 async def test_tokens_are_stored_hashed(service):
@@ -76,7 +113,7 @@ async def test_expired_api_token_is_refused(service):
 
 
 async def test_replicas_share_one_signing_key(service):
-    other = AuthService(service.db, service.settings)
+    other = AuthService(service.db, service.settings, service.passwords)
     assert (await other.load_signing_key()).kid == service.key.kid
 
 
@@ -92,3 +129,8 @@ async def test_access_token_lifetime_is_fifteen_minutes(service):
 def test_weak_argon2_is_refused_outside_development():
     with pytest.raises(ValueError):
         AuthSettings(environment="production", argon2_memory_kib=1024)
+
+
+def test_a_password_queue_longer_than_callers_wait_is_refused():
+    with pytest.raises(ValueError):
+        AuthSettings(password_queue_seconds=c.PASSWORD_REQUEST_TIMEOUT_SECONDS)

@@ -77,7 +77,8 @@ export interface paths {
          * Login
          * @description Log in by username or email. Repeated failures make that (account, client) pair wait
          *     longer and longer (429 with Retry-After); failures from elsewhere only ever slow an
-         *     account briefly, never lock it.
+         *     account briefly, never lock it. When more people sign in at once than the auth service
+         *     can check within its queue limit, the rest get 503 with Retry-After at once.
          */
         post: operations["login_api_v1_auth_login_post"];
         delete?: never;
