@@ -29,7 +29,6 @@ if this runner dies, and every program gets a signal if supervisord dies (PDEATH
 
 import datetime
 import http.client
-import ipaddress
 import json
 import os
 import shlex
@@ -42,12 +41,9 @@ from configparser import RawConfigParser
 from pathlib import Path
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from supervisor.xmlrpc import SupervisorTransport
 
+from pyk8s_kit import pki
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres, die_with_parent
 from pyk8s_kit.natsauth import ensure_credentials
 
@@ -56,7 +52,7 @@ SERVICES = ["auth", "teams", "provisioner", "terminal"]
 GATEWAY = "gateway"
 GATEWAY_TLS = "gateway-tls"
 START_RETRIES = 20
-TLS_DAYS = 825
+TLS_LIFETIME = datetime.timedelta(days=825)
 
 
 def env_int(name: str, default: int) -> int:
@@ -89,47 +85,16 @@ Nats = EmbeddedNats | EmbeddedNatsCluster
 def dev_tls(folder: Path) -> dict[str, Path]:
     """This installation's CA and the gateway's certificate for 127.0.0.1 and localhost, made
     once; the keys readable by us only."""
-    files = {name: folder / f"{name}.pem" for name in ("ca", "gateway", "gateway-key")}
+    files = {name: folder / f"{name}.pem" for name in ("ca", "ca-key", "gateway", "gateway-key")}
     if all(path.exists() for path in files.values()):
         return files
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = certificate(ca_key, ca_key, "PyK8s-Lab development CA", None)
-    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    server = certificate(key, ca_key, "127.0.0.1", ca)
-    files["gateway"].write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+    ca = pki.authority("PyK8s-Lab development CA", TLS_LIFETIME)
+    ca.write(files["ca"], files["ca-key"])
+    pki.issue(ca, "127.0.0.1", TLS_LIFETIME, pki.LOOPBACK).write(
+        files["gateway"], files["gateway-key"]
     )
-    files["gateway-key"].touch(mode=0o600)
-    files["gateway-key"].write_bytes(private)
     return files
-
-
-def certificate(key, signer, name: str, issuer: x509.Certificate | None) -> x509.Certificate:
-    """A CA certificate when `issuer` is None, else a server certificate for this machine."""
-    now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=TLS_DAYS))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if issuer is not None:
-        addresses = [ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
-        names = [x509.DNSName("localhost"), *(x509.IPAddress(a) for a in addresses)]
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-    return builder.sign(signer, hashes.SHA256())
 
 
 def gateway_programs(nats: Nats, ports: dict[str, int], tls: dict[str, Path]) -> dict:

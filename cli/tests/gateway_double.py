@@ -6,7 +6,6 @@ issued, so kubectl itself can be run against it. HTTPS because kubectl sends no 
 exec plugin included, to a plain http:// server; clients trust it through SSL_CERT_FILE."""
 
 import base64
-import ipaddress
 import json
 import threading
 import time
@@ -17,14 +16,11 @@ from pathlib import Path
 
 import uvicorn
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from pyk8s_cli.config import Config, Session
+from pyk8s_kit import pki
 from pyk8s_kit.embedded import free_port
 from pyk8s_kit.testing import wait_until
 
@@ -47,35 +43,8 @@ def problem(status: int, code: str, detail: str) -> JSONResponse:
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 that is its own CA, and its key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "gateway.crt", folder / "gateway.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
+    issued = pki.self_signed(timedelta(hours=1))
+    return issued.write(folder / "gateway.crt", folder / "gateway.key")
 
 
 class GatewayDouble:

@@ -3,9 +3,7 @@ ready clusters whose stored admin kubeconfig points at it."""
 
 import asyncio
 import base64
-import datetime
 import gzip
-import ipaddress
 import json
 import ssl
 import threading
@@ -18,10 +16,6 @@ from pathlib import Path
 import pytest
 import uvicorn
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -29,6 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pyk8s_contracts.common import utcnow
+from pyk8s_kit import pki as certificates
 from pyk8s_kit.embedded import free_port
 from pyk8s_kit.testing import wait_until
 from pyk8s_provisioner.crypto import KubeconfigBox
@@ -37,6 +32,7 @@ from pyk8s_provisioner.models import Cluster
 # The subprotocols a kube-apiserver speaks for exec, attach and port-forward, in the order
 # it prefers them.
 STREAM_SUBPROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "SPDY/3.1+portforward.k8s.io")
+LIFETIME = timedelta(days=1)
 POD_LIST = {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}
 
 
@@ -57,13 +53,16 @@ class Pki:
 
     @classmethod
     def make(cls) -> "Pki":
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca = _certificate("test-double-ca", ca_key.public_key(), ca_key, None, is_ca=True)
-        server_key = ec.generate_private_key(ec.SECP256R1())
-        server = _certificate("kube-apiserver", server_key.public_key(), ca_key, ca, server=True)
-        client_key = ec.generate_private_key(ec.SECP256R1())
-        client = _certificate("kubernetes-admin", client_key.public_key(), ca_key, ca)
-        return cls(_pem(ca), _pem(server), _key(server_key), _pem(client), _key(client_key))
+        ca = certificates.authority("test-double-ca", LIFETIME)
+        server = certificates.issue(ca, "kube-apiserver", LIFETIME, ("127.0.0.1", "localhost"))
+        client = certificates.issue(ca, "kubernetes-admin", LIFETIME)
+        return cls(
+            ca.certificate_pem(),
+            server.certificate_pem(),
+            server.key_pem(),
+            client.certificate_pem(),
+            client.key_pem(),
+        )
 
     def write_server_files(self, folder: Path) -> dict[str, str]:
         """ca.pem, server.pem and server-key.pem in `folder`; their paths by name."""
@@ -75,54 +74,6 @@ class Pki:
         for name, text in files.items():
             (folder / name).write_text(text)
         return {name: str(folder / name) for name in files}
-
-
-def _certificate(name, public_key, signer, issuer, is_ca=False, server=False):
-    now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.subject if issuer else subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key()),
-            critical=False,
-        )
-    if is_ca:
-        usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
-        builder = builder.add_extension(usage, critical=True)
-    elif server:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    else:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-        )
-    return builder.sign(signer, hashes.SHA256())
-
-
-def _pem(certificate) -> str:
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _key(key) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @dataclass

@@ -3,19 +3,14 @@ nkeys, credentials are private files, and TLS works when configured."""
 
 import asyncio
 import datetime
-import ipaddress
 import json
 import stat
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from nats.errors import Error as NatsError
 
 from pyk8s_contracts.identities import ALL_IDENTITIES
-from pyk8s_kit import natsauth
+from pyk8s_kit import natsauth, pki
 from pyk8s_kit.embedded import EmbeddedNats
 from pyk8s_kit.testing import HARNESS, HARNESS_PERMISSIONS
 
@@ -64,34 +59,8 @@ def test_a_component_without_credentials_does_not_start():
 
 
 def self_signed(folder) -> tuple:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "server.crt", folder / "server.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
+    issued = pki.self_signed(datetime.timedelta(hours=1))
+    return issued.write(folder / "server.crt", folder / "server.key")
 
 
 async def test_tls_connections_verify_the_server_and_plain_ones_are_refused(tmp_path, nats_seeds):
