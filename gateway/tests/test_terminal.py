@@ -249,8 +249,7 @@ class Shell:
         try:
             frame = self.ws.recv(timeout=timeout)
         except ConnectionClosed as closed:
-            code = closed.rcvd.code if closed.rcvd else None
-            raise Closed(code, closed.rcvd.reason if closed.rcvd else "") from None
+            raise closed_by(closed) from None
         if isinstance(frame, str):
             message = json.loads(frame)
             if message.get("type") == "exit":
@@ -259,8 +258,15 @@ class Shell:
         self.received += len(frame)
         self.tail = (self.tail + frame)[-4096:]
         if self.ack:
-            self.ws.send(json.dumps({"type": "ack", "bytes": len(frame)}))
+            self._send_ack(len(frame))
         return frame
+
+    def _send_ack(self, size: int) -> None:
+        # The server may close right after its last output frame; the ack then meets the close.
+        try:
+            self.ws.send(json.dumps({"type": "ack", "bytes": size}))
+        except ConnectionClosed as closed:
+            raise closed_by(closed) from None
 
     def read_until(self, pattern: bytes, timeout: float = 15) -> re.Match:
         deadline = time.monotonic() + timeout
@@ -286,6 +292,12 @@ class Shell:
                 return closed
             except TimeoutError:
                 raise AssertionError("the socket stayed open") from None
+
+
+def closed_by(closed: ConnectionClosed) -> "Closed":
+    if closed.rcvd is None:
+        return Closed(None, "")
+    return Closed(closed.rcvd.code, closed.rcvd.reason)
 
 
 def ws_url(platform, path: str) -> str:
