@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from .common import ByUser, Contract, DisplayName, DnsLabel
 
@@ -35,6 +35,20 @@ class MembershipReply(Contract):
     """`role` is None when the user is not a member (or the team does not exist)."""
 
     role: Role | None
+
+
+class RolesRequest(Contract):
+    """`user_id`'s roles in `team_ids`, or in every team of theirs when `team_ids` is None:
+    one request for a check over many teams."""
+
+    user_id: UUID
+    team_ids: Annotated[list[UUID], Field(max_length=1000)] | None = None
+
+
+class RolesReply(Contract):
+    """The teams among those asked where the user is a member, each with the user's role."""
+
+    roles: dict[UUID, Role]
 
 
 class TeamClusterCountRequest(Contract):

@@ -15,6 +15,10 @@ def build_router(service: TeamsService) -> Router:
     async def membership(req: c.MembershipRequest) -> c.MembershipReply:
         return await service.membership(req)
 
+    @router.endpoint(subjects.TEAMS_ROLES, c.RolesRequest)
+    async def roles(req: c.RolesRequest) -> c.RolesReply:
+        return await service.roles(req)
+
     @router.endpoint(subjects.TEAMS_CREATE, c.TeamCreateRequest)
     async def create(req: c.TeamCreateRequest) -> c.TeamWithRole:
         return await service.create_team(req)

@@ -51,6 +51,14 @@ class TeamsRepository:
     async def membership(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
         return await self.session.get(Membership, (team_id, user_id))
 
+    async def roles_of(
+        self, user_id: uuid.UUID, team_ids: list[uuid.UUID] | None
+    ) -> list[tuple[uuid.UUID, str]]:
+        query = select(Membership.team_id, Membership.role).where(Membership.user_id == user_id)
+        if team_ids is not None:
+            query = query.where(Membership.team_id.in_(team_ids))
+        return [(team_id, role) for team_id, role in (await self.session.execute(query)).all()]
+
     async def membership_for_update(
         self, team_id: uuid.UUID, user_id: uuid.UUID
     ) -> Membership | None:

@@ -153,6 +153,11 @@ class TeamsService:
             membership = await TeamsRepository(session).membership(req.team_id, req.user_id)
         return c.MembershipReply(role=Role(membership.role) if membership else None)
 
+    async def roles(self, req: c.RolesRequest) -> c.RolesReply:
+        async with self.db.session() as session:
+            rows = await TeamsRepository(session).roles_of(req.user_id, req.team_ids)
+        return c.RolesReply(roles={team_id: Role(role) for team_id, role in rows})
+
     # teams
     async def create_team(self, req: c.TeamCreateRequest) -> c.TeamWithRole:
         try:
