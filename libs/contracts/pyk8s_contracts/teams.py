@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from .common import ByUser, Contract, DisplayName, DnsLabel
+from .common import ByUser, Contract, DisplayName, DnsLabel, Page, PageRequest
 
 
 class Role(StrEnum):
@@ -90,8 +90,14 @@ class TeamWithRole(Team):
     role: Role
 
 
-class TeamList(Contract):
+class TeamList(Page):
     teams: list[TeamWithRole]
+
+
+class TeamListRequest(ByUser, PageRequest):
+    """The actor's teams, newest first; `role` keeps those where the actor has that role."""
+
+    role: Role | None = None
 
 
 class TeamCreateRequest(ByUser):
@@ -118,8 +124,14 @@ class Member(Contract):
     joined_at: datetime
 
 
-class MemberList(Contract):
+class MemberList(Page):
     members: list[Member]
+
+
+class MemberListRequest(TeamRequest, PageRequest):
+    """The team's members, newest first; `role` keeps those with that role."""
+
+    role: Role | None = None
 
 
 class MemberSetRoleRequest(ByUser):
@@ -156,8 +168,16 @@ class InvitationCreated(Invitation):
     token: str | None = None
 
 
-class InvitationList(Contract):
+class InvitationList(Page):
     invitations: list[Invitation]
+
+
+class TeamInvitationListRequest(TeamRequest, PageRequest):
+    """The team's pending invitations, newest first."""
+
+
+class MyInvitationListRequest(ByUser, PageRequest):
+    """The pending invitations addressed to the actor, newest first."""
 
 
 class InvitationCreateRequest(ByUser):

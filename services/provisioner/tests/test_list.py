@@ -87,9 +87,7 @@ async def seed(
 async def every_page(service: ClusterService, **query) -> tuple[list[uuid.UUID], int]:
     seen, pages, cursor = [], 0, None
     while True:
-        page = await service.list(
-            c.ClusterListRequest(actor_id=ACTOR, cursor=cursor, **query)
-        )
+        page = await service.list(c.ClusterListRequest(actor_id=ACTOR, cursor=cursor, **query))
         seen += [cluster.id for cluster in page.clusters]
         pages += 1
         if page.next_cursor is None:
