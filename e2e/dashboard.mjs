@@ -66,7 +66,7 @@ await run(async (open) => {
     await page.getByRole("button", { name: "New cluster" }).click();
     await page.getByLabel("Name", { exact: true }).fill("Bad_Name");
     await page.getByText("Use lowercase letters only").waitFor();
-    await page.getByRole("textbox", { name: "Team" }).or(page.getByRole("combobox", { name: "Team" })).first().click();
+    await page.getByRole("textbox", { name: "Team", exact: true }).or(page.getByRole("combobox", { name: "Team", exact: true })).first().click();
     await page.getByRole("option", { name: teamName }).waitFor();
     await page.keyboard.press("Escape");
     await page.screenshot({ path: artifact("e2e-create-cluster.png") });

@@ -11,6 +11,8 @@ from .config import Config, Session
 from .errors import ApiError, CliError, NotSignedIn
 
 API_PREFIX = "/api/v1"
+# The gateway's largest page: the fewest round trips when every item is wanted.
+MAX_PAGE = 200
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -146,6 +148,22 @@ class ApiClient:
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw)
+
+    def all_pages(
+        self, path: str, key: str, params: dict[str, Any] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The items of a paged list under `key`, following `next_cursor` (with the same
+        filters) to the last page, or until `limit` items."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        found: list[dict[str, Any]] = []
+        while True:
+            wanted = MAX_PAGE if limit is None else min(MAX_PAGE, limit - len(found))
+            answer = self.get(path, params={**query, "limit": wanted})
+            found += answer.get(key, [])
+            cursor = answer.get("next_cursor")
+            if cursor is None or (limit is not None and len(found) >= limit):
+                return found
+            query["cursor"] = cursor
 
     def post(self, path: str, json: Any = None, **kw: Any) -> Any:
         return self.request("POST", path, json=json, **kw)

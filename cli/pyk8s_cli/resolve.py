@@ -7,17 +7,6 @@ from .client import ApiClient
 from .errors import EXIT_NOT_FOUND, CliError
 
 
-def items(value: Any, *keys: str) -> list[dict[str, Any]]:
-    """The list inside an answer, whether the API returned a bare list or wrapped it."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, dict):
-        for key in (*keys, "items"):
-            if isinstance(value.get(key), list):
-                return value[key]
-    return []
-
-
 def is_uuid(text: str) -> bool:
     try:
         UUID(text)
@@ -27,7 +16,7 @@ def is_uuid(text: str) -> bool:
 
 
 def teams(api: ApiClient) -> list[dict[str, Any]]:
-    return items(api.get("/teams"), "teams")
+    return api.all_pages("/teams", "teams")
 
 
 def team(api: ApiClient, name: str) -> dict[str, Any]:
@@ -45,7 +34,7 @@ def team_id(api: ApiClient, name: str | None) -> str | None:
 
 
 def members(api: ApiClient, team_id_: str) -> list[dict[str, Any]]:
-    return items(api.get(f"/teams/{team_id_}/members"), "members")
+    return api.all_pages(f"/teams/{team_id_}/members", "members")
 
 
 def member(api: ApiClient, team_: dict[str, Any], who: str) -> dict[str, Any]:
@@ -59,9 +48,12 @@ def member_id(found: dict[str, Any]) -> Any:
     return found.get("user_id") or found.get("id")
 
 
-def clusters(api: ApiClient, team_id_: str | None = None) -> list[dict[str, Any]]:
-    params = {"team_id": team_id_} if team_id_ else None
-    return items(api.get("/clusters", params=params), "clusters")
+def clusters(
+    api: ApiClient, team_id_: str | None = None, limit: int | None = None, **filters: Any
+) -> list[dict[str, Any]]:
+    """Visible clusters, newest first: every page, or the first `limit`; `filters` are the
+    list's other query parameters (status, provider, created_by)."""
+    return api.all_pages("/clusters", "clusters", {"team_id": team_id_, **filters}, limit)
 
 
 def cluster(api: ApiClient, name: str, team_name: str | None = None) -> dict[str, Any]:

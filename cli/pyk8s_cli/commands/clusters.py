@@ -27,7 +27,15 @@ STATUS_COLORS = {
 WAIT_HELP = "Follow progress until the cluster is ready or failed (default on a terminal)."
 
 
-def cluster_columns(team_names: dict[str, str]) -> list[Column]:
+STATUSES = tuple(STATUS_COLORS)
+
+
+def cluster_columns(
+    team_names: dict[str, str], creators: dict[str, str] | None = None
+) -> list[Column]:
+    created_by = [
+        Column("Created by", lambda c: creators.get(str(c.get("owner_id")), c.get("owner_id")))
+    ]
     return [
         Column("Name", "name", "bold"),
         Column(
@@ -42,6 +50,7 @@ def cluster_columns(team_names: dict[str, str]) -> list[Column]:
         Column("Version", "kubernetes_version"),
         Column("Workers", "workers"),
         Column("Status", "status", colors=STATUS_COLORS),
+        *(created_by if creators is not None else []),
         Column("Expires", "expires_at"),
         Column("Message", "status_message"),
     ]
@@ -59,9 +68,21 @@ def team_names(app: App) -> dict[str, str]:
     return {str(t["id"]): t["name"] for t in resolve.teams(app.api)}
 
 
-def show(app: App, value: Any, output: str) -> None:
+def creator_names(app: App, team_id: str | None) -> dict[str, str]:
+    """Names for the "Created by" column: "you", and with one team the members' usernames
+    (one more list; other creators show as their user id)."""
+    names = {}
+    if team_id:
+        names = {
+            str(m["user_id"]): m.get("username") or m["user_id"]
+            for m in resolve.members(app.api, team_id)
+        }
+    return {**names, str(app.api.get("/auth/me")["id"]): "you"}
+
+
+def show(app: App, value: Any, output: str, creators: dict[str, str] | None = None) -> None:
     names = team_names(app) if output == "table" else {}
-    columns = cluster_columns(names)
+    columns = cluster_columns(names, creators)
     if isinstance(value, dict):
         columns = [*columns[:1], *DETAIL_COLUMNS[:1], *columns[1:], *DETAIL_COLUMNS[1:]]
     app.terminal.render(value, output, columns)
@@ -159,12 +180,54 @@ def create(
 
 @cluster.command("list")
 @team_option
+@click.option("--status", type=click.Choice(STATUSES), help="Only clusters in this state.")
+@click.option("--provider", "-p", type=click.Choice(PROVIDERS), help="Only this provider's.")
+@click.option("--mine", is_flag=True, help="Only clusters you created.")
+@click.option(
+    "--created-by",
+    metavar="USER",
+    help="Only clusters this user created: a user id, or a username with --team.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Show the newest N (default: every cluster, fetched page by page).",
+)
 @output_option
-@examples("pyk8s cluster list", "pyk8s cluster list --team platform -o json")
+@examples(
+    "pyk8s cluster list",
+    "pyk8s cluster list --team platform -o json",
+    "pyk8s cluster list --mine --status ready --limit 10",
+    "pyk8s cluster list --team platform --created-by bob",
+)
 @pass_app
-def list_(app: App, team_name: str | None, output: str) -> None:
-    """List the clusters you can see: your personal ones and your teams'."""
-    show(app, resolve.clusters(app.api, resolve.team_id(app.api, team_name)), output)
+def list_(
+    app: App,
+    team_name: str | None,
+    status: str | None,
+    provider: str | None,
+    mine: bool,
+    created_by: str | None,
+    limit: int | None,
+    output: str,
+) -> None:
+    """List the clusters you can see, newest first: your personal ones and your teams'."""
+    if mine and created_by:
+        raise click.UsageError("--mine and --created-by exclude each other")
+    found_team = resolve.team(app.api, team_name) if team_name else None
+    team_id = str(found_team["id"]) if found_team else None
+    if mine:
+        created_by = str(app.api.get("/auth/me")["id"])
+    elif created_by and not resolve.is_uuid(created_by):
+        if found_team is None:
+            raise click.UsageError("--created-by takes a user id, or a username with --team")
+        created_by = str(resolve.member_id(resolve.member(app.api, found_team, created_by)))
+    clusters = resolve.clusters(
+        app.api, team_id, limit, status=status, provider=provider, created_by=created_by
+    )
+    creators = creator_names(app, team_id) if output == "table" and clusters else None
+    show(app, clusters, output, creators)
 
 
 @cluster.command("get")

@@ -127,12 +127,10 @@ def invite(app: App, team_name: str, login: str, role: str, output: str) -> None
 @pass_app
 def invitations(app: App, team_name: str | None, output: str) -> None:
     """List invitations: your pending ones, or a team's when TEAM is given."""
+    path = "/invitations"
     if team_name:
-        found = resolve.team(app.api, team_name)
-        answer = app.api.get(f"/teams/{found['id']}/invitations")
-    else:
-        answer = app.api.get("/invitations")
-    app.terminal.render(resolve.items(answer, "invitations"), output, INVITATION_COLUMNS)
+        path = f"/teams/{resolve.team(app.api, team_name)['id']}/invitations"
+    app.terminal.render(app.api.all_pages(path, "invitations"), output, INVITATION_COLUMNS)
 
 
 @team.command("accept")

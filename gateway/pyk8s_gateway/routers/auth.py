@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from jose import jwt
 from pydantic import StringConstraints
 
@@ -12,6 +12,7 @@ from pyk8s_contracts.common import Contract, Ok
 from pyk8s_kit.bus import request
 
 from ..deps import Bus, ClientAddress, CurrentUser
+from ..pages import PageQuery, link_next
 from .invitations import check_signup_invitation
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -96,11 +97,16 @@ async def create_token(body: ApiTokenBody, bus: Bus, user: CurrentUser) -> c.Api
 
 
 @router.get("/tokens", response_model=c.ApiTokenList)
-async def list_tokens(bus: Bus, user: CurrentUser) -> c.ApiTokenList:
-    payload = c.MeRequest(actor_id=user.user_id)
-    return await request(
+async def list_tokens(
+    bus: Bus, user: CurrentUser, page: PageQuery, http: Request, response: Response
+) -> c.ApiTokenList:
+    """The caller's usable API tokens, newest first, a page at a time."""
+    payload = c.ApiTokenListRequest(actor_id=user.user_id, **page.model_dump())
+    tokens = await request(
         bus, subjects.AUTH_TOKENS_LIST, payload, c.ApiTokenList, actor=user.assertion
     )
+    link_next(http, response, tokens.next_cursor)
+    return tokens
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

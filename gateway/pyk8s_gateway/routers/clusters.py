@@ -5,35 +5,18 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from nats.aio.client import Client as NATS
-from pydantic import BaseModel
 
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
-from pyk8s_contracts.common import ByUser, Contract
+from pyk8s_contracts.common import Contract
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import request
 
 from ..deps import Bus, CurrentUser, Settings
+from ..pages import PageQuery, link_next
 from ..rbac import require_team_role
-from ..security import Principal
 
 router = APIRouter(prefix="/clusters", tags=["clusters"])
-
-
-class _TeamRef(BaseModel):
-    id: UUID
-
-
-class _Teams(BaseModel):
-    teams: list[_TeamRef]
-
-
-async def member_team_ids(bus: NATS, user: Principal) -> list[UUID]:
-    """The caller's teams as the teams service knows them right now."""
-    payload = ByUser(actor_id=user.user_id)
-    reply = await request(bus, subjects.TEAMS_LIST, payload, _Teams, actor=user.assertion)
-    return [team.id for team in reply.teams]
 
 
 class ClusterCreateBody(Contract):
@@ -67,18 +50,37 @@ async def create_cluster(
 
 @router.get("", response_model=c.ClusterList)
 async def list_clusters(
-    bus: Bus, user: CurrentUser, team_id: Annotated[UUID | None, Query()] = None
+    bus: Bus,
+    user: CurrentUser,
+    page: PageQuery,
+    http: Request,
+    response: Response,
+    team_id: Annotated[UUID | None, Query(description="Only this team's clusters.")] = None,
+    status: Annotated[
+        c.ClusterStatus | None,
+        Query(description="Only clusters in this state (deleted ones only when asked)."),
+    ] = None,
+    provider: Annotated[c.Provider | None, Query()] = None,
+    created_by: Annotated[UUID | None, Query(description="Only clusters this user made.")] = None,
 ) -> c.ClusterList:
-    """The caller's personal clusters and those of the caller's teams (or of one team)."""
+    """The caller's personal clusters and those of the caller's teams, newest first, a page
+    at a time: follow `next_cursor` (or the `Link` header) with the same filters."""
     if team_id:
         await require_team_role(bus, team_id, user.user_id, Role.VIEWER)
-        team_ids = [team_id]
-    else:
-        team_ids = await member_team_ids(bus, user)
-    payload = c.ClusterListRequest(actor_id=user.user_id, team_ids=team_ids, team_id=team_id)
-    return await request(
+    payload = c.ClusterListRequest(
+        actor_id=user.user_id,
+        limit=page.limit,
+        cursor=page.cursor,
+        team_id=team_id,
+        status=status,
+        provider=provider,
+        created_by=created_by,
+    )
+    clusters = await request(
         bus, subjects.PROVISIONER_CLUSTER_LIST, payload, c.ClusterList, actor=user.assertion
     )
+    link_next(http, response, clusters.next_cursor)
+    return clusters
 
 
 @router.get("/{cluster_id}", response_model=c.Cluster)

@@ -2,26 +2,31 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from nats.aio.client import Client as NATS
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
-from pyk8s_contracts.common import ByUser, Ok
+from pyk8s_contracts.common import Ok
 from pyk8s_kit.bus import request
 
 from ..deps import Bus, CurrentUser
+from ..pages import PageQuery, link_next
 
 router = APIRouter(prefix="/invitations", tags=["invitations"])
 
 
 @router.get("", response_model=c.InvitationList)
-async def my_invitations(bus: Bus, user: CurrentUser) -> c.InvitationList:
-    """Pending invitations addressed to the caller."""
-    payload = ByUser(actor_id=user.user_id)
-    return await request(
+async def my_invitations(
+    bus: Bus, user: CurrentUser, page: PageQuery, http: Request, response: Response
+) -> c.InvitationList:
+    """Pending invitations addressed to the caller, newest first, a page at a time."""
+    payload = c.MyInvitationListRequest(actor_id=user.user_id, **page.model_dump())
+    invitations = await request(
         bus, subjects.TEAMS_INVITATIONS_MINE, payload, c.InvitationList, actor=user.assertion
     )
+    link_next(http, response, invitations.next_cursor)
+    return invitations
 
 
 @router.post("/{invitation_id}/accept", response_model=c.TeamWithRole)

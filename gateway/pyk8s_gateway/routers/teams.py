@@ -4,15 +4,16 @@ for the caller's current role first (rbac.py); the service checks it again."""
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
-from pyk8s_contracts.common import ByUser, Contract, DisplayName, Ok
+from pyk8s_contracts.common import Contract, DisplayName, Ok
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import request
 
 from ..deps import Bus, CurrentUser
+from ..pages import PageQuery, link_next
 from ..rbac import require_team_role
 
 router = APIRouter(prefix="/teams", tags=["teams"])
@@ -58,12 +59,24 @@ async def create_team(body: TeamCreateBody, bus: Bus, user: CurrentUser) -> c.Te
     return await request(bus, subjects.TEAMS_CREATE, payload, c.TeamWithRole, actor=user.assertion)
 
 
+RoleFilter = Annotated[Role | None, Query(description="Only those with this role.")]
+
+
 @router.get("", response_model=c.TeamList)
-async def list_teams(bus: Bus, user: CurrentUser) -> c.TeamList:
-    """The caller's teams, each with the caller's role."""
-    return await request(
-        bus, subjects.TEAMS_LIST, ByUser(actor_id=user.user_id), c.TeamList, actor=user.assertion
-    )
+async def list_teams(
+    bus: Bus,
+    user: CurrentUser,
+    page: PageQuery,
+    http: Request,
+    response: Response,
+    role: RoleFilter = None,
+) -> c.TeamList:
+    """The caller's teams, each with the caller's role, newest first, a page at a time
+    (`role`: only the teams where the caller has that role)."""
+    payload = c.TeamListRequest(actor_id=user.user_id, role=role, **page.model_dump())
+    teams = await request(bus, subjects.TEAMS_LIST, payload, c.TeamList, actor=user.assertion)
+    link_next(http, response, teams.next_cursor)
+    return teams
 
 
 @router.get("/{team_id}", response_model=c.TeamWithRole)
@@ -90,11 +103,25 @@ async def delete_team(team_id: UUID, bus: Bus, user: CurrentUser, _: OwnerRole) 
 
 
 @router.get("/{team_id}/members", response_model=c.MemberList)
-async def list_members(team_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole) -> c.MemberList:
-    payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
-    return await request(
+async def list_members(
+    team_id: UUID,
+    bus: Bus,
+    user: CurrentUser,
+    _: AnyRole,
+    page: PageQuery,
+    http: Request,
+    response: Response,
+    role: RoleFilter = None,
+) -> c.MemberList:
+    """The team's members, newest first, a page at a time (`role`: only that role)."""
+    payload = c.MemberListRequest(
+        actor_id=user.user_id, team_id=team_id, role=role, **page.model_dump()
+    )
+    members = await request(
         bus, subjects.TEAMS_MEMBERS_LIST, payload, c.MemberList, actor=user.assertion
     )
+    link_next(http, response, members.next_cursor)
+    return members
 
 
 @router.patch("/{team_id}/members/{user_id}", response_model=c.Member)
@@ -137,13 +164,23 @@ async def invite(
 
 @router.get("/{team_id}/invitations", response_model=c.InvitationList)
 async def list_invitations(
-    team_id: UUID, bus: Bus, user: CurrentUser, _: AdminRole
+    team_id: UUID,
+    bus: Bus,
+    user: CurrentUser,
+    _: AdminRole,
+    page: PageQuery,
+    http: Request,
+    response: Response,
 ) -> c.InvitationList:
-    """Pending invitations of the team."""
-    payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
-    return await request(
+    """Pending invitations of the team, newest first, a page at a time."""
+    payload = c.TeamInvitationListRequest(
+        actor_id=user.user_id, team_id=team_id, **page.model_dump()
+    )
+    invitations = await request(
         bus, subjects.TEAMS_INVITATIONS_LIST, payload, c.InvitationList, actor=user.assertion
     )
+    link_next(http, response, invitations.next_cursor)
+    return invitations
 
 
 @router.delete("/{team_id}/invitations/{invitation_id}", status_code=204)

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import EmailStr, Field, StrictInt, StringConstraints
 
-from .common import ByUser, Contract, DisplayName, Username
+from .common import ByUser, Contract, DisplayName, Page, PageRequest, Username
 from .teams import InvitationToken
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
@@ -129,8 +129,12 @@ class ApiTokenCreated(ApiToken):
     token: str
 
 
-class ApiTokenList(Contract):
+class ApiTokenList(Page):
     tokens: list[ApiToken]
+
+
+class ApiTokenListRequest(ByUser, PageRequest):
+    """The actor's usable API tokens, newest first."""
 
 
 class ApiTokenRevokeRequest(ByUser):

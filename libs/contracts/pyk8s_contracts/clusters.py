@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, StrictInt, StringConstraints
 
-from .common import DNS_LABEL_PATTERN, ByUser, Contract
+from .common import DNS_LABEL_PATTERN, ByUser, Contract, Page, PageRequest
 
 
 class Provider(StrEnum):
@@ -90,15 +90,19 @@ class ClusterRequest(ByUser):
     cluster_id: UUID
 
 
-class ClusterListRequest(ByUser):
-    """`team_ids`: the teams whose clusters the actor may see (the provisioner checks each
-    again); `team_id` narrows the list to one of them."""
+class ClusterListRequest(ByUser, PageRequest):
+    """The actor's personal clusters and those of the actor's teams (the provisioner asks the
+    teams service for the actor's teams, in one request), newest first. Each filter narrows
+    the list: `team_id` to one team, `created_by` to one creator. Deleted clusters are left
+    out unless `status` asks for them."""
 
-    team_ids: list[UUID] = Field(default_factory=list)
     team_id: UUID | None = None
+    status: ClusterStatus | None = None
+    provider: Provider | None = None
+    created_by: UUID | None = None
 
 
-class ClusterList(Contract):
+class ClusterList(Page):
     clusters: list[Cluster]
 
 

@@ -58,4 +58,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-Limit = Annotated[int, Field(ge=1, le=500)]
+# Lists are read a page at a time (docs/performance.md, "Lists"): `limit` rows, then the
+# opaque `cursor` of the reply's `next_cursor` for the next page (pyk8s_kit.pages makes it).
+DEFAULT_PAGE_LIMIT = 50
+MAX_PAGE_LIMIT = 200
+PageLimit = Annotated[int, Field(ge=1, le=MAX_PAGE_LIMIT)]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class PageRequest(Contract):
+    limit: PageLimit = DEFAULT_PAGE_LIMIT
+    cursor: Cursor | None = None
+
+
+class Page(Contract):
+    """`next_cursor` asks for the page after this one; None on the last page."""
+
+    next_cursor: str | None = None

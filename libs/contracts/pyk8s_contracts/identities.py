@@ -101,6 +101,7 @@ PERMISSIONS: dict[str, Permissions] = {
         publish=[
             s.AUTH_JWKS,
             s.TEAMS_MEMBERSHIP,
+            s.TEAMS_ROLES,
             s.event_subject("cluster", ">"),
             s.WORK_PROVISIONER_ALL,
         ],

@@ -24,6 +24,8 @@ TEAMS_GET = "teams.get"
 TEAMS_UPDATE = "teams.update"
 TEAMS_DELETE = "teams.delete"
 TEAMS_MEMBERSHIP = "teams.membership"
+# A user's roles in many teams at once (list checks): one round trip instead of one per team.
+TEAMS_ROLES = "teams.roles"
 TEAMS_MEMBERS_LIST = "teams.members.list"
 TEAMS_MEMBERS_SET_ROLE = "teams.members.set_role"
 TEAMS_MEMBERS_REMOVE = "teams.members.remove"

@@ -7,9 +7,9 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
-from .common import ByUser, Contract, DisplayName, DnsLabel
+from .common import ByUser, Contract, DisplayName, DnsLabel, Page, PageRequest
 
 
 class Role(StrEnum):
@@ -35,6 +35,20 @@ class MembershipReply(Contract):
     """`role` is None when the user is not a member (or the team does not exist)."""
 
     role: Role | None
+
+
+class RolesRequest(Contract):
+    """`user_id`'s roles in `team_ids`, or in every team of theirs when `team_ids` is None:
+    one request for a check over many teams."""
+
+    user_id: UUID
+    team_ids: Annotated[list[UUID], Field(max_length=1000)] | None = None
+
+
+class RolesReply(Contract):
+    """The teams among those asked where the user is a member, each with the user's role."""
+
+    roles: dict[UUID, Role]
 
 
 class TeamClusterCountRequest(Contract):
@@ -76,8 +90,14 @@ class TeamWithRole(Team):
     role: Role
 
 
-class TeamList(Contract):
+class TeamList(Page):
     teams: list[TeamWithRole]
+
+
+class TeamListRequest(ByUser, PageRequest):
+    """The actor's teams, newest first; `role` keeps those where the actor has that role."""
+
+    role: Role | None = None
 
 
 class TeamCreateRequest(ByUser):
@@ -104,8 +124,14 @@ class Member(Contract):
     joined_at: datetime
 
 
-class MemberList(Contract):
+class MemberList(Page):
     members: list[Member]
+
+
+class MemberListRequest(TeamRequest, PageRequest):
+    """The team's members, newest first; `role` keeps those with that role."""
+
+    role: Role | None = None
 
 
 class MemberSetRoleRequest(ByUser):
@@ -142,8 +168,16 @@ class InvitationCreated(Invitation):
     token: str | None = None
 
 
-class InvitationList(Contract):
+class InvitationList(Page):
     invitations: list[Invitation]
+
+
+class TeamInvitationListRequest(TeamRequest, PageRequest):
+    """The team's pending invitations, newest first."""
+
+
+class MyInvitationListRequest(ByUser, PageRequest):
+    """The pending invitations addressed to the actor, newest first."""
 
 
 class InvitationCreateRequest(ByUser):

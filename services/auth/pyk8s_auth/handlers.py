@@ -50,9 +50,9 @@ def build_router(service: AuthService, nc: NATS) -> Router:
     async def create_token(req: c.ApiTokenCreateRequest) -> c.ApiTokenCreated:
         return await service.create_api_token(req)
 
-    @router.endpoint(subjects.AUTH_TOKENS_LIST, c.MeRequest)
-    async def list_tokens(req: c.MeRequest) -> c.ApiTokenList:
-        return await service.list_api_tokens(req.actor_id)
+    @router.endpoint(subjects.AUTH_TOKENS_LIST, c.ApiTokenListRequest)
+    async def list_tokens(req: c.ApiTokenListRequest) -> c.ApiTokenList:
+        return await service.list_api_tokens(req)
 
     @router.endpoint(subjects.AUTH_TOKENS_REVOKE, c.ApiTokenRevokeRequest)
     async def revoke_token(req: c.ApiTokenRevokeRequest) -> Ok:

@@ -8,6 +8,8 @@ from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pyk8s_kit import pages
+
 from .models import ApiToken, LoginPair, RefreshToken, SigningKey, User
 
 
@@ -67,20 +69,17 @@ class AuthRepository:
         )
 
     # API tokens
-    async def api_tokens_of(self, user_id: uuid.UUID, now: datetime) -> list[ApiToken]:
-        return list(
-            (
-                await self.session.scalars(
-                    select(ApiToken)
-                    .where(
-                        ApiToken.user_id == user_id,
-                        ApiToken.revoked_at.is_(None),
-                        ApiToken.expires_at > now,
-                    )
-                    .order_by(ApiToken.created_at)
-                )
-            ).all()
+    async def api_tokens_of(
+        self, user_id: uuid.UUID, now: datetime, position: pages.Position | None, limit: int
+    ) -> list[ApiToken]:
+        """A page of the user's usable API tokens, newest first."""
+        query = select(ApiToken).where(
+            ApiToken.user_id == user_id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
         )
+        query = pages.keyset(query, ApiToken.created_at, ApiToken.id, position, limit)
+        return list((await self.session.scalars(query)).all())
 
     async def api_token(self, token_id: uuid.UUID, user_id: uuid.UUID) -> ApiToken | None:
         return await self.session.scalar(

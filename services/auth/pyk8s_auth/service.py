@@ -16,6 +16,7 @@ from pyk8s_contracts import subjects
 from pyk8s_contracts.common import Ok
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
+from pyk8s_kit import pages
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 from pyk8s_kit.outbox import add_event
@@ -298,10 +299,17 @@ class AuthService:
             await AuthRepository(session).add(row)
             return c.ApiTokenCreated(token=token, **c.ApiToken.model_validate(row).model_dump())
 
-    async def list_api_tokens(self, user_id: uuid.UUID) -> c.ApiTokenList:
+    async def list_api_tokens(self, req: c.ApiTokenListRequest) -> c.ApiTokenList:
+        scope = pages.fingerprint("api-tokens", actor=req.actor_id)
+        position = pages.decode(req.cursor, scope)
         async with self.db.session() as session:
-            rows = await AuthRepository(session).api_tokens_of(user_id, _now())
-        return c.ApiTokenList(tokens=[c.ApiToken.model_validate(r) for r in rows])
+            page = await AuthRepository(session).api_tokens_of(
+                req.actor_id, _now(), position, req.limit
+            )
+        rows, next_cursor = pages.page(page, req.limit, scope, lambda r: (r.created_at, r.id))
+        return c.ApiTokenList(
+            tokens=[c.ApiToken.model_validate(r) for r in rows], next_cursor=next_cursor
+        )
 
     async def revoke_api_token(self, req: c.ApiTokenRevokeRequest) -> Ok:
         async with self.db.session() as session:

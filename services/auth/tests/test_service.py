@@ -109,7 +109,7 @@ async def test_expired_api_token_is_refused(service):
         )
     with pytest.raises(ServiceError):
         await service.resolve_api_token(created.token)
-    assert (await service.list_api_tokens(user.id)).tokens == []
+    assert (await service.list_api_tokens(c.ApiTokenListRequest(actor_id=user.id))).tokens == []
 
 
 async def test_replicas_share_one_signing_key(service):

@@ -5,7 +5,7 @@ peers (the terminal service) that ask whether a user may act on a cluster
 
 import uuid
 from collections.abc import Awaitable, Callable
-from functools import partial
+from typing import Protocol
 
 from nats.aio.client import Client as NATS
 
@@ -13,7 +13,7 @@ from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.rbac import CLUSTER
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
-from pyk8s_kit.roles import team_role
+from pyk8s_kit.roles import team_role, team_roles
 
 from .models import Cluster
 
@@ -27,8 +27,30 @@ DELETE = "delete"
 ACTIONS = tuple(CLUSTER)
 
 
-def teams_lookup(nc: NATS) -> RoleLookup:
-    return partial(team_role, nc)
+class TeamRoles(Protocol):
+    """What the provisioner asks the teams service: one user's role in one team, or in many
+    teams at once (lists)."""
+
+    async def __call__(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None: ...
+
+    async def many(
+        self, user_id: uuid.UUID, team_ids: list[uuid.UUID] | None
+    ) -> dict[uuid.UUID, Role]: ...
+
+
+class TeamsOverNats:
+    """`TeamRoles` answered by the teams service, asked on every check (pyk8s_kit.roles)."""
+
+    def __init__(self, nc: NATS) -> None:
+        self.nc = nc
+
+    async def __call__(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
+        return await team_role(self.nc, team_id, user_id)
+
+    async def many(
+        self, user_id: uuid.UUID, team_ids: list[uuid.UUID] | None
+    ) -> dict[uuid.UUID, Role]:
+        return await team_roles(self.nc, user_id, team_ids)
 
 
 def not_found() -> ServiceError:

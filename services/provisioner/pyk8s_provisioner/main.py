@@ -8,7 +8,7 @@ from pyk8s_kit.outages import until_available
 from pyk8s_kit.outbox import OutboxRelay
 from pyk8s_kit.runtime import Runtime, run
 
-from .access import teams_lookup
+from .access import TeamsOverNats
 from .drivers import build_drivers
 from .handlers import build_router
 from .models import OutboxEvent
@@ -34,7 +34,7 @@ async def start(settings: ProvisionerSettings | None = None) -> Runtime:
     await until_available("provisioner work consumer", worker.ensure_consumer)
     # Before serving: a replica that answers has resumed what a crash interrupted.
     await until_available("start-up reconciliation", ops.reconcile)
-    service = ClusterService(runtime.db, settings, teams_lookup(runtime.nc), drivers)
+    service = ClusterService(runtime.db, settings, TeamsOverNats(runtime.nc), drivers)
     await runtime.serve([build_router(service)])
     runtime.spawn(worker.run(), "provisioner-worker")
     runtime.spawn(ops.sweep_forever(), "provisioner-expiry")

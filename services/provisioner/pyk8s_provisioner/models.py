@@ -31,6 +31,9 @@ class Cluster(Base):
             unique=True,
             postgresql_where=text("team_id IS NULL AND status <> 'deleted'"),
         ),
+        # The list's keyset order (newest first), overall and within one team.
+        Index("ix_clusters_created_at_id", "created_at", "id"),
+        Index("ix_clusters_team_id_created_at_id", "team_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -1,12 +1,15 @@
 """All SQL of the provisioner."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyk8s_contracts.clusters import ClusterStatus as S
+from pyk8s_contracts.clusters import Provider
+from pyk8s_kit import pages
 
 from .models import Cluster
 
@@ -47,24 +50,41 @@ async def name_taken(
     return (await session.scalar(query.limit(1))) is not None
 
 
+@dataclass(frozen=True)
+class ClusterFilters:
+    team_id: uuid.UUID | None = None
+    status: S | None = None
+    provider: Provider | None = None
+    created_by: uuid.UUID | None = None
+
+
 async def visible(
     session: AsyncSession,
-    owner_id: uuid.UUID,
+    actor_id: uuid.UUID,
     team_ids: list[uuid.UUID],
-    only_team: uuid.UUID | None,
+    filters: ClusterFilters,
+    position: pages.Position | None,
+    limit: int,
 ) -> list[Cluster]:
-    if only_team:
-        scope = Cluster.team_id == only_team
+    """Up to `limit` + 1 clusters after `position`, newest first: the actor's personal ones and
+    those of `team_ids` (the teams the actor is in), narrowed by `filters`."""
+    if filters.team_id:
+        scope = Cluster.team_id == filters.team_id
     else:
         scope = or_(
-            (Cluster.team_id.is_(None)) & (Cluster.owner_id == owner_id),
+            (Cluster.team_id.is_(None)) & (Cluster.owner_id == actor_id),
             Cluster.team_id.in_(team_ids),
         )
-    query = (
-        select(Cluster)
-        .where(scope, Cluster.status != S.DELETED)
-        .order_by(Cluster.created_at, Cluster.id)
-    )
+    query = select(Cluster).where(scope)
+    if filters.status:
+        query = query.where(Cluster.status == filters.status)
+    else:
+        query = query.where(Cluster.status != S.DELETED)
+    if filters.provider:
+        query = query.where(Cluster.provider == filters.provider)
+    if filters.created_by:
+        query = query.where(Cluster.owner_id == filters.created_by)
+    query = pages.keyset(query, Cluster.created_at, Cluster.id, position, limit)
     return list((await session.scalars(query)).all())
 
 

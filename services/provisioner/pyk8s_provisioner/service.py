@@ -13,11 +13,12 @@ from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.common import utcnow
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.teams import Role
+from pyk8s_kit import pages
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 
 from . import access, kubeconfigs, kubernetes, repository
-from .access import RoleLookup
+from .access import TeamRoles
 from .crypto import KubeconfigBox
 from .drivers import CliError, Driver, Unavailable
 from .events import emit, emit_admin_kubeconfig_read, enqueue
@@ -36,6 +37,10 @@ def runtime_name(name: str, cluster_id: uuid.UUID) -> str:
     return f"{prefix}-{digest}"
 
 
+def _list_key(cluster: Cluster) -> tuple:
+    return cluster.created_at, cluster.id
+
+
 def to_contract(cluster: Cluster) -> c.Cluster:
     return c.Cluster.model_validate(cluster)
 
@@ -45,7 +50,7 @@ class ClusterService:
         self,
         db: Database,
         settings: ProvisionerSettings,
-        roles: RoleLookup,
+        roles: TeamRoles,
         drivers: dict[c.Provider, Driver],
     ) -> None:
         self.db = db
@@ -147,14 +152,32 @@ class ClusterService:
         return to_contract(await self._authorized(req, access.READ))
 
     async def list(self, req: c.ClusterListRequest) -> c.ClusterList:
-        team_ids = [t for t in dict.fromkeys(req.team_ids) if await self.roles(t, req.actor_id)]
-        if req.team_id and req.team_id not in team_ids:
-            if await self.roles(req.team_id, req.actor_id) is None:
-                raise ServiceError(ErrorCode.NOT_FOUND, "team not found")
-            team_ids.append(req.team_id)
+        """A page of the clusters the actor may see. The actor's teams come from the teams
+        service in one request, whatever their number."""
+        scope = pages.fingerprint(
+            "clusters",
+            actor=req.actor_id,
+            team=req.team_id,
+            status=req.status,
+            provider=req.provider,
+            created_by=req.created_by,
+        )
+        position = pages.decode(req.cursor, scope)
+        roles = await self.roles.many(req.actor_id, [req.team_id] if req.team_id else None)
+        if req.team_id and req.team_id not in roles:
+            raise ServiceError(ErrorCode.NOT_FOUND, "team not found")
+        filters = repository.ClusterFilters(
+            team_id=req.team_id,
+            status=req.status,
+            provider=req.provider,
+            created_by=req.created_by,
+        )
         async with self.db.session() as session:
-            rows = await repository.visible(session, req.actor_id, team_ids, req.team_id)
-        return c.ClusterList(clusters=[to_contract(row) for row in rows])
+            rows = await repository.visible(
+                session, req.actor_id, list(roles), filters, position, req.limit
+            )
+        items, next_cursor = pages.page(rows, req.limit, scope, _list_key)
+        return c.ClusterList(clusters=[to_contract(row) for row in items], next_cursor=next_cursor)
 
     async def delete(self, req: c.ClusterRequest) -> c.Cluster:
         """Idempotent: deleting a cluster that is already going or gone changes nothing."""

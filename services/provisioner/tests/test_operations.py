@@ -42,6 +42,13 @@ class Teams:
     async def __call__(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
         return self.roles.get((team_id, user_id))
 
+    async def many(self, user_id: uuid.UUID, team_ids: list[uuid.UUID] | None) -> dict:
+        return {
+            team: role
+            for (team, user), role in self.roles.items()
+            if user == user_id and (team_ids is None or team in team_ids)
+        }
+
 
 @pytest.fixture
 async def world(make_database, tmp_path):
@@ -386,8 +393,10 @@ async def test_team_rules_and_count(world):
             request = c.ClusterRequest(actor_id=below_admin, cluster_id=cluster.id)
             await service.admin_kubeconfig(request)
         assert no_admin_kubeconfig.value.code == "forbidden"
-    listed = await service.list(c.ClusterListRequest(actor_id=outsider, team_ids=[TEAM]))
-    assert listed.clusters == []  # team ids the teams service does not confirm are ignored
+    assert (await service.list(c.ClusterListRequest(actor_id=outsider))).clusters == []
+    with pytest.raises(ServiceError) as not_theirs:
+        await service.list(c.ClusterListRequest(actor_id=outsider, team_id=TEAM))
+    assert not_theirs.value.code == "not_found"
 
 
 async def test_expire_moves_expired_clusters_to_deleting(world):

@@ -2,7 +2,7 @@
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts import teams as c
-from pyk8s_contracts.common import ByUser, Ok
+from pyk8s_contracts.common import Ok
 from pyk8s_kit.bus import Router
 
 from .service import TeamsService
@@ -15,12 +15,16 @@ def build_router(service: TeamsService) -> Router:
     async def membership(req: c.MembershipRequest) -> c.MembershipReply:
         return await service.membership(req)
 
+    @router.endpoint(subjects.TEAMS_ROLES, c.RolesRequest)
+    async def roles(req: c.RolesRequest) -> c.RolesReply:
+        return await service.roles(req)
+
     @router.endpoint(subjects.TEAMS_CREATE, c.TeamCreateRequest)
     async def create(req: c.TeamCreateRequest) -> c.TeamWithRole:
         return await service.create_team(req)
 
-    @router.endpoint(subjects.TEAMS_LIST, ByUser)
-    async def list_teams(req: ByUser) -> c.TeamList:
+    @router.endpoint(subjects.TEAMS_LIST, c.TeamListRequest)
+    async def list_teams(req: c.TeamListRequest) -> c.TeamList:
         return await service.list_teams(req)
 
     @router.endpoint(subjects.TEAMS_GET, c.TeamRequest)
@@ -35,8 +39,8 @@ def build_router(service: TeamsService) -> Router:
     async def delete(req: c.TeamRequest) -> Ok:
         return await service.delete_team(req)
 
-    @router.endpoint(subjects.TEAMS_MEMBERS_LIST, c.TeamRequest)
-    async def members(req: c.TeamRequest) -> c.MemberList:
+    @router.endpoint(subjects.TEAMS_MEMBERS_LIST, c.MemberListRequest)
+    async def members(req: c.MemberListRequest) -> c.MemberList:
         return await service.list_members(req)
 
     @router.endpoint(subjects.TEAMS_MEMBERS_SET_ROLE, c.MemberSetRoleRequest)
@@ -51,16 +55,16 @@ def build_router(service: TeamsService) -> Router:
     async def invite(req: c.InvitationCreateRequest) -> c.InvitationCreated:
         return await service.invite(req)
 
-    @router.endpoint(subjects.TEAMS_INVITATIONS_LIST, c.TeamRequest)
-    async def invitations(req: c.TeamRequest) -> c.InvitationList:
+    @router.endpoint(subjects.TEAMS_INVITATIONS_LIST, c.TeamInvitationListRequest)
+    async def invitations(req: c.TeamInvitationListRequest) -> c.InvitationList:
         return await service.list_invitations(req)
 
     @router.endpoint(subjects.TEAMS_INVITATIONS_REVOKE, c.InvitationRevokeRequest)
     async def revoke(req: c.InvitationRevokeRequest) -> Ok:
         return await service.revoke_invitation(req)
 
-    @router.endpoint(subjects.TEAMS_INVITATIONS_MINE, ByUser)
-    async def mine(req: ByUser) -> c.InvitationList:
+    @router.endpoint(subjects.TEAMS_INVITATIONS_MINE, c.MyInvitationListRequest)
+    async def mine(req: c.MyInvitationListRequest) -> c.InvitationList:
         return await service.my_invitations(req)
 
     @router.endpoint(subjects.TEAMS_INVITATIONS_ACCEPT, c.InvitationRequest)

@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pyk8s_kit import pages
+
 from .models import Invitation, Membership, Team
 
 PENDING = "pending"
@@ -34,14 +36,23 @@ class TeamsRepository:
     async def team_by_name(self, name: str) -> Team | None:
         return await self.session.scalar(select(Team).where(Team.name == name))
 
-    async def teams_of(self, user_id: uuid.UUID) -> list[tuple[Team, str]]:
-        rows = await self.session.execute(
+    async def teams_of(
+        self,
+        user_id: uuid.UUID,
+        role: str | None,
+        position: pages.Position | None,
+        limit: int,
+    ) -> list[tuple[Team, str]]:
+        """A page of the user's teams with the user's role, newest team first."""
+        query = (
             select(Team, Membership.role)
             .join(Membership, Membership.team_id == Team.id)
             .where(Membership.user_id == user_id)
-            .order_by(Team.name)
         )
-        return [(team, role) for team, role in rows.all()]
+        if role:
+            query = query.where(Membership.role == role)
+        query = pages.keyset(query, Team.created_at, Team.id, position, limit)
+        return [(team, role) for team, role in (await self.session.execute(query)).all()]
 
     async def delete_team(self, team: Team) -> None:
         await self.session.delete(team)
@@ -50,6 +61,14 @@ class TeamsRepository:
     # memberships
     async def membership(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
         return await self.session.get(Membership, (team_id, user_id))
+
+    async def roles_of(
+        self, user_id: uuid.UUID, team_ids: list[uuid.UUID] | None
+    ) -> list[tuple[uuid.UUID, str]]:
+        query = select(Membership.team_id, Membership.role).where(Membership.user_id == user_id)
+        if team_ids is not None:
+            query = query.where(Membership.team_id.in_(team_ids))
+        return [(team_id, role) for team_id, role in (await self.session.execute(query)).all()]
 
     async def membership_for_update(
         self, team_id: uuid.UUID, user_id: uuid.UUID
@@ -60,16 +79,19 @@ class TeamsRepository:
             .with_for_update()
         )
 
-    async def members(self, team_id: uuid.UUID) -> list[Membership]:
-        return list(
-            (
-                await self.session.scalars(
-                    select(Membership)
-                    .where(Membership.team_id == team_id)
-                    .order_by(Membership.created_at, Membership.user_id)
-                )
-            ).all()
-        )
+    async def members(
+        self,
+        team_id: uuid.UUID,
+        role: str | None,
+        position: pages.Position | None,
+        limit: int,
+    ) -> list[Membership]:
+        """A page of the team's members, newest first."""
+        query = select(Membership).where(Membership.team_id == team_id)
+        if role:
+            query = query.where(Membership.role == role)
+        query = pages.keyset(query, Membership.created_at, Membership.user_id, position, limit)
+        return list((await self.session.scalars(query)).all())
 
     async def count_owners(self, team_id: uuid.UUID) -> int:
         return await self.session.scalar(
@@ -109,26 +131,22 @@ class TeamsRepository:
         )
 
     async def pending_invitations_of_team(
-        self, team_id: uuid.UUID, now: datetime
+        self, team_id: uuid.UUID, now: datetime, position: pages.Position | None, limit: int
     ) -> list[Invitation]:
-        return list(
-            (
-                await self.session.scalars(
-                    select(Invitation)
-                    .where(
-                        Invitation.team_id == team_id,
-                        Invitation.status == PENDING,
-                        Invitation.expires_at > now,
-                    )
-                    .order_by(Invitation.created_at)
-                )
-            ).all()
+        """A page of the team's pending invitations, newest first."""
+        query = select(Invitation).where(
+            Invitation.team_id == team_id,
+            Invitation.status == PENDING,
+            Invitation.expires_at > now,
         )
+        query = pages.keyset(query, Invitation.created_at, Invitation.id, position, limit)
+        return list((await self.session.scalars(query)).all())
 
     async def pending_invitations_of_user(
-        self, user_id: uuid.UUID, now: datetime
+        self, user_id: uuid.UUID, now: datetime, position: pages.Position | None, limit: int
     ) -> list[tuple[Invitation, Team]]:
-        rows = await self.session.execute(
+        """A page of the pending invitations addressed to the user, newest first."""
+        query = (
             select(Invitation, Team)
             .join(Team, Team.id == Invitation.team_id)
             .where(
@@ -136,9 +154,11 @@ class TeamsRepository:
                 Invitation.status == PENDING,
                 Invitation.expires_at > now,
             )
-            .order_by(Invitation.created_at)
         )
-        return [(invitation, team) for invitation, team in rows.all()]
+        query = pages.keyset(query, Invitation.created_at, Invitation.id, position, limit)
+        return [
+            (invitation, team) for invitation, team in (await self.session.execute(query)).all()
+        ]
 
     async def pending_invitation_exists(
         self, team_id: uuid.UUID, invitee_id: uuid.UUID | None, email: str | None, now: datetime

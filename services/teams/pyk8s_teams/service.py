@@ -19,6 +19,7 @@ from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_contracts.subjects import event_subject
 from pyk8s_contracts.teams import Role
+from pyk8s_kit import pages
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 from pyk8s_kit.outbox import add_event
@@ -45,6 +46,11 @@ def _now() -> datetime:
 def _hash_token(token: str) -> str:
     # The token carries 256 random bits, so a fast hash is enough to store it safely.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _keyed(row: Team | Invitation) -> tuple[datetime, uuid.UUID]:
+    """A team's or an invitation's place in its list (pyk8s_kit.pages)."""
+    return row.created_at, row.id
 
 
 def _team(team: Team, role: str) -> c.TeamWithRole:
@@ -153,6 +159,11 @@ class TeamsService:
             membership = await TeamsRepository(session).membership(req.team_id, req.user_id)
         return c.MembershipReply(role=Role(membership.role) if membership else None)
 
+    async def roles(self, req: c.RolesRequest) -> c.RolesReply:
+        async with self.db.session() as session:
+            rows = await TeamsRepository(session).roles_of(req.user_id, req.team_ids)
+        return c.RolesReply(roles={team_id: Role(role) for team_id, role in rows})
+
     # teams
     async def create_team(self, req: c.TeamCreateRequest) -> c.TeamWithRole:
         try:
@@ -177,10 +188,17 @@ class TeamsService:
             ErrorCode.CONFLICT, f"the team name {name!r} is already taken", {"field": "name"}
         )
 
-    async def list_teams(self, req: c.ByUser) -> c.TeamList:
+    async def list_teams(self, req: c.TeamListRequest) -> c.TeamList:
+        scope = pages.fingerprint("teams", actor=req.actor_id, role=req.role)
+        position = pages.decode(req.cursor, scope)
         async with self.db.session() as session:
-            rows = await TeamsRepository(session).teams_of(req.actor_id)
-        return c.TeamList(teams=[_team(team, role) for team, role in rows])
+            rows = await TeamsRepository(session).teams_of(
+                req.actor_id, req.role, position, req.limit
+            )
+        items, next_cursor = pages.page(rows, req.limit, scope, lambda row: _keyed(row[0]))
+        return c.TeamList(
+            teams=[_team(team, role) for team, role in items], next_cursor=next_cursor
+        )
 
     async def get_team(self, req: c.TeamRequest) -> c.TeamWithRole:
         async with self.db.session() as session:
@@ -226,13 +244,20 @@ class TeamsService:
         return Ok()
 
     # members
-    async def list_members(self, req: c.TeamRequest) -> c.MemberList:
+    async def list_members(self, req: c.MemberListRequest) -> c.MemberList:
+        scope = pages.fingerprint("members", team=req.team_id, actor=req.actor_id, role=req.role)
+        position = pages.decode(req.cursor, scope)
         async with self.db.session() as session:
             repo = TeamsRepository(session)
             await self._require(repo, req.team_id, req.actor_id, Role.VIEWER)
-            members = await repo.members(req.team_id)
+            rows = await repo.members(req.team_id, req.role, position, req.limit)
+        members, next_cursor = pages.page(
+            rows, req.limit, scope, lambda m: (m.created_at, m.user_id)
+        )
         users = await self.peers.users([m.user_id for m in members])
-        return c.MemberList(members=[_member(m, users.get(m.user_id)) for m in members])
+        return c.MemberList(
+            members=[_member(m, users.get(m.user_id)) for m in members], next_cursor=next_cursor
+        )
 
     async def set_role(self, req: c.MemberSetRoleRequest) -> c.Member:
         async with self.db.session() as session:
@@ -354,14 +379,17 @@ class TeamsService:
                 [{"loc": ["body", "login"], "msg": "not a valid email", "type": "value_error"}],
             ) from None
 
-    async def list_invitations(self, req: c.TeamRequest) -> c.InvitationList:
+    async def list_invitations(self, req: c.TeamInvitationListRequest) -> c.InvitationList:
+        scope = pages.fingerprint("team-invitations", team=req.team_id, actor=req.actor_id)
+        position = pages.decode(req.cursor, scope)
         async with self.db.session() as session:
             repo = TeamsRepository(session)
             await self._require(repo, req.team_id, req.actor_id, Role.ADMIN)
             team = await repo.team(req.team_id)
             if team is None:  # deleted since the membership was read
                 raise not_found()
-            rows = await repo.pending_invitations_of_team(req.team_id, _now())
+            page = await repo.pending_invitations_of_team(req.team_id, _now(), position, req.limit)
+        rows, next_cursor = pages.page(page, req.limit, scope, _keyed)
         users = await self.peers.users([r.invitee_id for r in rows if r.invitee_id])
         return c.InvitationList(
             invitations=[
@@ -369,7 +397,8 @@ class TeamsService:
                     r, team.name, users[r.invitee_id].username if r.invitee_id in users else None
                 )
                 for r in rows
-            ]
+            ],
+            next_cursor=next_cursor,
         )
 
     async def revoke_invitation(self, req: c.InvitationRevokeRequest) -> Ok:
@@ -385,10 +414,18 @@ class TeamsService:
             invitation.resolved_at = _now()
         return Ok()
 
-    async def my_invitations(self, req: c.ByUser) -> c.InvitationList:
+    async def my_invitations(self, req: c.MyInvitationListRequest) -> c.InvitationList:
+        scope = pages.fingerprint("my-invitations", actor=req.actor_id)
+        position = pages.decode(req.cursor, scope)
         async with self.db.session() as session:
-            rows = await TeamsRepository(session).pending_invitations_of_user(req.actor_id, _now())
-        return c.InvitationList(invitations=[_invitation(inv, team.name) for inv, team in rows])
+            page = await TeamsRepository(session).pending_invitations_of_user(
+                req.actor_id, _now(), position, req.limit
+            )
+        rows, next_cursor = pages.page(page, req.limit, scope, lambda row: _keyed(row[0]))
+        return c.InvitationList(
+            invitations=[_invitation(inv, team.name) for inv, team in rows],
+            next_cursor=next_cursor,
+        )
 
     async def _invitation_of(self, repo: TeamsRepository, req: c.InvitationRequest) -> Invitation:
         invitation = await repo.invitation_for_update(req.invitation_id)

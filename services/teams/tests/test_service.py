@@ -151,6 +151,29 @@ async def test_membership_answers_the_role_or_null(bus):
     assert await role(uuid.uuid4(), ids["owner"]) is None
 
 
+async def test_roles_answers_many_teams_in_one_request(bus, nats_server):
+    team_id, ids = await team_with_roles(bus)
+    other = await ask(
+        bus,
+        subjects.TEAMS_CREATE,
+        c.TeamCreateRequest(actor_id=ids["viewer"], name="other"),
+        c.TeamWithRole,
+    )
+    provisioner = await nats_server.connect("provisioner")
+
+    async def roles(user, team_ids=None):
+        payload = c.RolesRequest(user_id=user, team_ids=team_ids)
+        return (await request(provisioner, subjects.TEAMS_ROLES, payload, c.RolesReply)).roles
+
+    try:
+        assert await roles(ids["viewer"]) == {team_id: c.Role.VIEWER, other.id: c.Role.OWNER}
+        assert await roles(ids["viewer"], [other.id, uuid.uuid4()]) == {other.id: c.Role.OWNER}
+        assert await roles(ids["outsider"]) == {}
+        assert await roles(ids["owner"], []) == {}
+    finally:
+        await provisioner.close()
+
+
 async def test_the_service_checks_the_actor_itself(bus):
     """Requests that skip the gateway are refused as the gateway would refuse them."""
     team_id, ids = await team_with_roles(bus)

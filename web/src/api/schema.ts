@@ -173,7 +173,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Tokens */
+        /**
+         * List Tokens
+         * @description The caller's usable API tokens, newest first, a page at a time.
+         */
         get: operations["list_tokens_api_v1_auth_tokens_get"];
         put?: never;
         /**
@@ -236,7 +239,8 @@ export interface paths {
         };
         /**
          * List Teams
-         * @description The caller's teams, each with the caller's role.
+         * @description The caller's teams, each with the caller's role, newest first, a page at a time
+         *     (`role`: only the teams where the caller has that role).
          */
         get: operations["list_teams_api_v1_teams_get"];
         put?: never;
@@ -283,7 +287,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Members */
+        /**
+         * List Members
+         * @description The team's members, newest first, a page at a time (`role`: only that role).
+         */
         get: operations["list_members_api_v1_teams__team_id__members_get"];
         put?: never;
         post?: never;
@@ -327,7 +334,7 @@ export interface paths {
         };
         /**
          * List Invitations
-         * @description Pending invitations of the team.
+         * @description Pending invitations of the team, newest first, a page at a time.
          */
         get: operations["list_invitations_api_v1_teams__team_id__invitations_get"];
         put?: never;
@@ -369,7 +376,7 @@ export interface paths {
         };
         /**
          * My Invitations
-         * @description Pending invitations addressed to the caller.
+         * @description Pending invitations addressed to the caller, newest first, a page at a time.
          */
         get: operations["my_invitations_api_v1_invitations_get"];
         put?: never;
@@ -426,7 +433,8 @@ export interface paths {
         };
         /**
          * List Clusters
-         * @description The caller's personal clusters and those of the caller's teams (or of one team).
+         * @description The caller's personal clusters and those of the caller's teams, newest first, a page
+         *     at a time: follow `next_cursor` (or the `Link` header) with the same filters.
          */
         get: operations["list_clusters_api_v1_clusters_get"];
         put?: never;
@@ -660,6 +668,8 @@ export interface components {
         };
         /** ApiTokenList */
         ApiTokenList: {
+            /** Next Cursor */
+            next_cursor?: string | null;
             /** Tokens */
             tokens: components["schemas"]["ApiToken"][];
         };
@@ -721,6 +731,8 @@ export interface components {
         };
         /** ClusterList */
         ClusterList: {
+            /** Next Cursor */
+            next_cursor?: string | null;
             /** Clusters */
             clusters: components["schemas"]["Cluster"][];
         };
@@ -830,6 +842,8 @@ export interface components {
         };
         /** InvitationList */
         InvitationList: {
+            /** Next Cursor */
+            next_cursor?: string | null;
             /** Invitations */
             invitations: components["schemas"]["Invitation"][];
         };
@@ -875,6 +889,8 @@ export interface components {
         };
         /** MemberList */
         MemberList: {
+            /** Next Cursor */
+            next_cursor?: string | null;
             /** Members */
             members: components["schemas"]["Member"][];
         };
@@ -932,6 +948,8 @@ export interface components {
         };
         /** TeamList */
         TeamList: {
+            /** Next Cursor */
+            next_cursor?: string | null;
             /** Teams */
             teams: components["schemas"]["TeamWithRole"][];
         };
@@ -1250,7 +1268,12 @@ export interface operations {
     };
     list_tokens_api_v1_auth_tokens_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, unchanged; the same filters. */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1264,6 +1287,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiTokenList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1363,7 +1395,14 @@ export interface operations {
     };
     list_teams_api_v1_teams_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only those with this role. */
+                role?: components["schemas"]["Role"] | null;
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, unchanged; the same filters. */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1377,6 +1416,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeamList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1511,7 +1559,14 @@ export interface operations {
     };
     list_members_api_v1_teams__team_id__members_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only those with this role. */
+                role?: components["schemas"]["Role"] | null;
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, unchanged; the same filters. */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 team_id: string;
@@ -1608,7 +1663,12 @@ export interface operations {
     };
     list_invitations_api_v1_teams__team_id__invitations_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, unchanged; the same filters. */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 team_id: string;
@@ -1704,7 +1764,12 @@ export interface operations {
     };
     my_invitations_api_v1_invitations_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, unchanged; the same filters. */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1718,6 +1783,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InvitationList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1785,7 +1859,17 @@ export interface operations {
     list_clusters_api_v1_clusters_get: {
         parameters: {
             query?: {
+                /** @description Only this team's clusters. */
                 team_id?: string | null;
+                /** @description Only clusters in this state (deleted ones only when asked). */
+                status?: components["schemas"]["ClusterStatus"] | null;
+                provider?: components["schemas"]["Provider"] | null;
+                /** @description Only clusters this user made. */
+                created_by?: string | null;
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, unchanged; the same filters. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;

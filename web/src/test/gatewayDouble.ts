@@ -484,10 +484,26 @@ export class GatewayDouble {
       }),
 
       // clusters
-      this.route("get", "/clusters", 200, ({ request }) => {
+      this.route("get", "/clusters", 200, ({ request, url }) => {
         const user = this.caller(request);
-        const clusters = [...this.clusters.values()].filter((c) => c.status !== "deleted" && this.seesCluster(c, user));
-        return { clusters };
+        const query = url.searchParams;
+        const teamId = query.get("team_id");
+        if (teamId) this.teamFor(teamId, user, "read");
+        const status = query.get("status");
+        const matches = (c: Cluster) =>
+          this.seesCluster(c, user) &&
+          (status ? c.status === status : c.status !== "deleted") &&
+          (!teamId || c.team_id === teamId) &&
+          (!query.get("provider") || c.provider === query.get("provider")) &&
+          (!query.get("created_by") || c.owner_id === query.get("created_by"));
+        // Newest first, then by id: the gateway's order. The double's cursor is the index.
+        const all = [...this.clusters.values()]
+          .filter(matches)
+          .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+        const start = Number(query.get("cursor") ?? 0);
+        const limit = Number(query.get("limit") ?? 50);
+        const next = start + limit < all.length ? String(start + limit) : null;
+        return { clusters: all.slice(start, start + limit), next_cursor: next };
       }),
       this.route("post", "/clusters", 202, ({ request, body }) => {
         const user = this.caller(request);

@@ -7,10 +7,12 @@ import { age, timeLeft } from "../../time";
 interface Props {
   clusters: Cluster[];
   teamNames: Map<string, string>;
+  /** Names by user id for the "Created by" column; a creator not in it shows as a short id. */
+  creators: Map<string, string>;
   now: number;
 }
 
-export function ClusterTable({ clusters, teamNames, now }: Props) {
+export function ClusterTable({ clusters, teamNames, creators, now }: Props) {
   return (
     <Table.ScrollContainer minWidth={640}>
       <Table highlightOnHover aria-label="Clusters" verticalSpacing="sm">
@@ -20,6 +22,7 @@ export function ClusterTable({ clusters, teamNames, now }: Props) {
             <Table.Th>Status</Table.Th>
             <Table.Th>Provider</Table.Th>
             <Table.Th>Team</Table.Th>
+            <Table.Th>Created by</Table.Th>
             <Table.Th>Age</Table.Th>
             <Table.Th>Time left</Table.Th>
           </Table.Tr>
@@ -52,6 +55,13 @@ export function ClusterTable({ clusters, teamNames, now }: Props) {
                 )}
               </Table.Td>
               <Table.Td>{cluster.team_id ? (teamNames.get(cluster.team_id) ?? "team") : <Text span c="dimmed">personal</Text>}</Table.Td>
+              <Table.Td>
+                {creators.get(cluster.owner_id) ?? (
+                  <Text span title={cluster.owner_id} ff="monospace" size="xs">
+                    {cluster.owner_id.slice(0, 8)}
+                  </Text>
+                )}
+              </Table.Td>
               <Table.Td>{age(cluster.created_at, now)}</Table.Td>
               <Table.Td>{cluster.status === "deleted" ? "—" : timeLeft(cluster.expires_at, now)}</Table.Td>
             </Table.Tr>

@@ -1,23 +1,24 @@
 import { Badge, Button, Group, Paper, Stack, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
+import { useMemo, useState } from "react";
 import { Link } from "react-router";
-import { QueryState } from "../../components/QueryState";
-import { useNow } from "../../components/useNow";
 import { useAppSelector } from "../../hooks";
+import { useCurrentUser } from "../auth/useCurrentUser";
 import { MyInvitations } from "../invitations/MyInvitations";
 import { useTeamRoles } from "../teams/useTeamRoles";
-import { ClusterTable } from "./ClusterTable";
-import { useListClustersQuery } from "./clustersApi";
+import { ClusterFilters, ClusterList } from "./ClusterList";
+import type { ClusterFilter } from "./clustersApi";
 import { CreateClusterDialog } from "./CreateClusterDialog";
 import { selectStream } from "./liveSlice";
 
 export function DashboardPage() {
-  const clusters = useListClustersQuery();
+  const [filter, setFilter] = useState<ClusterFilter>({});
   const { teams, names } = useTeamRoles();
+  const me = useCurrentUser();
+  const creators = useMemo(() => new Map(me.data ? [[me.data.id, "you"]] : []), [me.data]);
   const [creating, dialog] = useDisclosure(false);
   const stream = useAppSelector(selectStream);
-  const now = useNow();
-  const visible = (clusters.data ?? []).filter((c) => c.status !== "deleted");
+  const filtered = Object.values(filter).some(Boolean);
 
   return (
     <Stack>
@@ -32,28 +33,41 @@ export function DashboardPage() {
       </Group>
       <MyInvitations />
       <Paper withBorder p="md">
-        <QueryState isLoading={clusters.isLoading} error={clusters.error} refetch={clusters.refetch}>
-          {visible.length > 0 ? (
-            <ClusterTable clusters={visible} teamNames={names} now={now} />
-          ) : (
-            <Stack align="center" py="xl" gap="xs">
-              <Text fw={500}>No clusters yet</Text>
-              <Text c="dimmed" size="sm" ta="center">
-                Create a cluster for yourself or for one of your teams; it appears here and its status updates live.
-              </Text>
-              <Group>
-                <Button onClick={dialog.open}>Create a cluster</Button>
-                {teams.data?.length === 0 && (
-                  <Button component={Link} to="/teams" variant="default">
-                    Create a team
-                  </Button>
-                )}
-              </Group>
-            </Stack>
-          )}
-        </QueryState>
+        <ClusterFilters filter={filter} onChange={setFilter} teams={teams.data ?? []} />
+        <ClusterList
+          filter={filter}
+          teamNames={names}
+          creators={creators}
+          empty={<NoClusters filtered={filtered} noTeams={teams.data?.length === 0} onCreate={dialog.open} />}
+        />
       </Paper>
       <CreateClusterDialog opened={creating} onClose={dialog.close} />
+    </Stack>
+  );
+}
+
+function NoClusters({ filtered, noTeams, onCreate }: { filtered: boolean; noTeams: boolean; onCreate: () => void }) {
+  if (filtered) {
+    return (
+      <Text c="dimmed" ta="center" py="xl">
+        No clusters match these filters.
+      </Text>
+    );
+  }
+  return (
+    <Stack align="center" py="xl" gap="xs">
+      <Text fw={500}>No clusters yet</Text>
+      <Text c="dimmed" size="sm" ta="center">
+        Create a cluster for yourself or for one of your teams; it appears here and its status updates live.
+      </Text>
+      <Group>
+        <Button onClick={onCreate}>Create a cluster</Button>
+        {noTeams && (
+          <Button component={Link} to="/teams" variant="default">
+            Create a team
+          </Button>
+        )}
+      </Group>
     </Stack>
   );
 }

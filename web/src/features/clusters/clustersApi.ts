@@ -1,14 +1,43 @@
 import { baseApi } from "../../api/baseApi";
-import type { Cluster, ClusterCreate, ClusterList, Kubeconfig, StreamTicket, TerminalTicket } from "../../api/types";
+import type {
+  Cluster,
+  ClusterCreate,
+  ClusterList,
+  ClusterStatus,
+  Kubeconfig,
+  Provider,
+  StreamTicket,
+  TerminalTicket,
+} from "../../api/types";
+
+/** What the cluster list is narrowed to (the gateway's filters); empty: every visible cluster. */
+export interface ClusterFilter {
+  team_id?: string;
+  status?: ClusterStatus;
+  provider?: Provider;
+}
+
+export const CLUSTER_PAGE_SIZE = 50;
+
+function clusterParams(filter: ClusterFilter, cursor: string | null) {
+  const params: Record<string, string | number> = { limit: CLUSTER_PAGE_SIZE };
+  for (const [key, value] of Object.entries(filter)) if (value) params[key] = value;
+  if (cursor) params.cursor = cursor;
+  return params;
+}
 
 export const clustersApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
-    listClusters: build.query<Cluster[], void>({
-      query: () => "/clusters",
-      transformResponse: (body: ClusterList) => body.clusters,
-      providesTags: (clusters = []) => [
+    // Pages newest first; "Load more" follows each page's next_cursor.
+    listClusters: build.infiniteQuery<ClusterList, ClusterFilter, string | null>({
+      infiniteQueryOptions: {
+        initialPageParam: null,
+        getNextPageParam: (lastPage) => lastPage.next_cursor ?? undefined,
+      },
+      query: ({ queryArg, pageParam }) => ({ url: "/clusters", params: clusterParams(queryArg, pageParam) }),
+      providesTags: (data) => [
         { type: "Cluster" as const, id: "LIST" },
-        ...clusters.map((c) => ({ type: "Cluster" as const, id: c.id })),
+        ...(data?.pages ?? []).flatMap((page) => page.clusters.map((c) => ({ type: "Cluster" as const, id: c.id }))),
       ],
     }),
     getCluster: build.query<Cluster, string>({
@@ -43,7 +72,7 @@ export const clustersApi = baseApi.injectEndpoints({
 });
 
 export const {
-  useListClustersQuery,
+  useListClustersInfiniteQuery,
   useGetClusterQuery,
   useCreateClusterMutation,
   useDeleteClusterMutation,

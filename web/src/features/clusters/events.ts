@@ -1,6 +1,6 @@
 // Applies cluster lifecycle events (CloudEvents from the gateway's stream) to the cache.
 import type { ClusterStatus } from "../../api/types";
-import type { AppDispatch } from "../../store";
+import type { AppDispatch, RootState } from "../../store";
 import { clustersApi } from "./clustersApi";
 import { statusChanged } from "./liveSlice";
 
@@ -42,14 +42,19 @@ export function applyClusterEvent(dispatch: AppDispatch, event: ClusterEvent): v
   dispatch(statusChanged({ clusterId, change: { eventId: event.id, status, time: event.time, message } }));
 
   let known = false;
-  dispatch(
-    clustersApi.util.updateQueryData("listClusters", undefined, (clusters) => {
-      const cluster = clusters.find((c) => c.id === clusterId);
-      if (!cluster) return;
-      known = true;
-      Object.assign(cluster, patchFor(status, message, event));
-    }),
-  );
+  // Every cached list (each filter: the dashboard's, a team page's), every loaded page.
+  dispatch((dispatchAgain: AppDispatch, getState: () => RootState) => {
+    for (const filter of clustersApi.util.selectCachedArgsForQuery(getState(), "listClusters")) {
+      dispatchAgain(
+        clustersApi.util.updateQueryData("listClusters", filter, (data) => {
+          const cluster = data.pages.flatMap((page) => page.clusters).find((c) => c.id === clusterId);
+          if (!cluster) return;
+          known = true;
+          Object.assign(cluster, patchFor(status, message, event));
+        }),
+      );
+    }
+  });
   dispatch(
     clustersApi.util.updateQueryData("getCluster", clusterId, (cluster) => {
       Object.assign(cluster, patchFor(status, message, event));

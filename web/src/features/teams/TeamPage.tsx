@@ -1,12 +1,14 @@
 import { Button, Group, Paper, Stack, Text, Title } from "@mantine/core";
 import { modals } from "@mantine/modals";
+import { useMemo } from "react";
 import { useNavigate, useParams } from "react-router";
-import type { Role } from "../../api/types";
+import type { Member, Role } from "../../api/types";
 import { notifySuccess } from "../../components/notify";
 import { QueryState } from "../../components/QueryState";
 import { RoleBadge } from "../../components/RoleBadge";
 import { team as can } from "../../permissions";
 import { useCurrentUser } from "../auth/useCurrentUser";
+import { ClusterList } from "../clusters/ClusterList";
 import { InviteForm } from "./InviteForm";
 import { MemberList } from "./MemberList";
 import { TeamInvitations } from "./TeamInvitations";
@@ -49,10 +51,42 @@ export function TeamPage() {
               <MemberList teamId={teamId} members={members.data ?? []} myRole={myRole} myId={me.data?.id} />
             </QueryState>
           </Paper>
+          <TeamClusters teamId={teamId} teamName={team.data.name} members={members.data ?? []} myId={me.data?.id} />
           {can.invite(myRole) && <InvitationsPanel teamId={teamId} myRole={myRole} />}
         </Stack>
       )}
     </QueryState>
+  );
+}
+
+interface TeamClustersProps {
+  teamId: string;
+  teamName: string;
+  members: Member[];
+  myId?: string;
+}
+
+/** The team's clusters (the list filtered by team), with who created each. */
+function TeamClusters({ teamId, teamName, members, myId }: TeamClustersProps) {
+  const teamNames = useMemo(() => new Map([[teamId, teamName]]), [teamId, teamName]);
+  const creators = useMemo(() => {
+    const names = new Map(members.map((m) => [m.user_id, m.username ?? m.display_name ?? m.user_id]));
+    if (myId) names.set(myId, "you");
+    return names;
+  }, [members, myId]);
+  const filter = useMemo(() => ({ team_id: teamId }), [teamId]);
+  return (
+    <Paper withBorder p="md">
+      <Title order={4} mb="sm">
+        Clusters
+      </Title>
+      <ClusterList
+        filter={filter}
+        teamNames={teamNames}
+        creators={creators}
+        empty={<Text c="dimmed">This team has no clusters.</Text>}
+      />
+    </Paper>
   );
 }
 
