@@ -3,6 +3,7 @@ import { useForm } from "@mantine/form";
 import { useId } from "react";
 import { useNavigate } from "react-router";
 import type { Provider } from "../../api/types";
+import { showFormError } from "../../components/formErrors";
 import { notifySuccess } from "../../components/notify";
 import { team as can } from "../../permissions";
 import { dnsLabelError } from "../../validation";
@@ -65,7 +66,9 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
       workers: Number(values.workers),
       ttl_hours: Number(values.ttl_hours),
     });
-    if ("data" in result && result.data) {
+    if (result.error) {
+      showFormError(form, result.error);
+    } else if (result.data) {
       notifySuccess(`Cluster ${result.data.name} is being created`);
       close();
       navigate(`/clusters/${result.data.id}`);
