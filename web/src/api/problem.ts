@@ -48,6 +48,11 @@ export function problemFields(error: unknown): Record<string, string> {
   return fields;
 }
 
+/** The HTTP status a call failed with, when it got an answer. */
+export function problemStatus(error: unknown): number | undefined {
+  return isFetchError(error) && typeof error.status === "number" ? error.status : undefined;
+}
+
 export function problemCode(error: unknown): string | undefined {
   return isFetchError(error) ? (error.data as Problem | undefined)?.code : undefined;
 }
