@@ -132,7 +132,16 @@ export default function TerminalTab({ clusterId }: { clusterId: string }) {
           {phase.why}
         </Alert>
       )}
-      <Box style={{ height: "60vh", minHeight: 240, background: colours.background, padding: 6, borderRadius: 4 }}>
+      <Box
+        style={{
+          height: "60vh",
+          minHeight: 240,
+          background: colours.background,
+          border: "1px solid var(--mantine-color-default-border)",
+          padding: 6,
+          borderRadius: 4,
+        }}
+      >
         <div ref={host} data-testid="terminal" style={{ height: "100%", width: "100%", overflow: "hidden" }} />
       </Box>
     </Box>
