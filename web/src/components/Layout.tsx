@@ -86,6 +86,7 @@ function UserMenu({ username, onSignOut, signingOut }: UserMenuProps) {
           size="xs"
           maw={160}
           loading={signingOut}
+          rightSection={<span aria-hidden="true">▾</span>}
           aria-label={username ? `Account: ${username}` : "Account"}
           data-testid="current-user"
         >
