@@ -50,8 +50,9 @@ export async function run(scenario) {
     ],
   });
   const pageErrors = [];
-  const open = async (viewport = { width: 1280, height: 800 }) => {
-    const context = await browser.newContext({ viewport });
+  // `options` are Playwright's context options: colorScheme, an init script's session...
+  const open = async (viewport = { width: 1280, height: 800 }, options = {}) => {
+    const context = await browser.newContext({ viewport, ...options });
     context.setDefaultTimeout(TIMEOUT);
     const page = await context.newPage();
     page.on("pageerror", (error) => pageErrors.push(String(error)));

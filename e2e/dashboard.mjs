@@ -33,7 +33,8 @@ await run(async (open) => {
   });
 
   await step("log out, a wrong password is refused clearly", async () => {
-    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByTestId("current-user").click();
+    await page.getByRole("menuitem", { name: "Log out" }).click();
     await page.getByRole("heading", { name: "Log in" }).waitFor();
     await page.getByLabel("Username or email").fill(person.username);
     await page.getByLabel("Password", { exact: true }).fill("not the password");

@@ -1,6 +1,7 @@
 """Browser checks: the built web app, served by the real gateway in front of every real
 service, driven in headless Chromium (playwright-core, Debian's chromium) by the node
-scripts next to this file. Screenshots land in artifacts/ (e2e-dashboard.png first)."""
+scripts next to this file. Screenshots land in artifacts/ (e2e-dashboard.png first; the
+main pages at desktop, 390 px and dark in artifacts/screenshots/)."""
 
 import os
 import shutil
@@ -104,6 +105,26 @@ def test_sign_up_and_see_the_dashboard_in_chromium(platform) -> None:
     assert screenshot.is_file(), output
     assert screenshot.stat().st_mtime >= started - 1
     assert screenshot.stat().st_size > 10_000  # a rendered page, not a blank image
+
+
+SCREENS = ("login", "clusters", "team", "teams", "cluster")
+
+
+@pytest.mark.timeout(300)
+def test_main_pages_at_desktop_narrow_and_dark_in_chromium(platform) -> None:
+    """Every main page at 1280 px, 390 px and with a dark system theme, each checked for what
+    that layout breaks (columns off screen, no user, light page in dark mode, low contrast)."""
+    started = time.time()
+    cluster = f"scr{uuid.uuid4().hex[:6]}"
+    try:
+        output = run_script("screens.mjs", platform.url, E2E_CLUSTER_NAME=cluster)
+    finally:
+        remove_node_containers(cluster)
+    for mode in ("desktop", "narrow", "dark"):
+        for name in SCREENS:
+            screenshot = ARTIFACTS / "screenshots" / f"{mode}-{name}.png"
+            assert screenshot.is_file(), (screenshot, output)
+            assert screenshot.stat().st_mtime >= started - 1, (screenshot, output)
 
 
 @pytest.mark.timeout(300)

@@ -1,11 +1,10 @@
-import { createTheme, MantineProvider } from "@mantine/core";
+import { MantineProvider } from "@mantine/core";
 import { ModalsProvider } from "@mantine/modals";
 import { Notifications } from "@mantine/notifications";
 import type { ReactNode } from "react";
 import { Provider } from "react-redux";
 import type { AppStore } from "./store";
-
-export const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
+import { colorSchemeManager, cssVariablesResolver, theme } from "./theme";
 
 interface Props {
   store: AppStore;
@@ -17,7 +16,13 @@ interface Props {
 export function Providers({ store, children, env = "default" }: Props) {
   return (
     <Provider store={store}>
-      <MantineProvider theme={theme} env={env}>
+      <MantineProvider
+        theme={theme}
+        cssVariablesResolver={cssVariablesResolver}
+        colorSchemeManager={colorSchemeManager}
+        defaultColorScheme="auto"
+        env={env}
+      >
         <ModalsProvider>
           <Notifications position="bottom-right" />
           {children}

@@ -43,7 +43,6 @@ export const team = {
   seeInvitations: teamMay("see_invitations"),
   removeMembers: teamMay("remove_members"),
   changeRoles: teamMay("change_roles"),
-  deleteTeam: teamMay("delete"),
   createClusters: teamMay("create_clusters"),
   /** Roles this person may hand out: admins up to admin, owners any. */
   grantable: (role?: Role | null): Role[] => {
@@ -79,12 +78,52 @@ function mayOnCluster(action: ClusterAction, access: ClusterAccess): boolean {
   return allows(clusterRights[action], access.teamRole, access.isCreator);
 }
 
+/** What the overview offers; the actions (extend, terminal, delete) are shown to everyone
+ * who sees the cluster, disabled with the reason when not allowed (clusterWhyNot). */
 export const cluster = {
-  delete: (a: ClusterAccess) => mayOnCluster("delete", a),
   /** The kubeconfig that reaches the cluster through the gateway's proxy, as the role allows. */
   kubeconfig: (a: ClusterAccess) => mayOnCluster("proxy", a),
   /** The raw cluster-admin kubeconfig: break-glass, audited. */
   adminKubeconfig: (a: ClusterAccess) => mayOnCluster("admin_kubeconfig", a),
-  terminal: (a: ClusterAccess) => mayOnCluster("use", a),
-  extend: (a: ClusterAccess) => mayOnCluster("use", a),
+};
+
+// Why a control is disabled, in words: the role that may, and whom to ask. The same table
+// decides; these only explain it.
+const PLURAL: Record<Role, string> = { viewer: "Viewers", member: "Members", admin: "Admins", owner: "Owners" };
+
+/** Who can change it: an owner for what only owners do, else an admin (who grants roles). */
+function askFor(minimum: Role, teamName: string): string {
+  return `ask ${minimum === "owner" ? "an owner" : "an admin"} of team ${teamName}`;
+}
+
+/** "Viewers cannot invite people — ask an admin of team platform", or null when `role` may. */
+function teamDenial(action: TeamAction, what: string) {
+  return (role: Role | null | undefined, teamName: string): string | null => {
+    if (allows(teamRights[action], role) || !role) return null;
+    return `${PLURAL[role]} cannot ${what} — ${askFor(teamRights[action].minimum, teamName)}.`;
+  };
+}
+
+export const teamWhyNot = {
+  invite: teamDenial("invite", "invite people or see pending invitations"),
+  deleteTeam: teamDenial("delete", "delete the team"),
+  createClusters: teamDenial("create_clusters", "create clusters"),
+};
+
+function clusterDenial(action: ClusterAction, what: string) {
+  return (access: ClusterAccess, teamName: string | undefined): string | null => {
+    if (mayOnCluster(action, access)) return null;
+    if (access.personal) return "Only its creator can use a personal cluster.";
+    if (!access.teamRole) return `Only members of this cluster's team can ${what}.`;
+    const right = clusterRights[action];
+    // A creator's extra right explains itself: members may delete what they created.
+    const others = right.creator && atLeast(access.teamRole, right.creator) && !access.isCreator ? " they did not create" : "";
+    return `${PLURAL[access.teamRole]} cannot ${what}${others} — ${askFor(right.minimum, teamName ?? "this cluster's team")}.`;
+  };
+}
+
+export const clusterWhyNot = {
+  delete: clusterDenial("delete", "delete clusters"),
+  extend: clusterDenial("use", "extend clusters"),
+  terminal: clusterDenial("use", "open a terminal"),
 };

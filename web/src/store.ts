@@ -9,7 +9,9 @@ import { notifyError } from "./components/notify";
 const rootReducer = combineSlices(baseApi, authSlice, liveSlice);
 export type RootState = ReturnType<typeof rootReducer>;
 
-const INLINE_ERRORS = new Set(["login", "signup", "terminalTicket"]);
+// Forms mark the fields a refusal names, and notify the rest themselves (components/formErrors.ts).
+const FORM_ENDPOINTS = ["createTeam", "invite", "createCluster"];
+const INLINE_ERRORS = new Set(["login", "signup", "terminalTicket", ...FORM_ENDPOINTS]);
 
 function listeners() {
   const middleware = createListenerMiddleware();
@@ -25,7 +27,7 @@ function listeners() {
     },
   });
   // Failed mutations become notifications; failed queries show where their data would be,
-  // and the sign-in forms show their own errors inline.
+  // and the forms show their own errors inline.
   middleware.startListening({
     matcher: isRejectedWithValue,
     effect: (action) => {

@@ -7,6 +7,8 @@ export interface Problem {
   code?: string;
   title?: string;
   detail?: string;
+  /** The request field a refusal is about (a duplicate team name: "name"). */
+  field?: string;
   errors?: { loc: (string | number)[]; msg: string }[];
 }
 
@@ -29,6 +31,26 @@ export function problemMessage(error: unknown): string {
   }
   const serialized = error as SerializedError | undefined;
   return serialized?.message ?? "Something went wrong.";
+}
+
+/** What the problem says about each request field, by field name: the `field` of a refusal
+ * (409 duplicate name, 404 unknown invitee) or each body field of a validation error (422).
+ * Empty when the problem names no field. */
+export function problemFields(error: unknown): Record<string, string> {
+  if (!isFetchError(error)) return {};
+  const body = error.data as Problem | undefined;
+  const fields: Record<string, string> = {};
+  for (const e of body?.errors ?? []) {
+    const path = e.loc[0] === "body" ? e.loc.slice(1) : [];
+    if (path.length > 0) fields[path.join(".")] = capitalize(e.msg);
+  }
+  if (body?.field && body.detail) fields[body.field] = capitalize(body.detail);
+  return fields;
+}
+
+/** The HTTP status a call failed with, when it got an answer. */
+export function problemStatus(error: unknown): number | undefined {
+  return isFetchError(error) && typeof error.status === "number" ? error.status : undefined;
 }
 
 export function problemCode(error: unknown): string | undefined {

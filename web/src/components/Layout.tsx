@@ -1,4 +1,4 @@
-import { AppShell, Burger, Button, Group, NavLink, Text } from "@mantine/core";
+import { AppShell, Box, Burger, Button, Group, Menu, NavLink, SegmentedControl, Text, useMantineColorScheme, type MantineColorScheme } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { Suspense } from "react";
 import { Link, Outlet, useLocation } from "react-router";
@@ -8,6 +8,12 @@ import { selectSession, signedOut } from "../features/auth/authSlice";
 import { useCurrentUser } from "../features/auth/useCurrentUser";
 import { useClusterStream } from "../features/clusters/useClusterStream";
 import { Loading } from "./QueryState";
+
+const SCHEMES: { value: MantineColorScheme; label: string }[] = [
+  { value: "light", label: "Light" },
+  { value: "dark", label: "Dark" },
+  { value: "auto", label: "System" },
+];
 
 const LINKS = [
   { to: "/", label: "Clusters" },
@@ -38,14 +44,7 @@ export function Layout() {
               PyK8s-Lab
             </Text>
           </Group>
-          <Group gap="sm" wrap="nowrap">
-            <Text size="sm" c="dimmed" visibleFrom="xs" data-testid="current-user">
-              {me.data?.username}
-            </Text>
-            <Button size="xs" variant="default" onClick={signOut} loading={isLoading}>
-              Log out
-            </Button>
-          </Group>
+          <UserMenu username={me.data?.username} onSignOut={signOut} signingOut={isLoading} />
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs">
@@ -67,5 +66,52 @@ export function Layout() {
         </Suspense>
       </AppShell.Main>
     </AppShell>
+  );
+}
+
+interface UserMenuProps {
+  username?: string;
+  onSignOut: () => void;
+  signingOut: boolean;
+}
+
+/** Who is signed in (shown at every width), the colour scheme, and log out. */
+function UserMenu({ username, onSignOut, signingOut }: UserMenuProps) {
+  const { colorScheme, setColorScheme } = useMantineColorScheme();
+  return (
+    <Menu position="bottom-end" width={240}>
+      <Menu.Target>
+        <Button
+          variant="default"
+          size="xs"
+          maw={160}
+          loading={signingOut}
+          rightSection={<span aria-hidden="true">▾</span>}
+          aria-label={username ? `Account: ${username}` : "Account"}
+          data-testid="current-user"
+        >
+          <Text span size="sm" truncate="end">
+            {username ?? "…"}
+          </Text>
+        </Button>
+      </Menu.Target>
+      <Menu.Dropdown>
+        <Menu.Label>Appearance</Menu.Label>
+        <Box px="xs" pb="xs">
+          <SegmentedControl
+            size="xs"
+            fullWidth
+            aria-label="Colour scheme"
+            data={SCHEMES}
+            value={colorScheme}
+            onChange={(value) => setColorScheme(value as MantineColorScheme)}
+          />
+        </Box>
+        <Menu.Divider />
+        <Menu.Item onClick={onSignOut}>
+          Log out
+        </Menu.Item>
+      </Menu.Dropdown>
+    </Menu>
   );
 }

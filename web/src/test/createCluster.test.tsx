@@ -21,15 +21,32 @@ async function openDialog(user: ReturnType<typeof renderApp>["user"]) {
 }
 
 describe("create-cluster dialog", () => {
-  it("offers only teams where I am member or above", async () => {
+  it("offers the teams where I am member or above, and shows the others disabled with the reason", async () => {
     const { gateway, me } = setup();
     const { user } = renderApp("/", signedInStore(gateway, me));
     await screen.findByText("No clusters yet");
     const form = await openDialog(user);
 
-    await user.click(within(form).getByRole("combobox", { name: "Team" }));
+    const select = within(form).getByRole("combobox", { name: "Team" });
+    expect(select).toHaveAccessibleDescription("Viewers cannot create clusters — ask an admin of team viewed.");
+    await user.click(select);
     const options = await screen.findAllByRole("option");
-    expect(options.map((o) => o.textContent)).toEqual(["Personal (only me)", "owned", "admined", "membered"]);
+    expect(options.map((o) => o.textContent)).toEqual([
+      "Personal (only me)",
+      "owned",
+      "admined",
+      "membered",
+      "viewed (viewer: cannot create clusters)",
+    ]);
+    expect(options.map((o) => o.getAttribute("aria-disabled") === "true" || o.hasAttribute("data-combobox-disabled"))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
+    await user.click(screen.getByRole("option", { name: "viewed (viewer: cannot create clusters)" }));
+    expect(select).toHaveValue("Personal (only me)");
   });
 
   it("validates the name as I type", async () => {

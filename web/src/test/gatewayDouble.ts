@@ -40,19 +40,33 @@ interface TeamRow {
   members: Map<string, { role: Role; joined_at: string }>;
 }
 
+/** What the gateway adds to a problem: the field a refusal is about, a validation error's list. */
+interface ProblemExtra {
+  field?: string;
+  errors?: { loc: (string | number)[]; msg: string; type: string }[];
+}
+
 class ProblemError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     detail: string,
+    readonly extra: ProblemExtra = {},
   ) {
     super(detail);
   }
 }
 
-function problem(status: number, code: string, detail: string, path: string) {
+/** The gateway's 422 for a body field that does not match its pattern. */
+function patternMismatch(field: string): ProblemError {
+  return new ProblemError(422, "validation_error", "request validation failed", {
+    errors: [{ loc: ["body", field], msg: "String should match pattern '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'", type: "string_pattern_mismatch" }],
+  });
+}
+
+function problem(status: number, code: string, detail: string, path: string, extra: ProblemExtra = {}) {
   return HttpResponse.json(
-    { type: "about:blank", title: "Error", status, code, detail, instance: path },
+    { type: "about:blank", title: "Error", status, code, detail, instance: path, ...extra },
     { status, headers: { "Content-Type": "application/problem+json" } },
   );
 }
@@ -330,7 +344,7 @@ export class GatewayDouble {
         if (status === 204) return new HttpResponse(null, { status: 204 });
         return HttpResponse.json(result as JsonBodyType, { status: status as number });
       } catch (error) {
-        if (error instanceof ProblemError) return problem(error.status, error.code, error.message, url.pathname);
+        if (error instanceof ProblemError) return problem(error.status, error.code, error.message, url.pathname, error.extra);
         throw error;
       }
     });
@@ -352,12 +366,10 @@ export class GatewayDouble {
         if (body.invitation_token && (!invited || invited.email !== body.email || invited.status !== "pending")) {
           throw new ProblemError(410, "invitation_invalid", "the invitation token is invalid, used or expired");
         }
-        if (!DNS_LABEL.test(body.username) || body.username.length < 2) {
-          throw new ProblemError(422, "validation_error", "request validation failed");
-        }
-        if ([...this.users.values()].some((u) => u.username === body.username || u.email === body.email)) {
-          throw new ProblemError(409, "conflict", "username or email already taken");
-        }
+        if (!DNS_LABEL.test(body.username) || body.username.length < 2) throw patternMismatch("username");
+        const users = [...this.users.values()];
+        const taken = users.some((u) => u.username === body.username) ? "username" : users.some((u) => u.email === body.email) ? "email" : null;
+        if (taken) throw new ProblemError(409, "conflict", `${taken} is already taken`, { field: taken });
         const user = this.addUser(body.username, body.password);
         user.email = body.email;
         if (invited) {
@@ -402,9 +414,9 @@ export class GatewayDouble {
       }),
       this.route("post", "/teams", 201, ({ request, body }) => {
         const user = this.caller(request);
-        if (!DNS_LABEL.test(body.name)) throw new ProblemError(422, "validation_error", "request validation failed");
+        if (!DNS_LABEL.test(body.name)) throw patternMismatch("name");
         if ([...this.teams.values()].some((t) => t.name === body.name)) {
-          throw new ProblemError(409, "conflict", `a team named ${body.name} already exists`);
+          throw new ProblemError(409, "conflict", `the team name '${body.name}' is already taken`, { field: "name" });
         }
         const team = this.addTeam(body.name, [[user, "owner"]]);
         team.display_name = body.display_name || body.name;
@@ -452,8 +464,8 @@ export class GatewayDouble {
         const role = body.role ?? "member";
         if (role === "owner") this.requireOwnerRight(team, user);
         const invitee = [...this.users.values()].find((u) => u.username === body.login || u.email === body.login);
-        if (!invitee && !body.login.includes("@")) throw new ProblemError(404, "not_found", `no user ${body.login}`);
-        if (invitee && team.members.has(invitee.id)) throw new ProblemError(409, "conflict", `${body.login} is already a member`);
+        if (!invitee && !body.login.includes("@")) throw new ProblemError(404, "not_found", `no account has the username '${body.login}'`, { field: "login" });
+        if (invitee && team.members.has(invitee.id)) throw new ProblemError(409, "conflict", `${body.login} is already a member`, { field: "login" });
         if (invitee) return this.addInvitation(team, invitee, role, user);
         // An email without an account: the token is in this answer only.
         const invitation = { ...this.addInvitation(team, { id: "", username: "" } as User, role, user), invitee_id: null, invitee_username: null, email: body.login };
@@ -507,7 +519,10 @@ export class GatewayDouble {
       }),
       this.route("post", "/clusters", 202, ({ request, body }) => {
         const user = this.caller(request);
-        if (!DNS_LABEL.test(body.name) || body.name.length > 40) throw new ProblemError(422, "validation_error", "request validation failed");
+        if (!DNS_LABEL.test(body.name) || body.name.length > 40) throw patternMismatch("name");
+        if ([...this.clusters.values()].some((c) => c.name === body.name && c.status !== "deleted" && c.team_id === (body.team_id ?? null) && (body.team_id || c.owner_id === user.id))) {
+          throw new ProblemError(409, "conflict", `a cluster named '${body.name}' already exists here`);
+        }
         const team = body.team_id ? this.teamFor(body.team_id, user, "create_clusters") : null;
         const cluster = this.addCluster(body.name, user, team);
         cluster.created_at = now();
@@ -536,7 +551,7 @@ export class GatewayDouble {
           this.adminKubeconfigReads.push(cluster.id);
           return HttpResponse.json({ cluster_id: cluster.id, kubeconfig: ADMIN_KUBECONFIG } satisfies Kubeconfig);
         } catch (error) {
-          if (error instanceof ProblemError) return problem(error.status, error.code, error.message, url.pathname);
+          if (error instanceof ProblemError) return problem(error.status, error.code, error.message, url.pathname, error.extra);
           throw error;
         }
       }),

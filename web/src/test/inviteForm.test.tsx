@@ -60,16 +60,7 @@ describe("invite form", () => {
     });
     expect(within(form).getByLabelText("Username or email")).toHaveValue("");
   });
-
-  it("shows the gateway's refusal as a notification", async () => {
-    const { gateway, admin, team } = setup();
-    const { user } = renderApp(`/teams/${team.id}`, signedInStore(gateway, admin));
-    const form = await screen.findByRole("form", { name: "Invite member" });
-
-    await user.type(within(form).getByLabelText("Username or email"), "nobody");
-    await user.click(within(form).getByRole("button", { name: "Invite member" }));
-    expect(await screen.findByText("No user nobody")).toBeInTheDocument();
-  });
+  // Refusals the server gives (unknown user, already a member): formErrors.test.tsx.
 });
 
 describe("invitation to an email without an account", () => {

@@ -2,18 +2,23 @@ import { act, screen, waitFor } from "@testing-library/react";
 import { ws } from "msw";
 import { describe, expect, it, vi } from "vitest";
 import { server } from "./server";
+import { TERMINAL_THEMES } from "../features/terminal/TerminalTab";
 import { renderApp, signedInStore, installGateway } from "./render";
 
 // jsdom cannot draw xterm.js (no canvas, no layout): a test double records what the tab
 // writes and lets the test type, with the same calls the real Terminal offers.
-const terminals = vi.hoisted(() => [] as { written: string[]; type: (data: string) => void }[]);
+const terminals = vi.hoisted(
+  () => [] as { written: string[]; options: { theme?: { background?: string } }; type: (data: string) => void }[],
+);
 vi.mock("@xterm/xterm", () => ({
   Terminal: class TerminalDouble {
     cols = 100;
     rows = 30;
     written: string[] = [];
+    options: Record<string, unknown>;
     private listeners: ((data: string) => void)[] = [];
-    constructor() {
+    constructor(options: Record<string, unknown> = {}) {
+      this.options = { ...options };
       terminals.push(this);
     }
     loadAddon() {}
@@ -123,6 +128,25 @@ describe("terminal tab", () => {
     await user.click(await screen.findByRole("tab", { name: "Terminal" }));
     expect(await screen.findByText("ticket expired or already used (1008)")).toBeInTheDocument();
     expect(screen.getByText("Disconnected")).toBeInTheDocument();
+  });
+});
+
+describe("terminal colours", () => {
+  it("follow the page's colour scheme, also when it changes during a session", async () => {
+    const { gateway, me, cluster } = readyCluster();
+    localStorage.setItem("pyk8s-color-scheme", "dark");
+    server.use(socket.addEventListener("connection", () => {}));
+    const { user } = renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+
+    await user.click(await screen.findByRole("tab", { name: "Terminal" }));
+    await screen.findByRole("button", { name: "Reconnect" });
+    const term = terminals.at(-1)!;
+    expect(term.options.theme).toEqual(TERMINAL_THEMES.dark);
+
+    await user.click(screen.getByRole("button", { name: "Account: mia" }));
+    await user.click(screen.getByRole("radio", { name: "Light" }));
+    await waitFor(() => expect(term.options.theme).toEqual(TERMINAL_THEMES.light));
+    expect(terminals.at(-1)).toBe(term); // the same session, recoloured
   });
 });
 

@@ -23,17 +23,38 @@ describe("team controls by role", () => {
     renderApp(`/teams/${team.id}`, signedInStore(gateway, me));
 
     await screen.findByRole("table", { name: "Members" });
+    expect(screen.getByTestId("my-role")).toHaveTextContent(new RegExp(`^You are\\s*${role}\\s*in team platform$`));
     if (invite) {
       expect(await screen.findByRole("button", { name: "Invite member" })).toBeInTheDocument();
       expect(await screen.findByText("No pending invitations.")).toBeInTheDocument();
     } else {
       expect(screen.queryByRole("button", { name: "Invite member" })).not.toBeInTheDocument();
       expect(screen.queryByRole("heading", { name: "Pending invitations" })).not.toBeInTheDocument();
+      const plural = role === "viewer" ? "Viewers" : "Members";
+      expect(
+        screen.getByText(`${plural} cannot invite people or see pending invitations — ask an admin of team platform.`),
+      ).toBeInTheDocument();
     }
-    expect(screen.queryByRole("button", { name: "Delete team" }) !== null).toBe(deleteTeam);
+    expect(offered("Delete team")).toBe(deleteTeam);
+    if (!deleteTeam) {
+      expect(screen.getByRole("button", { name: "Delete team" })).toHaveAccessibleDescription(
+        expect.stringMatching(/cannot delete the team — ask an owner of team platform\.$/),
+      );
+    }
     expect(screen.getByRole("button", { name: "Leave team" })).toBeInTheDocument();
   });
 });
+
+/** Whether the action is offered: its button is there for everyone, disabled with a reason
+ * for those who may not. */
+function offered(name: string): boolean {
+  const button = screen.getByRole("button", { name });
+  return button.getAttribute("aria-disabled") !== "true";
+}
+
+function terminalOffered(): boolean {
+  return !screen.getByRole("tab", { name: "Terminal" }).hasAttribute("disabled");
+}
 
 describe("cluster controls by role", () => {
   // The cluster was created by someone else; only the caller's team role decides.
@@ -52,15 +73,46 @@ describe("cluster controls by role", () => {
 
       await screen.findByRole("heading", { name: "dev" });
       // Controls depend on my team role, which arrives with the team list.
-      await screen.findByText("platform");
+      expect(await screen.findByTestId("my-role")).toHaveTextContent(new RegExp(`^You are\\s*${role}\\s*in team platform$`));
       // Everyone who sees the cluster may use it with kubectl, as their role allows inside.
       expect(screen.getByRole("button", { name: "Download kubeconfig" })).toBeInTheDocument();
       expect(screen.queryByRole("button", { name: ADMIN_KUBECONFIG }) !== null).toBe(adminKubeconfig);
-      expect(screen.queryByRole("tab", { name: "Terminal" }) !== null).toBe(use);
-      expect(screen.queryByRole("button", { name: "Extend" }) !== null).toBe(use);
-      expect(screen.queryByRole("button", { name: "Delete" }) !== null).toBe(remove);
+      expect(terminalOffered()).toBe(use);
+      expect(offered("Extend")).toBe(use);
+      expect(offered("Delete")).toBe(remove);
     },
   );
+
+  it("tells a viewer why each action is disabled and whom to ask", async () => {
+    const { gateway, me, cluster } = teamWith("viewer");
+    const { user } = renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+    await screen.findByTestId("my-role");
+
+    expect(screen.getByRole("button", { name: "Extend" })).toHaveAccessibleDescription(
+      "Viewers cannot extend clusters — ask an admin of team platform.",
+    );
+    const remove = screen.getByRole("button", { name: "Delete" });
+    expect(remove).toHaveAccessibleDescription("Viewers cannot delete clusters — ask an admin of team platform.");
+    expect(screen.getByRole("tab", { name: "Terminal" })).toHaveAccessibleDescription(
+      "Viewers cannot open a terminal — ask an admin of team platform.",
+    );
+    // The reason shows on hover too, and a click does nothing.
+    await user.hover(remove);
+    expect(await screen.findByRole("tooltip")).toHaveTextContent("Viewers cannot delete clusters");
+    await user.click(remove);
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(gateway.clusters.get(cluster.id)?.status).toBe("ready");
+  });
+
+  it("tells a member they can delete only the clusters they created", async () => {
+    const { gateway, me, cluster } = teamWith("member");
+    renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+    await screen.findByTestId("my-role");
+    expect(screen.getByRole("button", { name: "Delete" })).toHaveAccessibleDescription(
+      "Members cannot delete clusters they did not create — ask an admin of team platform.",
+    );
+    expect(screen.getByRole("button", { name: "Extend" })).not.toHaveAttribute("aria-describedby");
+  });
 
   it.each([
     ["member", true, true],
@@ -75,13 +127,13 @@ describe("cluster controls by role", () => {
     renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
 
     await screen.findByRole("heading", { name: "mine" });
-    await screen.findByText("platform");
+    await screen.findByTestId("my-role");
     expect(screen.getByRole("button", { name: "Download kubeconfig" })).toBeInTheDocument();
     // Creating a cluster gives no break-glass right: that stays with the team's admins.
     expect(screen.queryByRole("button", { name: ADMIN_KUBECONFIG })).not.toBeInTheDocument();
-    expect(screen.queryByRole("tab", { name: "Terminal" }) !== null).toBe(use);
-    expect(screen.queryByRole("button", { name: "Extend" }) !== null).toBe(use);
-    expect(screen.queryByRole("button", { name: "Delete" }) !== null).toBe(remove);
+    expect(terminalOffered()).toBe(use);
+    expect(offered("Extend")).toBe(use);
+    expect(offered("Delete")).toBe(remove);
   });
 
   it("gives the creator every control on a personal cluster", async () => {
@@ -93,8 +145,9 @@ describe("cluster controls by role", () => {
     await screen.findByRole("heading", { name: "solo" });
     expect(await screen.findByRole("button", { name: "Download kubeconfig" })).toBeInTheDocument();
     expect(screen.getByRole("button", { name: ADMIN_KUBECONFIG })).toBeInTheDocument();
-    expect(screen.getByRole("tab", { name: "Terminal" })).toBeInTheDocument();
-    expect(screen.getByRole("button", { name: "Delete" })).toBeInTheDocument();
+    expect(terminalOffered()).toBe(true);
+    expect(offered("Delete")).toBe(true);
+    expect(screen.getByText("Personal cluster: only its creator sees it.")).toBeInTheDocument();
   });
 
   it("asks before deleting, then deletes", async () => {

@@ -1,7 +1,9 @@
 import { Alert, Anchor, Button, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
+import { useState } from "react";
 import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { problemMessage } from "../../api/problem";
+import { markFieldErrors } from "../../components/formErrors";
 import { sessionFrom } from "../../api/session";
 import { useAppDispatch, useAppSelector } from "../../hooks";
 import { dnsLabelError } from "../../validation";
@@ -17,6 +19,7 @@ export function SignupPage() {
   const invitation = params.get("invitation");
   const [signup, signupState] = useSignupMutation();
   const [login, loginState] = useLoginMutation();
+  const [alerted, setAlerted] = useState(false);
   const form = useForm({
     mode: "controlled",
     validateInputOnChange: true,
@@ -37,14 +40,18 @@ export function SignupPage() {
       display_name: values.display_name.trim() || null,
       invitation_token: invitation,
     });
-    if (!("data" in created)) return;
+    if (created.error) {
+      // A taken username or email is marked on its field; the alert says anything else.
+      setAlerted(!markFieldErrors(form, created.error));
+      return;
+    }
     const tokens = await login({ login: values.username, password: values.password });
     if ("data" in tokens && tokens.data) {
       dispatch(signedIn(sessionFrom(tokens.data)));
       navigate("/", { replace: true });
     }
   });
-  const error = signupState.error ?? loginState.error;
+  const error = (alerted ? signupState.error : undefined) ?? loginState.error;
 
   return (
     <CenteredCard>

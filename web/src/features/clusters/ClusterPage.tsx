@@ -1,18 +1,21 @@
-import { Alert, Button, Group, NumberInput, Paper, SimpleGrid, Stack, Tabs, Text, Timeline, Title } from "@mantine/core";
+import { Alert, Group, NumberInput, Paper, SimpleGrid, Stack, Tabs, Text, Timeline, Title } from "@mantine/core";
 import { modals } from "@mantine/modals";
-import { lazy, Suspense, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useId, useRef, useState } from "react";
 import { useNavigate, useParams } from "react-router";
 import type { Cluster } from "../../api/types";
+import { ExplainedButton } from "../../components/ExplainedButton";
+import { NotFound } from "../../components/NotFound";
 import { notifySuccess } from "../../components/notify";
 import { QueryState } from "../../components/QueryState";
+import { RoleBadge } from "../../components/RoleBadge";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useNow } from "../../components/useNow";
-import { useAppSelector } from "../../hooks";
-import { cluster as can, clusterAccess, type ClusterAccess } from "../../permissions";
+import { useAppDispatch, useAppSelector } from "../../hooks";
+import { cluster as can, clusterAccess, clusterWhyNot, type ClusterAccess } from "../../permissions";
 import { age, timeLeft } from "../../time";
 import { useCurrentUser } from "../auth/useCurrentUser";
 import { useTeamRoles } from "../teams/useTeamRoles";
-import { useDeleteClusterMutation, useExtendClusterMutation, useGetClusterQuery } from "./clustersApi";
+import { clustersApi, useDeleteClusterMutation, useExtendClusterMutation, useGetClusterQuery } from "./clustersApi";
 import { KubectlAccess } from "./KubectlAccess";
 import { selectHistory } from "./liveSlice";
 
@@ -34,7 +37,18 @@ export function ClusterPage() {
   }, [status, refetch]);
 
   return (
-    <QueryState isLoading={cluster.isLoading} error={cluster.error} refetch={cluster.refetch}>
+    <QueryState
+      isLoading={cluster.isLoading}
+      error={cluster.error}
+      refetch={cluster.refetch}
+      notFound={
+        <NotFound
+          title="Cluster not found"
+          text="There is no such cluster, or it is not yours or your team's to see."
+          back={{ to: "/", label: "Back to clusters" }}
+        />
+      }
+    >
       {cluster.data && (
         <ClusterView
           cluster={cluster.data}
@@ -52,19 +66,34 @@ interface ViewProps {
   teamName?: string;
 }
 
+/** Why the Terminal tab is disabled, or null when it can be opened. */
+function terminalWhyNot(cluster: Cluster, access: ClusterAccess, teamName?: string): string | null {
+  return (
+    clusterWhyNot.terminal(access, teamName) ??
+    (cluster.status === "ready" ? null : "The terminal is available when the cluster is ready.")
+  );
+}
+
 export function ClusterView({ cluster, access, teamName }: ViewProps) {
   const [tab, setTab] = useState<string | null>("overview");
-  const terminalAllowed = can.terminal(access) && cluster.status === "ready";
-  // The Terminal tab goes away when the cluster stops being ready; fall back to the overview.
+  const terminalNote = useId();
+  // The tab shows while the cluster is or will be ready (disabled until then); it goes away
+  // when the cluster fails or is deleted, and the page falls back to the overview.
+  const terminalShown = cluster.status === "pending" || cluster.status === "provisioning" || cluster.status === "ready";
+  const terminalBlocked = terminalWhyNot(cluster, access, teamName);
+  const terminalAllowed = terminalShown && terminalBlocked === null;
   const current = tab === "terminal" && !terminalAllowed ? "overview" : tab;
   return (
     <Stack>
       <Group justify="space-between" wrap="wrap">
-        <Group gap="sm">
-          <Title order={2}>{cluster.name}</Title>
-          <StatusBadge status={cluster.status} />
-        </Group>
-        <ClusterActions cluster={cluster} access={access} />
+        <div>
+          <Group gap="sm">
+            <Title order={2}>{cluster.name}</Title>
+            <StatusBadge status={cluster.status} />
+          </Group>
+          <MyRole access={access} teamName={teamName} />
+        </div>
+        <ClusterActions cluster={cluster} access={access} teamName={teamName} />
       </Group>
       {cluster.status === "failed" && (
         <Alert color="red" title="Provisioning failed">
@@ -76,8 +105,21 @@ export function ClusterView({ cluster, access, teamName }: ViewProps) {
       <Tabs value={current} onChange={setTab} keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="overview">Overview</Tabs.Tab>
-          {terminalAllowed && <Tabs.Tab value="terminal">Terminal</Tabs.Tab>}
+          {terminalShown && (
+            <Tabs.Tab
+              value="terminal"
+              disabled={!terminalAllowed}
+              aria-describedby={terminalBlocked ? terminalNote : undefined}
+            >
+              Terminal
+            </Tabs.Tab>
+          )}
         </Tabs.List>
+        {terminalShown && terminalBlocked && (
+          <Text id={terminalNote} size="sm" c="dimmed" mt="xs">
+            {terminalBlocked}
+          </Text>
+        )}
         <Tabs.Panel value="overview" pt="md">
           <Stack>
             <Overview cluster={cluster} teamName={teamName} />
@@ -151,8 +193,32 @@ function Overview({ cluster, teamName }: { cluster: Cluster; teamName?: string }
   );
 }
 
-function ClusterActions({ cluster, access }: { cluster: Cluster; access: ClusterAccess }) {
+/** "You are viewer in team platform", so that what the page offers makes sense. */
+function MyRole({ access, teamName }: { access: ClusterAccess; teamName?: string }) {
+  if (access.personal) {
+    return (
+      <Text size="sm" c="dimmed">
+        Personal cluster: only its creator sees it.
+      </Text>
+    );
+  }
+  if (!access.teamRole) return null;
+  return (
+    <Group gap={6} data-testid="my-role">
+      <Text size="sm" c="dimmed">
+        You are
+      </Text>
+      <RoleBadge role={access.teamRole} />
+      <Text size="sm" c="dimmed">
+        in team {teamName ?? "this cluster's team"}
+      </Text>
+    </Group>
+  );
+}
+
+function ClusterActions({ cluster, access, teamName }: { cluster: Cluster; access: ClusterAccess; teamName?: string }) {
   const navigate = useNavigate();
+  const dispatch = useAppDispatch();
   const [extend, extendState] = useExtendClusterMutation();
   const [remove, removeState] = useDeleteClusterMutation();
   const live = cluster.status !== "deleting" && cluster.status !== "deleted";
@@ -194,6 +260,9 @@ function ClusterActions({ cluster, access }: { cluster: Cluster; access: Cluster
         const result = await remove(cluster.id);
         if (!("error" in result)) {
           notifySuccess(`${cluster.name} is being deleted`);
+          // Load the list before going to it, so it shows at once (with this cluster
+          // deleting) instead of a spinner: the dashboard opens unfiltered ({}).
+          await dispatch(clustersApi.endpoints.listClusters.initiate({}, { subscribe: false, forceRefetch: true }));
           navigate("/");
         }
       },
@@ -201,15 +270,26 @@ function ClusterActions({ cluster, access }: { cluster: Cluster; access: Cluster
 
   return (
     <Group gap="xs">
-      {can.extend(access) && live && (
-        <Button variant="default" onClick={openExtend} loading={extendState.isLoading}>
+      {live && (
+        <ExplainedButton
+          variant="default"
+          onClick={openExtend}
+          loading={extendState.isLoading}
+          whyNot={clusterWhyNot.extend(access, teamName)}
+        >
           Extend
-        </Button>
+        </ExplainedButton>
       )}
-      {can.delete(access) && live && (
-        <Button color="red" variant="light" onClick={confirmDelete} loading={removeState.isLoading}>
+      {live && (
+        <ExplainedButton
+          color="red"
+          variant="light"
+          onClick={confirmDelete}
+          loading={removeState.isLoading}
+          whyNot={clusterWhyNot.delete(access, teamName)}
+        >
           Delete
-        </Button>
+        </ExplainedButton>
       )}
     </Group>
   );

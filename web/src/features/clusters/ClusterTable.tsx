@@ -1,6 +1,7 @@
 import { Anchor, Table, Text, Tooltip } from "@mantine/core";
 import { Link } from "react-router";
 import type { Cluster } from "../../api/types";
+import { StackedCell, StackedTable } from "../../components/StackedTable";
 import { StatusBadge } from "../../components/StatusBadge";
 import { age, timeLeft } from "../../time";
 
@@ -14,60 +15,58 @@ interface Props {
 
 export function ClusterTable({ clusters, teamNames, creators, now }: Props) {
   return (
-    <Table.ScrollContainer minWidth={640}>
-      <Table highlightOnHover aria-label="Clusters" verticalSpacing="sm">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Provider</Table.Th>
-            <Table.Th>Team</Table.Th>
-            <Table.Th>Created by</Table.Th>
-            <Table.Th>Age</Table.Th>
-            <Table.Th>Time left</Table.Th>
+    <StackedTable highlightOnHover aria-label="Clusters" verticalSpacing="sm">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Name</Table.Th>
+          <Table.Th>Status</Table.Th>
+          <Table.Th>Provider</Table.Th>
+          <Table.Th>Team</Table.Th>
+          <Table.Th>Created by</Table.Th>
+          <Table.Th>Age</Table.Th>
+          <Table.Th>Time left</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {clusters.map((cluster) => (
+          <Table.Tr key={cluster.id} data-testid={`cluster-row-${cluster.name}`}>
+            <StackedCell label="Name">
+              <Anchor component={Link} to={`/clusters/${cluster.id}`} fw={500}>
+                {cluster.name}
+              </Anchor>
+            </StackedCell>
+            <StackedCell label="Status">
+              {cluster.status === "failed" && cluster.status_message ? (
+                <Tooltip label={cluster.status_message} multiline w={320}>
+                  <span>
+                    <StatusBadge status={cluster.status} />
+                  </span>
+                </Tooltip>
+              ) : (
+                <StatusBadge status={cluster.status} />
+              )}
+            </StackedCell>
+            <StackedCell label="Provider">
+              {cluster.provider}
+              {cluster.kubernetes_version && (
+                <Text span c="dimmed" size="xs" ml={4}>
+                  {cluster.kubernetes_version}
+                </Text>
+              )}
+            </StackedCell>
+            <StackedCell label="Team">{cluster.team_id ? (teamNames.get(cluster.team_id) ?? "team") : <Text span c="dimmed">personal</Text>}</StackedCell>
+            <StackedCell label="Created by">
+              {creators.get(cluster.owner_id) ?? (
+                <Text span title={cluster.owner_id} ff="monospace" size="xs">
+                  {cluster.owner_id.slice(0, 8)}
+                </Text>
+              )}
+            </StackedCell>
+            <StackedCell label="Age">{age(cluster.created_at, now)}</StackedCell>
+            <StackedCell label="Time left">{cluster.status === "deleted" ? "—" : timeLeft(cluster.expires_at, now)}</StackedCell>
           </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {clusters.map((cluster) => (
-            <Table.Tr key={cluster.id} data-testid={`cluster-row-${cluster.name}`}>
-              <Table.Td>
-                <Anchor component={Link} to={`/clusters/${cluster.id}`} fw={500}>
-                  {cluster.name}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>
-                {cluster.status === "failed" && cluster.status_message ? (
-                  <Tooltip label={cluster.status_message} multiline w={320}>
-                    <span>
-                      <StatusBadge status={cluster.status} />
-                    </span>
-                  </Tooltip>
-                ) : (
-                  <StatusBadge status={cluster.status} />
-                )}
-              </Table.Td>
-              <Table.Td>
-                {cluster.provider}
-                {cluster.kubernetes_version && (
-                  <Text span c="dimmed" size="xs" ml={4}>
-                    {cluster.kubernetes_version}
-                  </Text>
-                )}
-              </Table.Td>
-              <Table.Td>{cluster.team_id ? (teamNames.get(cluster.team_id) ?? "team") : <Text span c="dimmed">personal</Text>}</Table.Td>
-              <Table.Td>
-                {creators.get(cluster.owner_id) ?? (
-                  <Text span title={cluster.owner_id} ff="monospace" size="xs">
-                    {cluster.owner_id.slice(0, 8)}
-                  </Text>
-                )}
-              </Table.Td>
-              <Table.Td>{age(cluster.created_at, now)}</Table.Td>
-              <Table.Td>{cluster.status === "deleted" ? "—" : timeLeft(cluster.expires_at, now)}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+        ))}
+      </Table.Tbody>
+    </StackedTable>
   );
 }

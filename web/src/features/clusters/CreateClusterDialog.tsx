@@ -3,8 +3,9 @@ import { useForm } from "@mantine/form";
 import { useId } from "react";
 import { useNavigate } from "react-router";
 import type { Provider } from "../../api/types";
+import { showFormError } from "../../components/formErrors";
 import { notifySuccess } from "../../components/notify";
-import { team as can } from "../../permissions";
+import { teamWhyNot } from "../../permissions";
 import { dnsLabelError } from "../../validation";
 import { useListTeamsQuery } from "../teams/teamsApi";
 import { useCreateClusterMutation } from "./clustersApi";
@@ -35,10 +36,16 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
   const [createCluster, { isLoading }] = useCreateClusterMutation();
   const navigate = useNavigate();
   const providerLabel = useId();
+  // Teams where my role cannot create clusters are listed too, disabled, with the reason.
   const teamChoices = [
     { value: PERSONAL, label: "Personal (only me)" },
-    ...teams.filter((t) => can.createClusters(t.role)).map((t) => ({ value: t.id, label: t.display_name || t.name })),
+    ...teams.map((t) => {
+      const whyNot = teamWhyNot.createClusters(t.role, t.name);
+      const name = t.display_name || t.name;
+      return { value: t.id, label: whyNot ? `${name} (${t.role}: cannot create clusters)` : name, disabled: whyNot !== null };
+    }),
   ];
+  const reasons = teams.map((t) => teamWhyNot.createClusters(t.role, t.name)).filter((why) => why !== null);
   const form = useForm<Values>({
     validateInputOnChange: true,
     initialValues: { name: "", provider: "kind", kubernetes_version: "", workers: 0, ttl_hours: 4, team_id: PERSONAL },
@@ -65,7 +72,9 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
       workers: Number(values.workers),
       ttl_hours: Number(values.ttl_hours),
     });
-    if ("data" in result && result.data) {
+    if (result.error) {
+      showFormError(form, result.error);
+    } else if (result.data) {
       notifySuccess(`Cluster ${result.data.name} is being created`);
       close();
       navigate(`/clusters/${result.data.id}`);
@@ -104,7 +113,7 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
           </Group>
           <Select
             label="Team"
-            description="Teams where you are member or above"
+            description={reasons.length > 0 ? reasons.join(" ") : undefined}
             allowDeselect={false}
             data={teamChoices}
             {...form.getInputProps("team_id")}

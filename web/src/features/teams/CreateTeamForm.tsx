@@ -1,6 +1,7 @@
 import { Button, Group, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useNavigate } from "react-router";
+import { showFormError } from "../../components/formErrors";
 import { notifySuccess } from "../../components/notify";
 import { dnsLabelError } from "../../validation";
 import { useCreateTeamMutation } from "./teamsApi";
@@ -15,7 +16,9 @@ export function CreateTeamForm() {
   });
   const submit = form.onSubmit(async (values) => {
     const result = await createTeam({ name: values.name, display_name: values.display_name.trim() || null });
-    if ("data" in result && result.data) {
+    if (result.error) {
+      showFormError(form, result.error);
+    } else if (result.data) {
       notifySuccess(`Team ${result.data.name} created`);
       form.reset();
       navigate(`/teams/${result.data.id}`);

@@ -2,6 +2,7 @@ import { Button, Group, Select, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { modals } from "@mantine/modals";
 import type { Role } from "../../api/types";
+import { showFormError } from "../../components/formErrors";
 import { notifySuccess } from "../../components/notify";
 import { team as can } from "../../permissions";
 import { InvitationLink, invitationLink } from "./InvitationLink";
@@ -30,7 +31,11 @@ export function InviteForm({ teamId, myRole }: Props) {
   });
   const submit = form.onSubmit(async (values) => {
     const result = await invite({ teamId, login: values.login.trim(), role: values.role });
-    if (!("data" in result) || !result.data) return;
+    if (result.error) {
+      showFormError(form, result.error);
+      return;
+    }
+    if (!result.data) return;
     const { token, email } = result.data;
     if (token && email) {
       modals.open({ title: "Invitation link", children: <InvitationLink link={invitationLink(token, email)} email={email} /> });

@@ -1,6 +1,7 @@
 import { ActionIcon, Table, Text, Tooltip } from "@mantine/core";
 import type { Invitation } from "../../api/types";
 import { RoleBadge } from "../../components/RoleBadge";
+import { StackedCell, StackedTable } from "../../components/StackedTable";
 import { timeLeft } from "../../time";
 import { useRevokeInvitationMutation } from "./teamsApi";
 
@@ -14,42 +15,40 @@ export function TeamInvitations({ teamId, invitations }: { teamId: string; invit
     );
   }
   return (
-    <Table.ScrollContainer minWidth={420}>
-      <Table aria-label="Pending invitations">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Invited</Table.Th>
-            <Table.Th>Role</Table.Th>
-            <Table.Th>Expires in</Table.Th>
-            <Table.Th />
+    <StackedTable aria-label="Pending invitations">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Invited</Table.Th>
+          <Table.Th>Role</Table.Th>
+          <Table.Th>Expires in</Table.Th>
+          <Table.Th />
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {invitations.map((inv) => (
+          <Table.Tr key={inv.id}>
+            <StackedCell label="Invited">{invitee(inv)}</StackedCell>
+            <StackedCell label="Role">
+              <RoleBadge role={inv.role} />
+            </StackedCell>
+            <StackedCell label="Expires in">{timeLeft(inv.expires_at)}</StackedCell>
+            <Table.Td align="right">
+              <Tooltip label="Revoke invitation">
+                <ActionIcon
+                  variant="subtle"
+                  color="red"
+                  aria-label={`Revoke invitation for ${invitee(inv)}`}
+                  loading={isLoading && originalArgs?.invitationId === inv.id}
+                  onClick={() => void revoke({ teamId, invitationId: inv.id })}
+                >
+                  ✕
+                </ActionIcon>
+              </Tooltip>
+            </Table.Td>
           </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {invitations.map((inv) => (
-            <Table.Tr key={inv.id}>
-              <Table.Td>{invitee(inv)}</Table.Td>
-              <Table.Td>
-                <RoleBadge role={inv.role} />
-              </Table.Td>
-              <Table.Td>{timeLeft(inv.expires_at)}</Table.Td>
-              <Table.Td align="right">
-                <Tooltip label="Revoke invitation">
-                  <ActionIcon
-                    variant="subtle"
-                    color="red"
-                    aria-label={`Revoke invitation for ${invitee(inv)}`}
-                    loading={isLoading && originalArgs?.invitationId === inv.id}
-                    onClick={() => void revoke({ teamId, invitationId: inv.id })}
-                  >
-                    ✕
-                  </ActionIcon>
-                </Tooltip>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+        ))}
+      </Table.Tbody>
+    </StackedTable>
   );
 }
 

@@ -2,6 +2,7 @@ import { Anchor, Table, Text } from "@mantine/core";
 import { Link } from "react-router";
 import type { Team } from "../../api/types";
 import { RoleBadge } from "../../components/RoleBadge";
+import { StackedCell, StackedTable } from "../../components/StackedTable";
 
 export function TeamList({ teams }: { teams: Team[] }) {
   if (teams.length === 0) {
@@ -12,34 +13,32 @@ export function TeamList({ teams }: { teams: Team[] }) {
     );
   }
   return (
-    <Table.ScrollContainer minWidth={360}>
-      <Table highlightOnHover aria-label="My teams">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Team</Table.Th>
-            <Table.Th>My role</Table.Th>
+    <StackedTable highlightOnHover aria-label="My teams">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Team</Table.Th>
+          <Table.Th>My role</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {teams.map((team) => (
+          <Table.Tr key={team.id}>
+            <StackedCell label="Team">
+              <Anchor component={Link} to={`/teams/${team.id}`}>
+                {team.display_name || team.name}
+              </Anchor>
+              {team.display_name && team.display_name !== team.name && (
+                <Text span c="dimmed" size="sm" ml="xs">
+                  {team.name}
+                </Text>
+              )}
+            </StackedCell>
+            <StackedCell label="My role">
+              <RoleBadge role={team.role} />
+            </StackedCell>
           </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {teams.map((team) => (
-            <Table.Tr key={team.id}>
-              <Table.Td>
-                <Anchor component={Link} to={`/teams/${team.id}`}>
-                  {team.display_name || team.name}
-                </Anchor>
-                {team.display_name && team.display_name !== team.name && (
-                  <Text span c="dimmed" size="sm" ml="xs">
-                    {team.name}
-                  </Text>
-                )}
-              </Table.Td>
-              <Table.Td>
-                <RoleBadge role={team.role} />
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+        ))}
+      </Table.Tbody>
+    </StackedTable>
   );
 }

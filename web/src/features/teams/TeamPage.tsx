@@ -3,10 +3,12 @@ import { modals } from "@mantine/modals";
 import { useMemo } from "react";
 import { useNavigate, useParams } from "react-router";
 import type { Member, Role } from "../../api/types";
+import { ExplainedButton } from "../../components/ExplainedButton";
+import { NotFound } from "../../components/NotFound";
 import { notifySuccess } from "../../components/notify";
 import { QueryState } from "../../components/QueryState";
 import { RoleBadge } from "../../components/RoleBadge";
-import { team as can } from "../../permissions";
+import { team as can, teamWhyNot } from "../../permissions";
 import { useCurrentUser } from "../auth/useCurrentUser";
 import { ClusterList } from "../clusters/ClusterList";
 import { InviteForm } from "./InviteForm";
@@ -28,17 +30,31 @@ export function TeamPage() {
   const myRole = members.data?.find((m) => m.user_id === me.data?.id)?.role ?? team.data?.role;
 
   return (
-    <QueryState isLoading={team.isLoading} error={team.error} refetch={team.refetch}>
+    <QueryState
+      isLoading={team.isLoading}
+      error={team.error}
+      refetch={team.refetch}
+      notFound={
+        <NotFound
+          title="Team not found"
+          text="There is no such team, or you are not in it."
+          back={{ to: "/teams", label: "Back to teams" }}
+        />
+      }
+    >
       {team.data && myRole && (
         <Stack>
           <Group justify="space-between" wrap="wrap">
             <div>
               <Title order={2}>{team.data.display_name || team.data.name}</Title>
-              <Group gap="xs">
+              <Group gap={6} data-testid="my-role">
                 <Text c="dimmed" size="sm">
-                  {team.data.display_name && team.data.display_name !== team.data.name ? `${team.data.name} · ` : ""}my role
+                  You are
                 </Text>
                 <RoleBadge role={myRole} />
+                <Text c="dimmed" size="sm">
+                  in team {team.data.name}
+                </Text>
               </Group>
             </div>
             <TeamActions teamId={teamId} teamName={team.data.name} myRole={myRole} myId={me.data?.id} />
@@ -52,7 +68,13 @@ export function TeamPage() {
             </QueryState>
           </Paper>
           <TeamClusters teamId={teamId} teamName={team.data.name} members={members.data ?? []} myId={me.data?.id} />
-          {can.invite(myRole) && <InvitationsPanel teamId={teamId} myRole={myRole} />}
+          {can.invite(myRole) ? (
+            <InvitationsPanel teamId={teamId} myRole={myRole} />
+          ) : (
+            <Text size="sm" c="dimmed">
+              {teamWhyNot.invite(myRole, team.data.name)}
+            </Text>
+          )}
         </Stack>
       )}
     </QueryState>
@@ -155,11 +177,15 @@ function TeamActions({ teamId, teamName, myRole, myId }: ActionsProps) {
       <Button variant="default" onClick={confirmLeave} loading={leaveState.isLoading} disabled={!myId}>
         Leave team
       </Button>
-      {can.deleteTeam(myRole) && (
-        <Button color="red" variant="light" onClick={confirmDelete} loading={deleteState.isLoading}>
-          Delete team
-        </Button>
-      )}
+      <ExplainedButton
+        color="red"
+        variant="light"
+        onClick={confirmDelete}
+        loading={deleteState.isLoading}
+        whyNot={teamWhyNot.deleteTeam(myRole, teamName)}
+      >
+        Delete team
+      </ExplainedButton>
     </Group>
   );
 }

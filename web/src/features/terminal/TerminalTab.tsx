@@ -1,7 +1,7 @@
 import "@xterm/xterm/css/xterm.css";
-import { Alert, Box, Button, Group, Text } from "@mantine/core";
+import { Alert, Box, Button, Group, Text, useComputedColorScheme } from "@mantine/core";
 import { FitAddon } from "@xterm/addon-fit";
-import { Terminal } from "@xterm/xterm";
+import { Terminal, type ITheme } from "@xterm/xterm";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { problemMessage } from "../../api/problem";
 import { useTerminalTicketMutation } from "../clusters/clustersApi";
@@ -11,17 +11,39 @@ type Phase = { state: "connecting" } | { state: "open" } | { state: "ended"; why
 
 const PING_MS = 20000;
 
+/** The terminal's colours in each colour scheme of the page. */
+export const TERMINAL_THEMES: Record<"light" | "dark", ITheme> = {
+  light: { background: "#ffffff", foreground: "#1f2328", cursor: "#1f2328", selectionBackground: "#b6d7ff" },
+  dark: { background: "#1a1b1e", foreground: "#e9ecef", cursor: "#e9ecef", selectionBackground: "#3b5bdb80" },
+};
+
 export default function TerminalTab({ clusterId }: { clusterId: string }) {
   const host = useRef<HTMLDivElement>(null);
   const [phase, setPhase] = useState<Phase>({ state: "connecting" });
   const [session, setSession] = useState(0);
   const [getTicket] = useTerminalTicketMutation();
   const reconnect = useCallback(() => setSession((n) => n + 1), []);
+  const scheme = useComputedColorScheme("light");
+  const colours = TERMINAL_THEMES[scheme];
+  const terminal = useRef<Terminal | null>(null);
+  const coloursRef = useRef(colours);
+  // The colours follow the page's scheme without restarting the session.
+  useEffect(() => {
+    coloursRef.current = colours;
+    if (terminal.current) terminal.current.options.theme = colours;
+  }, [colours]);
 
   useEffect(() => {
     const element = host.current;
     if (!element) return;
-    const term = new Terminal({ cursorBlink: true, fontSize: 14, convertEol: false, scrollback: 5000 });
+    const term = new Terminal({
+      cursorBlink: true,
+      fontSize: 14,
+      convertEol: false,
+      scrollback: 5000,
+      theme: coloursRef.current,
+    });
+    terminal.current = term;
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(element);
@@ -91,6 +113,7 @@ export default function TerminalTab({ clusterId }: { clusterId: string }) {
       input.dispose();
       socket?.close(1000, "closed by the user");
       term.dispose();
+      terminal.current = null;
     };
   }, [clusterId, session, getTicket]);
 
@@ -109,7 +132,16 @@ export default function TerminalTab({ clusterId }: { clusterId: string }) {
           {phase.why}
         </Alert>
       )}
-      <Box style={{ height: "60vh", minHeight: 240, background: "#000", padding: 6, borderRadius: 4 }}>
+      <Box
+        style={{
+          height: "60vh",
+          minHeight: 240,
+          background: colours.background,
+          border: "1px solid var(--mantine-color-default-border)",
+          padding: 6,
+          borderRadius: 4,
+        }}
+      >
         <div ref={host} data-testid="terminal" style={{ height: "100%", width: "100%", overflow: "hidden" }} />
       </Box>
     </Box>
