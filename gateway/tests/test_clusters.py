@@ -163,7 +163,7 @@ def test_same_name_in_two_teams_never_collides(platform, person):
 def test_a_name_is_unique_within_its_scope(person):
     ada = person()
     assert create(ada, "dup").status_code == 202
-    assert_problem(create(ada, "dup"), 409, "conflict")
+    assert assert_problem(create(ada, "dup"), 409, "conflict")["field"] == "name"
     team = make_team(ada)
     assert create(ada, "dup", team_id=team).status_code == 202
 

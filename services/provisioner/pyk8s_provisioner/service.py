@@ -108,7 +108,10 @@ class ClusterService:
 
     @staticmethod
     def _name_conflict(name: str) -> ServiceError:
-        return ServiceError(ErrorCode.CONFLICT, f"a cluster named {name!r} already exists here")
+        # `field` names the request field at fault, so a form can mark it.
+        return ServiceError(
+            ErrorCode.CONFLICT, f"a cluster named {name!r} already exists here", {"field": "name"}
+        )
 
     async def _check_quota(self, session, req: c.ClusterCreateRequest) -> None:
         quota = self.settings.team_quota if req.team_id else self.settings.personal_quota

@@ -371,6 +371,16 @@ async def test_giving_up_says_why(world):
     assert await verbs(db, cluster.id) == ["created", "failed"]
 
 
+async def test_a_taken_name_is_refused_naming_the_name_field(world):
+    service, _, _, _ = world
+    actor = uuid.uuid4()
+    await service.create(create_request(actor, "taken"))
+    with pytest.raises(ServiceError) as refused:
+        await service.create(create_request(actor, "taken"))
+    assert refused.value.code == "conflict"
+    assert refused.value.detail == {"field": "name"}
+
+
 async def test_team_rules_and_count(world):
     service, _, teams, _ = world
     member, viewer, outsider = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()

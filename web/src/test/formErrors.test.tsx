@@ -29,7 +29,7 @@ describe("problemFields", () => {
   });
 
   it("names no field when the problem names none", () => {
-    expect(problemFields(refusal({ code: "conflict", detail: "a cluster named 'dev' already exists here" }))).toEqual({});
+    expect(problemFields(refusal({ code: "quota_exceeded", detail: "quota reached: the team may have 2 live clusters" }))).toEqual({});
     expect(problemFields({ status: "FETCH_ERROR", error: "down" })).toEqual({});
   });
 });
@@ -91,7 +91,7 @@ describe("server refusals in forms", () => {
     expect(screen.queryByRole("alert")).not.toBeInTheDocument();
   });
 
-  it("still notifies a refusal that names no field (a duplicate cluster name)", async () => {
+  it("marks a duplicate cluster name on the Name field, not in a notification", async () => {
     const gateway = installGateway();
     const mia = gateway.addUser("mia");
     gateway.addCluster("dev", mia, null, "ready");
@@ -102,7 +102,8 @@ describe("server refusals in forms", () => {
     await user.type(within(form).getByLabelText("Name"), "dev");
     await user.click(within(form).getByRole("button", { name: "Create" }));
 
-    expect(await screen.findByText("A cluster named 'dev' already exists here")).toBeInTheDocument();
-    expect(within(form).getByLabelText("Name")).not.toHaveAttribute("aria-invalid", "true");
+    expect(await within(form).findByText("A cluster named 'dev' already exists here")).toBeInTheDocument();
+    expect(within(form).getByLabelText("Name")).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getAllByText("A cluster named 'dev' already exists here")).toHaveLength(1);
   });
 });

@@ -521,7 +521,7 @@ export class GatewayDouble {
         const user = this.caller(request);
         if (!DNS_LABEL.test(body.name) || body.name.length > 40) throw patternMismatch("name");
         if ([...this.clusters.values()].some((c) => c.name === body.name && c.status !== "deleted" && c.team_id === (body.team_id ?? null) && (body.team_id || c.owner_id === user.id))) {
-          throw new ProblemError(409, "conflict", `a cluster named '${body.name}' already exists here`);
+          throw new ProblemError(409, "conflict", `a cluster named '${body.name}' already exists here`, { field: "name" });
         }
         const team = body.team_id ? this.teamFor(body.team_id, user, "create_clusters") : null;
         const cluster = this.addCluster(body.name, user, team);
