@@ -108,7 +108,7 @@ await run(async (open) => {
       await onScreen(page, page.getByTestId("current-user").getByText(person.username), "the signed-in user");
       if (mode === "narrow") {
         // One card per cluster: each column's name and value inside the window.
-        for (const label of ["Team", "Age", "Time left"]) {
+        for (const label of ["Team", "Created by", "Age", "Time left"]) {
           await onScreen(page, row.locator(`td[data-label="${label}"]`).getByText(label, { exact: true }), `the ${label} label`);
         }
         await onScreen(page, row.getByText(teamName), "the cluster's team");
@@ -128,13 +128,17 @@ await run(async (open) => {
       if (dark ? luminance > 0.2 : luminance < 0.8) throw new Error(`${mode}: the body's luminance is ${luminance}`);
     });
 
-    await step(`${mode}: the team page says my role, its members fit`, async () => {
+    await step(`${mode}: the team page says my role, its members and clusters fit`, async () => {
       await page.goto(`${BASE}/teams/${teamId}`);
       const role = page.getByTestId("my-role");
       await role.getByText("owner").waitFor();
       const ratio = await contrastOf(role.getByText("You are"));
       if (ratio < 4.5) throw new Error(`${mode}: dimmed text contrast is ${ratio.toFixed(2)}:1, under 4.5:1`);
       await onScreen(page, page.getByTestId(`member-${person.username}`).getByText("owner"), "the member's role");
+      // The team's clusters, with who made each; the screenshot waits for every section.
+      const row = page.getByTestId(`cluster-row-${clusterName}`);
+      await onScreen(page, row.locator('td[data-label="Created by"]').getByText("you", { exact: true }), "the cluster's creator");
+      await page.getByText("No pending invitations.").waitFor();
       await shoot(page, mode, "team");
     });
 
