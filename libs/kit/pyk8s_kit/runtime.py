@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import uvloop
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.micro.service import Service
@@ -133,6 +132,4 @@ def run(start: Callable[[], Awaitable[Runtime]]) -> None:
         finally:
             await runtime.stop()
 
-    # uvloop: the same asyncio API with its I/O in C; a service's time goes to socket writes
-    # (NATS, PostgreSQL), where the default loop spent a quarter of the provisioner's CPU.
-    uvloop.run(main())
+    asyncio.run(main())
