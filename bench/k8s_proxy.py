@@ -16,7 +16,6 @@ kwok comes from .tools (scripts/install-k8s-tools.sh).
 
 import base64
 import os
-import signal
 import ssl
 import statistics
 import subprocess
@@ -27,17 +26,9 @@ from pathlib import Path
 
 import httpx
 import yaml
+from platform_runner import ROOT, Platform, delete, percentile, sign_up, wait_settled
 
-from pyk8s_kit.embedded import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
 KUBECTL = ROOT / ".tools" / "bin" / "kubectl"
-PASSWORD = "correct horse battery"
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 def compare(label: str, through: list[float], direct: list[float]) -> str:
@@ -49,59 +40,13 @@ def compare(label: str, through: list[float], direct: list[float]) -> str:
     )
 
 
-def start_platform(data: Path) -> tuple[subprocess.Popen, str, str]:
-    ports = {name: free_port() for name in ("gateway", "gateway_tls", "nats", "pg", "health")}
-    env = {
-        **os.environ,
-        "PYK8S_DATA_DIR": str(data),
-        "PYK8S_GATEWAY_PORT": str(ports["gateway"]),
-        "PYK8S_GATEWAY_TLS_PORT": str(ports["gateway_tls"]),
-        "PYK8S_NATS_PORT": str(ports["nats"]),
-        "PYK8S_PG_PORT": str(ports["pg"]),
-        "PYK8S_HEALTH_BASE_PORT": str(ports["health"]),
-    }
-    log = (data.parent / "up.log").open("ab")
-    runner = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "up.py")], env=env, stdout=log, stderr=log
-    )
-    http = f"http://127.0.0.1:{ports['gateway']}"
-    deadline = time.monotonic() + 180
-    while not ready(http):
-        if runner.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the platform did not start; see {data.parent / 'up.log'}")
-        time.sleep(0.3)
-    return runner, http, f"https://127.0.0.1:{ports['gateway_tls']}"
-
-
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health/ready", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def sign_up(api: httpx.Client) -> dict[str, str]:
-    body = {"username": "bench", "email": "bench@example.com", "password": PASSWORD}
-    api.post("/auth/signup", json=body).raise_for_status()
-    tokens = api.post("/auth/login", json={"login": "bench", "password": PASSWORD}).json()
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
 def ready_kwok_cluster(api: httpx.Client, headers: dict[str, str]) -> str:
     team = api.post("/teams", json={"name": "bench"}, headers=headers).json()["id"]
     body = {"name": "bench", "provider": "kwok", "team_id": team, "workers": 1}
     cluster = api.post("/clusters", json=body, headers=headers)
     cluster.raise_for_status()
     cluster_id = cluster.json()["id"]
-    deadline = time.monotonic() + 120
-    while (status := api.get(f"/clusters/{cluster_id}", headers=headers).json()["status"]) in (
-        "pending",
-        "provisioning",
-    ):
-        if time.monotonic() > deadline:
-            raise SystemExit("the kwok cluster did not become ready")
-        time.sleep(0.2)
-    if status != "ready":
+    if (status := wait_settled(api, headers, cluster_id)) != "ready":
         raise SystemExit(f"the kwok cluster is {status}: is kwok installed?")
     return cluster_id
 
@@ -218,32 +163,18 @@ def compare_kubectl(
         print(compare(label, *kubectl_pairs((write(work, name, config), env), direct, runs)))
 
 
-def delete(api: httpx.Client, headers: dict[str, str], cluster_id: str) -> None:
-    """kwok's processes outlive the platform's: the cluster is deleted before it stops."""
-    api.delete(f"/clusters/{cluster_id}", headers=headers)
-    deadline = time.monotonic() + 60
-    while api.get(f"/clusters/{cluster_id}", headers=headers).json()["status"] != "deleted":
-        if time.monotonic() > deadline:
-            raise SystemExit(f"cluster {cluster_id} was not deleted")
-        time.sleep(0.2)
-
-
 def main() -> None:
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 15
     if not KUBECTL.exists():
         raise SystemExit("no kubectl in .tools/bin: run scripts/install-k8s-tools.sh")
     work = Path(tempfile.mkdtemp(prefix="pyk8s-bench-"))
-    runner, http, https = start_platform(work / "data")
+    platform = Platform(work / "data").start()
     try:
-        measure(http, https, work / "data" / "tls" / "ca.pem", work, requests, runs)
+        ca = work / "data" / "tls" / "ca.pem"
+        measure(platform.http, platform.https, ca, work, requests, runs)
     finally:
-        stop(runner)
-
-
-def stop(runner: subprocess.Popen) -> None:
-    runner.send_signal(signal.SIGINT)
-    runner.wait(timeout=90)
+        platform.stop()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,11 @@ def forbidden(detail: str) -> Problem:
 
 async def require_team_role(bus: NATS, team_id: UUID, user_id: UUID, minimum: Role) -> Role:
     """404 for non-members, 403 for members below `minimum`; returns the caller's role."""
-    role = await team_role(bus, team_id, user_id)
+    return check_team_role(await team_role(bus, team_id, user_id), minimum)
+
+
+def check_team_role(role: Role | None, minimum: Role) -> Role:
+    """The same check on a role already known, e.g. the one a service's reply carries."""
     if role is None:
         raise not_found()
     if not role.at_least(minimum):

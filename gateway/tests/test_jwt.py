@@ -144,3 +144,15 @@ def test_garbage(api, token):
 def test_wrong_scheme(api, alice):
     answer = api.get("/auth/me", headers={"Authorization": f"Basic {alice.tokens['access_token']}"})
     assert answer.status_code == 401
+
+
+def test_a_token_accepted_once_is_refused_when_it_expires(api, auth_key, alice):
+    """Verified tokens are remembered (pyk8s_kit.actors), never past their expiry."""
+    expires = int(time.time()) + 2
+    token = sign(auth_key, claims(alice.id, exp=expires))
+    assert me(api, token).status_code == 200
+    deadline = time.monotonic() + 15
+    while (status := me(api, token).status_code) == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status == 401
+    assert time.time() >= expires

@@ -73,7 +73,7 @@ class StreamTicket(BaseModel):
     expires_at: datetime
 
 
-def get_ticket_bucket(request: Request) -> KeyValue:
+async def get_ticket_bucket(request: Request) -> KeyValue:
     return request.app.state.stream_tickets
 
 
@@ -148,7 +148,7 @@ def parse_event_id(text: str) -> int:
     return int(text)
 
 
-def last_seen(
+async def last_seen(
     header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     query: Annotated[
         str | None,

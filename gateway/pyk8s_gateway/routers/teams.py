@@ -1,5 +1,6 @@
-"""Teams and their members and invitations. Every team-scoped route asks the teams service
-for the caller's current role first (rbac.py); the service checks it again."""
+"""Teams and their members and invitations. Every team-scoped route checks the caller's current
+role as the teams service knows it (rbac.py): asked first, or, for reading the team itself,
+carried by the service's answer; the service checks it again."""
 
 from typing import Annotated
 from uuid import UUID
@@ -14,7 +15,7 @@ from pyk8s_kit.bus import request
 
 from ..deps import Bus, CurrentUser
 from ..pages import PageQuery, link_next
-from ..rbac import require_team_role
+from ..rbac import check_team_role, require_team_role
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
@@ -80,9 +81,13 @@ async def list_teams(
 
 
 @router.get("/{team_id}", response_model=c.TeamWithRole)
-async def get_team(team_id: UUID, bus: Bus, user: CurrentUser, _: AnyRole) -> c.TeamWithRole:
+async def get_team(team_id: UUID, bus: Bus, user: CurrentUser) -> c.TeamWithRole:
+    # One round trip: the teams service answers members only, and its answer carries the
+    # caller's role, checked here as any other route checks the role it looks up.
     payload = c.TeamRequest(actor_id=user.user_id, team_id=team_id)
-    return await request(bus, subjects.TEAMS_GET, payload, c.TeamWithRole, actor=user.assertion)
+    team = await request(bus, subjects.TEAMS_GET, payload, c.TeamWithRole, actor=user.assertion)
+    check_team_role(team.role, Role.VIEWER)
+    return team
 
 
 @router.patch("/{team_id}", response_model=c.TeamWithRole)

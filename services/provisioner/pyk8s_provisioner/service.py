@@ -142,7 +142,7 @@ class ClusterService:
     async def _allowed(
         self, cluster_id: uuid.UUID, user_id: uuid.UUID, action: str
     ) -> tuple[Cluster, Role]:
-        async with self.db.session() as session:
+        async with self.db.reading() as session:
             cluster = await repository.get(session, cluster_id)
         if cluster is None:
             raise access.not_found()

@@ -59,6 +59,19 @@ class TeamsRepository:
         await self.session.flush()
 
     # memberships
+    async def team_as_member(
+        self, team_id: uuid.UUID, user_id: uuid.UUID
+    ) -> tuple[Team, str] | None:
+        """The team and the user's role in it, in one statement; None for non-members."""
+        row = (
+            await self.session.execute(
+                select(Team, Membership.role)
+                .join(Membership, Membership.team_id == Team.id)
+                .where(Team.id == team_id, Membership.user_id == user_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
     async def membership(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
         return await self.session.get(Membership, (team_id, user_id))
 

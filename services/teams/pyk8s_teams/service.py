@@ -155,7 +155,7 @@ class TeamsService:
 
     # membership query used by every team-scoped check
     async def membership(self, req: c.MembershipRequest) -> c.MembershipReply:
-        async with self.db.session() as session:
+        async with self.db.reading() as session:
             membership = await TeamsRepository(session).membership(req.team_id, req.user_id)
         return c.MembershipReply(role=Role(membership.role) if membership else None)
 
@@ -201,13 +201,12 @@ class TeamsService:
         )
 
     async def get_team(self, req: c.TeamRequest) -> c.TeamWithRole:
-        async with self.db.session() as session:
-            repo = TeamsRepository(session)
-            membership = await self._require(repo, req.team_id, req.actor_id, Role.VIEWER)
-            team = await repo.team(req.team_id)
-            if team is None:  # deleted since the membership was read
-                raise not_found()
-            return _team(team, membership.role)
+        # Any role may read the team: being a member is the whole check.
+        async with self.db.reading() as session:
+            found = await TeamsRepository(session).team_as_member(req.team_id, req.actor_id)
+        if found is None:
+            raise not_found()
+        return _team(*found)
 
     async def update_team(self, req: c.TeamUpdateRequest) -> c.TeamWithRole:
         try:

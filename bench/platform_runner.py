@@ -1,0 +1,99 @@
+"""`make up`'s runner (scripts/up.py) as the benchmarks start it: on free ports, with a
+throwaway data folder, stopped with SIGINT as a person stops `make up`."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from pyk8s_kit.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "correct horse battery"
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+class Platform:
+    """The running platform: its runner process, URLs and PostgreSQL port."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        names = ("gateway", "gateway_tls", "nats", "pg", "health")
+        self.ports = {name: free_port() for name in names}
+        self.http = f"http://127.0.0.1:{self.ports['gateway']}"
+        self.https = f"https://127.0.0.1:{self.ports['gateway_tls']}"
+        self.runner: subprocess.Popen | None = None
+
+    def database_url(self, service: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.ports['pg']}/pyk8s_{service}"
+
+    def start(self) -> "Platform":
+        env = {
+            **os.environ,
+            "PYK8S_DATA_DIR": str(self.data),
+            "PYK8S_GATEWAY_PORT": str(self.ports["gateway"]),
+            "PYK8S_GATEWAY_TLS_PORT": str(self.ports["gateway_tls"]),
+            "PYK8S_NATS_PORT": str(self.ports["nats"]),
+            "PYK8S_PG_PORT": str(self.ports["pg"]),
+            "PYK8S_HEALTH_BASE_PORT": str(self.ports["health"]),
+        }
+        log = (self.data.parent / "up.log").open("ab")
+        self.runner = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "up.py")], env=env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 180
+        while not ready(self.http):
+            if self.runner.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the platform did not start; see {self.data.parent / 'up.log'}")
+            time.sleep(0.3)
+        return self
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.send_signal(signal.SIGINT)
+            self.runner.wait(timeout=90)
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/ready", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def sign_up(api: httpx.Client, name: str = "bench") -> dict[str, str]:
+    body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    api.post("/auth/signup", json=body).raise_for_status()
+    tokens = api.post("/auth/login", json={"login": name, "password": PASSWORD}).json()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def wait_settled(api: httpx.Client, headers: dict[str, str], cluster_id: str) -> str:
+    """The cluster's status once it has left pending and provisioning."""
+    deadline = time.monotonic() + 120
+    while (status := api.get(f"/clusters/{cluster_id}", headers=headers).json()["status"]) in (
+        "pending",
+        "provisioning",
+    ):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"cluster {cluster_id} did not settle")
+        time.sleep(0.2)
+    return status
+
+
+def delete(api: httpx.Client, headers: dict[str, str], cluster_id: str) -> None:
+    """kwok's processes outlive the platform's: a cluster is deleted before it stops."""
+    api.delete(f"/clusters/{cluster_id}", headers=headers)
+    deadline = time.monotonic() + 60
+    while api.get(f"/clusters/{cluster_id}", headers=headers).json()["status"] != "deleted":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"cluster {cluster_id} was not deleted")
+        time.sleep(0.2)
