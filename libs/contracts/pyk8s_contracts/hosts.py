@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from .clusters import Provider
-from .common import ByUser, Contract
+from .common import ByPlatformAdmin, Contract
 
 # A host id is a NATS subject token and part of a durable consumer's name.
 HOST_ID_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
@@ -49,7 +49,9 @@ class HostAnnouncement(Contract):
 
 
 class Host(Contract):
-    """A host as platform admins see it: announcing or not, drained or not, its load."""
+    """A host as platform admins see it: announcing itself or not (`announcement`, its
+    latest), drained or not, and its clusters that are not deleted with their estimated
+    memory."""
 
     id: str
     reachable: bool
@@ -63,9 +65,9 @@ class HostList(Contract):
     hosts: list[Host]
 
 
-class HostListRequest(ByUser):
+class HostListRequest(ByPlatformAdmin):
     pass
 
 
-class HostRequest(ByUser):
+class HostRequest(ByPlatformAdmin):
     host_id: HostId

@@ -14,7 +14,7 @@ from pyk8s_contracts import auth as auth_contract
 from pyk8s_contracts import subjects
 from pyk8s_contracts.common import Empty
 
-from .bus import request
+from .bus import Actor, request
 
 ALGORITHMS = ["ES256"]
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti")
@@ -66,6 +66,10 @@ class AccessTokenVerifier:
 
     async def user_id(self, token: str) -> uuid.UUID:
         """The user an access token names, or `InvalidToken`."""
+        return (await self.verify(token)).user_id
+
+    async def verify(self, token: str) -> Actor:
+        """The actor an access token names, or `InvalidToken`."""
         key = await self._key_for(token)
         try:
             claims = jwt.decode(
@@ -82,13 +86,14 @@ class AccessTokenVerifier:
         if claims.get("typ") != "access":
             raise InvalidToken("not an access token")
         try:
-            return uuid.UUID(claims["sub"])
+            user_id = uuid.UUID(claims["sub"])
         except (ValueError, TypeError):
             raise InvalidToken("bad subject") from None
+        return Actor(user_id, claims.get(auth_contract.PLATFORM_ADMIN_CLAIM) is True)
 
-    async def actor(self, token: str) -> uuid.UUID | None:
-        """For `pyk8s_kit.bus.serve`: the user a request's assertion names, None if invalid."""
+    async def actor(self, token: str) -> Actor | None:
+        """For `pyk8s_kit.bus.serve`: the actor a request's assertion names, None if invalid."""
         try:
-            return await self.user_id(token)
+            return await self.verify(token)
         except InvalidToken:
             return None

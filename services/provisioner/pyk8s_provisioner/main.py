@@ -14,7 +14,7 @@ from .handlers import build_router
 from .hosts import HostAgent, HostBoard, watch_hosts
 from .models import OutboxEvent
 from .operations import Operations
-from .service import ClusterService
+from .service import ClusterService, HostService
 from .settings import ProvisionerSettings
 from .worker import Worker
 
@@ -47,7 +47,7 @@ async def start(settings: ProvisionerSettings | None = None) -> Runtime:
     service = ClusterService(
         runtime.db, settings, teams_lookup(runtime.nc), drivers, board.announced
     )
-    await runtime.serve([build_router(service)])
+    await runtime.serve([build_router(service, HostService(runtime.db, board.announced))])
     runtime.spawn(worker.run(), "provisioner-worker")
     runtime.spawn(agent.run(), "provisioner-host-agent")
     runtime.spawn(

@@ -13,7 +13,7 @@ from pyk8s_contracts import clusters as c
 from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.common import utcnow
 from pyk8s_contracts.errors import ErrorCode
-from pyk8s_contracts.hosts import HostAnnouncement
+from pyk8s_contracts.hosts import Host, HostAnnouncement, HostList, HostListRequest, HostRequest
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
@@ -24,6 +24,7 @@ from .crypto import KubeconfigBox
 from .drivers import CliError, Driver, Unavailable
 from .events import emit, emit_admin_kubeconfig_read, enqueue
 from .models import AdminKubeconfigRead, Cluster
+from .models import Host as HostRow
 from .settings import ProvisionerSettings
 
 # The hosts announcing themselves now, by id (hosts.HostBoard.announced).
@@ -287,3 +288,56 @@ class ClusterService:
     async def team_count(self, team_id: uuid.UUID) -> int:
         async with self.db.session() as session:
             return await repository.count_team(session, team_id)
+
+
+class HostService:
+    """The pool of Docker hosts for platform admins (the bus layer has checked the role):
+    each host announcing itself or known to the database, and draining."""
+
+    def __init__(self, db: Database, announced: AnnouncedHosts) -> None:
+        self.db = db
+        self.announced = announced
+
+    async def list(self, req: HostListRequest) -> HostList:
+        announced = await self.announced()
+        async with self.db.session() as session:
+            rows = {row.id: row for row in await repository.hosts(session)}
+            current = placement.loads(await repository.placed(session))
+        ids = sorted(set(announced) | set(rows) | set(current))
+        return HostList(
+            hosts=[self._host(i, announced.get(i), rows.get(i), current.get(i)) for i in ids]
+        )
+
+    @staticmethod
+    def _host(host_id, announcement, row, load) -> Host:
+        load = load or placement.Load()
+        return Host(
+            id=host_id,
+            reachable=announcement is not None,
+            drained=bool(row and row.drained),
+            clusters=load.clusters,
+            memory_used_bytes=load.memory_bytes,
+            announcement=announcement,
+        )
+
+    async def drain(self, req: HostRequest) -> Host:
+        """No new cluster is placed on the host; those on it keep running."""
+        return await self._set_drained(req, True)
+
+    async def undrain(self, req: HostRequest) -> Host:
+        return await self._set_drained(req, False)
+
+    async def _set_drained(self, req: HostRequest, drained: bool) -> Host:
+        announced = await self.announced()
+        async with self.db.session() as session:
+            row = await repository.host(session, req.host_id, lock=True)
+            load = placement.loads(await repository.placed(session)).get(req.host_id)
+            if row is None and req.host_id not in announced and load is None:
+                raise ServiceError(ErrorCode.NOT_FOUND, f"no Docker host {req.host_id!r}")
+            if row is None:
+                row = HostRow(id=req.host_id)
+                session.add(row)
+            row.drained = drained
+            row.changed_by = req.actor_id
+            await session.flush()
+            return self._host(req.host_id, announced.get(req.host_id), row, load)
