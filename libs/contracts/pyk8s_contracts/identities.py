@@ -120,11 +120,6 @@ PERMISSIONS: dict[str, Permissions] = {
             # The single-host layout's consumer, removed once: its filter overlaps the hosts'.
             f"{JS_API}.CONSUMER.DELETE.{s.WORK_STREAM}.{LEGACY_WORK_CONSUMER}",
             *_key_value_owner(s.HOSTS_BUCKET),
-            # Reading every announcement: an ordered consumer on the bucket's stream.
-            f"{JS_API}.CONSUMER.CREATE.KV_{s.HOSTS_BUCKET}",
-            f"{JS_API}.CONSUMER.CREATE.KV_{s.HOSTS_BUCKET}.>",
-            f"{JS_API}.CONSUMER.INFO.KV_{s.HOSTS_BUCKET}.*",
-            f"$JS.FC.KV_{s.HOSTS_BUCKET}.>",
         ],
         notes="owns PYK8S_WORK, nobody else touches it, and the hosts bucket",
     ),

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
@@ -41,7 +41,8 @@ LOCAL_SOCKET = "unix:///var/run/docker.sock"
 class HostBoard:
     """The hosts bucket: each host's latest announcement under its id."""
 
-    def __init__(self, kv: KeyValue, deadline_seconds: float) -> None:
+    def __init__(self, js: JetStreamContext, kv: KeyValue, deadline_seconds: float) -> None:
+        self.js = js
         self.kv = kv
         self.deadline = timedelta(seconds=deadline_seconds)
 
@@ -66,7 +67,7 @@ class HostBoard:
             current.num_replicas = replicas
             await js.update_stream(current)
             kv = await js.key_value(BUCKET)
-        return cls(kv, deadline_seconds)
+        return cls(js, kv, deadline_seconds)
 
     async def announce(self, announcement: HostAnnouncement) -> None:
         await self.kv.put(announcement.host_id, announcement.model_dump_json().encode())
@@ -84,18 +85,21 @@ class HostBoard:
         return {a.host_id: a for a in entries if a.announced_at >= oldest}
 
     async def _read(self) -> list[HostAnnouncement]:
-        watcher = await self.kv.watchall(ignore_deletes=True)
+        """The keys from the stream's per-subject state, then each key's latest value. Not a
+        key watcher: one may report "nothing there" before the first entry reaches it."""
+        prefix = f"$KV.{BUCKET}."
+        info = await self.js.stream_info(f"KV_{BUCKET}", subjects_filter=f"{prefix}>")
         found = []
-        try:
-            async for entry in watcher:
-                if entry is None:  # everything there was has been delivered
-                    break
-                try:
-                    found.append(HostAnnouncement.model_validate_json(entry.value))
-                except ValidationError:
-                    log.warning("ignoring a malformed announcement under %s", entry.key)
-        finally:
-            await watcher.stop()
+        for subject in sorted(info.state.subjects or {}):
+            key = subject.removeprefix(prefix)
+            try:
+                entry = await self.kv.get(key)
+            except KeyNotFoundError:  # expired since
+                continue
+            try:
+                found.append(HostAnnouncement.model_validate_json(entry.value))
+            except ValidationError:
+                log.warning("ignoring a malformed announcement under %s", key)
         return found
 
 
