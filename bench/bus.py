@@ -6,7 +6,6 @@ import asyncio
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from pyk8s_contracts.common import Contract
@@ -26,7 +25,7 @@ class Echo(Contract):
     n: int
 
 
-async def no_actor(token: str) -> uuid.UUID | None:
+async def no_actor(token: str) -> None:
     """Echo is not a request on behalf of a person, so no assertion is ever checked."""
     return None
 

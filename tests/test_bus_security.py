@@ -37,6 +37,8 @@ EVENTS_MAY_NOT_PUBLISH = [
     subjects.TEAMS_MEMBERSHIP,
     "pyk8s.events.cluster.created",
     "pyk8s.work.provisioner.create",
+    "pyk8s.work.provisioner.local.create",
+    f"$KV.{subjects.HOSTS_BUCKET}.local",
     subjects.SIGNUP_INVITED,
     "$JS.API.STREAM.NAMES",
     "$JS.API.STREAM.LIST",
@@ -77,6 +79,13 @@ COMPONENTS_MAY_NOT_PUBLISH = [
     ("teams", f"$JS.API.CONSUMER.CREATE.{subjects.WORK_STREAM}"),
     ("terminal", f"$JS.API.STREAM.PURGE.{subjects.WORK_STREAM}"),
     ("auth", f"$JS.API.STREAM.UPDATE.{subjects.WORK_STREAM}"),
+    # Nobody but the provisioner announces a Docker host or reads the announcements.
+    ("gateway", f"$KV.{subjects.HOSTS_BUCKET}.local"),
+    ("terminal", f"$KV.{subjects.HOSTS_BUCKET}.local"),
+    ("teams", f"$JS.API.STREAM.INFO.KV_{subjects.HOSTS_BUCKET}"),
+    # The provisioner may remove one consumer only: the single-host layout's.
+    ("provisioner", f"$JS.API.CONSUMER.DELETE.{subjects.WORK_STREAM}.provisioner-local"),
+    ("provisioner", f"$JS.API.CONSUMER.DELETE.{subjects.EVENTS_STREAM}.gateway"),
 ]
 
 

@@ -6,6 +6,7 @@ from .app import App
 from .commands.auth import kube_credential, login, logout, signup, whoami
 from .commands.clusters import cluster
 from .commands.events import events
+from .commands.hosts import host
 from .commands.teams import team
 from .errors import EXIT_CODES, CliError
 
@@ -70,6 +71,7 @@ cli.add_command(whoami)
 cli.add_command(team)
 cli.add_command(cluster)
 cli.add_command(events)
+cli.add_command(host)
 cli.add_command(kube_credential)
 
 

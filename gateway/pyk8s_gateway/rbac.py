@@ -6,10 +6,12 @@ from uuid import UUID
 from nats.aio.client import Client as NATS
 
 from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.rbac import PLATFORM_ROLE
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.roles import team_role
 
 from .problems import Problem
+from .security import Principal
 
 
 def not_found(what: str = "team") -> Problem:
@@ -33,3 +35,9 @@ def check_team_role(role: Role | None, minimum: Role) -> Role:
     if not role.at_least(minimum):
         raise forbidden(f"this needs the {minimum.value} role or higher in the team")
     return role
+
+
+def require_platform_admin(user: Principal) -> None:
+    """403 unless the caller's access token grants the platform-admin role."""
+    if not user.platform_admin:
+        raise forbidden(f"this needs the {PLATFORM_ROLE.replace('_', ' ')} role")

@@ -31,6 +31,8 @@ class Principal:
     # An access token naming `user_id`, sent with every request made on the user's behalf.
     assertion: str
     token_id: uuid.UUID | None = None  # set when authenticated by an API token
+    # The access token grants the platform-admin role (rbac.json `platform`).
+    platform_admin: bool = False
 
 
 @dataclass
@@ -61,7 +63,10 @@ class TokenVerifier:
     async def verify(self, token: str) -> Principal:
         if token.startswith(API_TOKEN_PREFIX):
             return await self._resolve_api_token(token)
-        return Principal(user_id=await self._jwts.user_id(token), assertion=token)
+        actor = await self._jwts.verify(token)
+        return Principal(
+            user_id=actor.user_id, assertion=token, platform_admin=actor.platform_admin
+        )
 
     async def _resolve_api_token(self, token: str) -> Principal:
         key = hashlib.sha256(token.encode()).hexdigest()
@@ -81,8 +86,13 @@ class TokenVerifier:
             if error.code.value == "invalid_token":
                 raise InvalidToken("invalid API token") from None
             raise
+        # The assertion says, as for a signed-in person, whether the role is theirs.
+        actor = await self._jwts.verify(reply.assertion)
         principal = Principal(
-            user_id=reply.user_id, assertion=reply.assertion, token_id=reply.token_id
+            user_id=reply.user_id,
+            assertion=reply.assertion,
+            token_id=reply.token_id,
+            platform_admin=actor.platform_admin,
         )
         # Never cache past the token's own expiry.
         remaining = reply.expires_at.timestamp() - time.time()

@@ -18,6 +18,9 @@ TokenDays = Annotated[StrictInt, Field(ge=1, le=365)]
 # passwords in a bounded queue and refuses at once (service_unavailable, retry_after) a request
 # it expects to wait longer than its limit, which is at most half of this.
 PASSWORD_REQUEST_TIMEOUT_SECONDS = 20.0
+# Access-token claim, true for platform admins only (AUTH_PLATFORM_ADMINS); team roles never
+# grant it.
+PLATFORM_ADMIN_CLAIM = "pyk8s_platform_admin"
 
 
 class User(Contract):

@@ -23,6 +23,9 @@ class ClusterStatus(StrEnum):
     FAILED = "failed"
     DELETING = "deleting"
     DELETED = "deleted"
+    # Its Docker host stopped announcing itself: the cluster is kept, and turns ready again
+    # once the host is back and its runtime cluster checks out.
+    UNREACHABLE = "unreachable"
 
 
 class Cluster(Contract):
@@ -39,6 +42,8 @@ class Cluster(Contract):
     created_at: datetime
     ready_at: datetime | None
     expires_at: datetime
+    # The Docker host it was placed on (see pyk8s_contracts.hosts).
+    host_id: str | None = None
 
 
 class ClusterNodeRequest(Contract):
@@ -158,6 +163,7 @@ class ClusterEventData(Contract):
     status: ClusterStatus
     status_message: str | None = None
     expires_at: datetime | None = None
+    host_id: str | None = None
 
 
 class AdminKubeconfigReadData(ClusterEventData):
@@ -179,4 +185,5 @@ CLUSTER_EVENT_VERBS = (
     "deleting",
     "expired",
     "deleted",
+    "unreachable",
 )

@@ -54,6 +54,11 @@ class ByUser(Contract):
     actor_id: UUID
 
 
+class ByPlatformAdmin(ByUser):
+    """A request only a platform admin may make (rbac.json `platform`): the bus layer refuses
+    it before any handler runs when the actor's verified access token lacks the role."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

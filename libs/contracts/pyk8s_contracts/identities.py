@@ -70,6 +70,8 @@ class Permissions:
 
 
 SIGNUPS_CONSUMER = "teams-redeem"
+# The durable work consumer of the provisioner before Docker hosts had ids of their own.
+LEGACY_WORK_CONSUMER = "provisioner"
 
 PERMISSIONS: dict[str, Permissions] = {
     s.SERVICE_AUTH: Permissions(
@@ -105,14 +107,22 @@ PERMISSIONS: dict[str, Permissions] = {
             s.event_subject("cluster", ">"),
             s.WORK_PROVISIONER_ALL,
         ],
-        subscribe=["provisioner.cluster.*", "provisioner.team.*", *_micro_service("provisioner")],
+        subscribe=[
+            "provisioner.cluster.*",
+            "provisioner.team.*",
+            "provisioner.host.*",
+            *_micro_service("provisioner"),
+        ],
         serves=True,
         jetstream=[
             *_stream_admin(s.WORK_STREAM),
             f"{JS_API}.CONSUMER.UPDATE.{s.WORK_STREAM}.>",
             *_consumer_use(s.WORK_STREAM),
+            # The single-host layout's consumer, removed once: its filter overlaps the hosts'.
+            f"{JS_API}.CONSUMER.DELETE.{s.WORK_STREAM}.{LEGACY_WORK_CONSUMER}",
+            *_key_value_owner(s.HOSTS_BUCKET),
         ],
-        notes="owns PYK8S_WORK; nobody else touches it",
+        notes="owns PYK8S_WORK, nobody else touches it, and the hosts bucket",
     ),
     s.SERVICE_TERMINAL: Permissions(
         publish=[

@@ -39,5 +39,9 @@ def _rights(section: dict) -> dict[str, Right]:
 TABLE = json.loads(files(__package__).joinpath("rbac.json").read_text())
 TEAM = _rights(TABLE["team"])
 CLUSTER = _rights(TABLE["cluster"])
+# Rights of the platform-admin role, held by the people the auth service's settings name and
+# carried in their access tokens; requests that need it derive from common.ByPlatformAdmin.
+PLATFORM_ROLE = TABLE["platform"]["role"]
+PLATFORM: dict[str, str] = TABLE["platform"]["rights"]
 # The Kubernetes ClusterRole each team role's group is bound to in every cluster.
 KUBERNETES_ROLES = {Role(role): cluster_role for role, cluster_role in TABLE["kubernetes"].items()}

@@ -52,9 +52,13 @@ PROVISIONER_CLUSTER_NODE = "provisioner.cluster.node"
 # Peers ask whether a user may act on a cluster: the cluster rules live in the provisioner only.
 PROVISIONER_CLUSTER_ACCESS = "provisioner.cluster.access"
 PROVISIONER_TEAM_COUNT = "provisioner.team.count"
-# Work queued on the WORK stream for the provisioner's durable pull consumer.
-WORK_CLUSTER_CREATE = "pyk8s.work.provisioner.create"
-WORK_CLUSTER_DELETE = "pyk8s.work.provisioner.delete"
+# The pool of Docker hosts, for platform admins.
+PROVISIONER_HOST_LIST = "provisioner.host.list"
+PROVISIONER_HOST_DRAIN = "provisioner.host.drain"
+PROVISIONER_HOST_UNDRAIN = "provisioner.host.undrain"
+# Work queued on the WORK stream, per Docker host: `pyk8s.work.provisioner.<host>.<action>`,
+# taken by the durable pull consumer of that host's provisioner workers only.
+WORK_PROVISIONER_PREFIX = "pyk8s.work.provisioner"
 WORK_PROVISIONER_ALL = "pyk8s.work.provisioner.>"
 CLUSTER_EVENTS_ALL = "pyk8s.events.cluster.>"
 
@@ -78,10 +82,22 @@ SIGNUPS_PREFIX = "pyk8s.signups"
 SIGNUP_INVITED = "pyk8s.signups.invited"
 # The gateway's key-value bucket of event stream tickets (its stream is KV_<bucket>).
 STREAM_TICKETS_BUCKET = "PYK8S_STREAM_TICKETS"
+# The provisioner's key-value bucket of Docker host announcements (stream KV_PYK8S_HOSTS):
+# one key per host, gone when the host stops announcing itself.
+HOSTS_BUCKET = "PYK8S_HOSTS"
 
 
 def event_subject(entity: str, verb: str) -> str:
     return f"{EVENTS_PREFIX}.{entity}.{verb}"
+
+
+def work_subject(host_id: str, action: str) -> str:
+    """Work for one Docker host's provisioner workers (`action`: create, delete)."""
+    return f"{WORK_PROVISIONER_PREFIX}.{host_id}.{action}"
+
+
+def host_work(host_id: str) -> str:
+    return f"{WORK_PROVISIONER_PREFIX}.{host_id}.>"
 
 
 # Service names, used as nats.micro service names and queue groups.
@@ -128,6 +144,9 @@ GATEWAY_REQUESTS = (
     PROVISIONER_CLUSTER_KUBECONFIG,
     PROVISIONER_CLUSTER_ADMIN_KUBECONFIG,
     PROVISIONER_CLUSTER_PROXY,
+    PROVISIONER_HOST_LIST,
+    PROVISIONER_HOST_DRAIN,
+    PROVISIONER_HOST_UNDRAIN,
     TERMINAL_TICKET_CREATE,
     TERMINAL_SESSION_OPEN,
 )

@@ -68,3 +68,16 @@ def test_the_kubernetes_access_doc_shows_the_mapping_in_force():
     assert kubernetes_table() in doc, "docs/kubernetes-access.md should show:\n" + (
         kubernetes_table()
     )
+
+
+def test_platform_rights_are_the_doc_s_and_their_requests_need_the_role():
+    from pyk8s_contracts.common import ByPlatformAdmin
+    from pyk8s_contracts.hosts import HostListRequest, HostRequest
+    from pyk8s_contracts.rbac import PLATFORM, PLATFORM_ROLE
+
+    doc = (ROOT / "docs" / "rbac.md").read_text()
+    assert PLATFORM_ROLE == "platform_admin"
+    assert list(PLATFORM) == ["manage_hosts"]
+    assert "| `manage_hosts` | list the Docker hosts, drain and undrain them (" in doc
+    assert PLATFORM["manage_hosts"] == "list the Docker hosts, drain and undrain them"
+    assert issubclass(HostListRequest, ByPlatformAdmin) and issubclass(HostRequest, ByPlatformAdmin)

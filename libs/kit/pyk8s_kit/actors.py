@@ -14,7 +14,7 @@ from pyk8s_contracts import auth as auth_contract
 from pyk8s_contracts import subjects
 from pyk8s_contracts.common import Empty
 
-from .bus import request
+from .bus import Actor, request
 
 ALGORITHMS = ["ES256"]
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti")
@@ -41,7 +41,7 @@ class AccessTokenVerifier:
         self._audience = ""
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
-        self._verified: dict[str, tuple[uuid.UUID, float]] = {}
+        self._verified: dict[str, tuple[Actor, float]] = {}
 
     async def _load_keys(self, force: bool = False) -> None:
         async with self._lock:
@@ -72,17 +72,21 @@ class AccessTokenVerifier:
 
     async def user_id(self, token: str) -> uuid.UUID:
         """The user an access token names, or `InvalidToken`."""
+        return (await self.verify(token)).user_id
+
+    async def verify(self, token: str) -> Actor:
+        """The actor an access token names, or `InvalidToken`."""
         known = self._verified.get(token)
         if known is not None and time.time() < known[1]:
             return known[0]
-        user, expires = await self._verify(token)
+        actor, expires = await self._verify(token)
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             # The oldest entry goes first (dicts keep insertion order).
             del self._verified[next(iter(self._verified))]
-        self._verified[token] = (user, expires)
-        return user
+        self._verified[token] = (actor, expires)
+        return actor
 
-    async def _verify(self, token: str) -> tuple[uuid.UUID, float]:
+    async def _verify(self, token: str) -> tuple[Actor, float]:
         key = await self._key_for(token)
         try:
             claims = jwt.decode(
@@ -99,13 +103,15 @@ class AccessTokenVerifier:
         if claims.get("typ") != "access":
             raise InvalidToken("not an access token")
         try:
-            return uuid.UUID(claims["sub"]), float(claims["exp"])
+            user_id = uuid.UUID(claims["sub"])
         except (ValueError, TypeError):
             raise InvalidToken("bad subject") from None
+        admin = claims.get(auth_contract.PLATFORM_ADMIN_CLAIM) is True
+        return Actor(user_id, admin), float(claims["exp"])
 
-    async def actor(self, token: str) -> uuid.UUID | None:
-        """For `pyk8s_kit.bus.serve`: the user a request's assertion names, None if invalid."""
+    async def actor(self, token: str) -> Actor | None:
+        """For `pyk8s_kit.bus.serve`: the actor a request's assertion names, None if invalid."""
         try:
-            return await self.user_id(token)
+            return await self.verify(token)
         except InvalidToken:
             return None

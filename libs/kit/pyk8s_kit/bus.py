@@ -16,7 +16,7 @@ from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
 from nats.micro.service import EndpointConfig, Service
 from pydantic import BaseModel, ValidationError
 
-from pyk8s_contracts.common import ByUser
+from pyk8s_contracts.common import ByPlatformAdmin, ByUser
 from pyk8s_contracts.errors import ErrorCode, ErrorEnvelope
 
 from .outages import is_outage
@@ -25,11 +25,25 @@ log = logging.getLogger(__name__)
 
 # Requests on behalf of a person carry that person's access token here (see actors.py).
 ACTOR_HEADER = "Pyk8s-Actor"
-# Returns the user an assertion names, or None when it does not hold.
-ActorCheck = Callable[[str], Awaitable[uuid.UUID | None]]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person a verified assertion names, and whether it grants the platform-admin role
+    (rbac.json `platform`: granted by the auth service's settings, never by a team role)."""
+
+    user_id: uuid.UUID
+    platform_admin: bool = False
+
+
+# Returns the actor an assertion names, or None when it does not hold.
+ActorCheck = Callable[[str], Awaitable[Actor | None]]
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
+
+
+PLATFORM_ADMINS_ONLY = "this needs the platform admin role"
 
 
 class ServiceError(Exception):
@@ -112,7 +126,7 @@ def _invalid(error: ValidationError) -> ErrorEnvelope:
     )
 
 
-async def _acting_user(req: Request, check: ActorCheck) -> uuid.UUID | None:
+async def _acting_user(req: Request, check: ActorCheck) -> Actor | None:
     token = (req.headers or {}).get(ACTOR_HEADER)
     return await check(token) if token else None
 
@@ -126,8 +140,10 @@ async def _decode(endpoint: Endpoint, req: Request, check: ActorCheck) -> BaseMo
     if actor is None:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "no valid actor assertion")
     payload = endpoint.request.model_validate_json(req.data or b"{}")
-    if payload.actor_id != actor:
+    if payload.actor_id != actor.user_id:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "actor_id is not the asserted user")
+    if isinstance(payload, ByPlatformAdmin) and not actor.platform_admin:
+        raise ServiceError(ErrorCode.FORBIDDEN, PLATFORM_ADMINS_ONLY)
     return payload
 
 

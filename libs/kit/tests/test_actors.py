@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from pyk8s_kit import actors
+from pyk8s_kit.bus import Actor
 
 
 class CountingVerifier(actors.AccessTokenVerifier):
@@ -16,9 +17,9 @@ class CountingVerifier(actors.AccessTokenVerifier):
         self.expires = expires
         self.user = uuid.uuid4()
 
-    async def _verify(self, token: str) -> tuple[uuid.UUID, float]:
+    async def _verify(self, token: str) -> tuple[Actor, float]:
         self.checks += 1
-        return self.user, self.expires
+        return Actor(self.user, False), self.expires
 
 
 async def test_a_verified_token_is_checked_once_until_it_expires(monkeypatch):

@@ -8,15 +8,16 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.micro.service import Service
 
-from pyk8s_contracts.common import ByUser, Contract
+from pyk8s_contracts.common import ByPlatformAdmin, ByUser, Contract
 from pyk8s_contracts.errors import ErrorCode
-from pyk8s_kit.bus import Router, ServiceError, request, serve
+from pyk8s_kit.bus import Actor, Router, ServiceError, request, serve
 from pyk8s_kit.testing import HARNESS, wait_until_async
 
 ALICE = uuid.uuid4()
 BOB = uuid.uuid4()
-# Stands in for the access-token verifier: each assertion names one user.
-ASSERTIONS = {"alice-token": ALICE, "bob-token": BOB}
+# Stands in for the access-token verifier: each assertion names one actor; Bob's grants the
+# platform-admin role.
+ASSERTIONS = {"alice-token": Actor(ALICE), "bob-token": Actor(BOB, platform_admin=True)}
 
 
 class Echo(Contract):
@@ -27,7 +28,11 @@ class WhoAmI(ByUser):
     pass
 
 
-async def check_assertion(token: str) -> uuid.UUID | None:
+class Administer(ByPlatformAdmin):
+    pass
+
+
+async def check_assertion(token: str) -> Actor | None:
     return ASSERTIONS.get(token)
 
 
@@ -39,6 +44,10 @@ async def client(nats_server):
     @router.endpoint("test.whoami", WhoAmI)
     async def whoami(req: WhoAmI) -> Echo:
         return Echo(text=str(req.actor_id))
+
+    @router.endpoint("test.administer", Administer)
+    async def administer(req: Administer) -> Echo:
+        return Echo(text=f"administered by {req.actor_id}")
 
     @router.endpoint("test.echo", Echo)
     async def echo(req: Echo) -> Echo:
@@ -166,3 +175,21 @@ async def test_requests_still_being_handled_after_the_grace_are_cancelled(waitin
     await waiting.router.finish(grace=0.1)
     assert waiting.cancelled == ["stuck"]
     asking.cancel()
+
+
+async def test_platform_admin_requests_need_the_role_in_the_verified_assertion(client):
+    reply = await request(
+        client, "test.administer", Administer(actor_id=BOB), Echo, actor="bob-token"
+    )
+    assert reply.text == f"administered by {BOB}"
+    with pytest.raises(ServiceError) as refused:
+        await request(
+            client, "test.administer", Administer(actor_id=ALICE), Echo, actor="alice-token"
+        )
+    assert (refused.value.code, refused.value.message) == (
+        ErrorCode.FORBIDDEN,
+        "this needs the platform admin role",
+    )
+    with pytest.raises(ServiceError) as unasserted:
+        await request(client, "test.administer", Administer(actor_id=BOB), Echo)
+    assert unasserted.value.code == ErrorCode.UNAUTHORIZED

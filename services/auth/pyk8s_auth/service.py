@@ -213,12 +213,18 @@ class AuthService:
             )
         )
         return c.TokenPair(
-            access_token=self.access_token(user_id),
+            access_token=self.access_token(user_id, await self._platform_admin(repo, user_id)),
             refresh_token=refresh,
             expires_in=self.settings.access_token_ttl_seconds,
         )
 
-    def access_token(self, user_id: uuid.UUID) -> str:
+    async def _platform_admin(self, repo: AuthRepository, user_id: uuid.UUID) -> bool:
+        """Read at every issue, so a removal from AUTH_PLATFORM_ADMINS holds from the next
+        access token on (at most access_token_ttl_seconds later)."""
+        user = await repo.user_by_id(user_id)
+        return user is not None and user.email.lower() in self.settings.platform_admin_emails
+
+    def access_token(self, user_id: uuid.UUID, platform_admin: bool = False) -> str:
         now = _now()
         claims = {
             "iss": self.settings.jwt_issuer,
@@ -229,6 +235,8 @@ class AuthService:
             "jti": uuid.uuid4().hex,
             "typ": "access",
         }
+        if platform_admin:
+            claims[c.PLATFORM_ADMIN_CLAIM] = True
         return jwt.encode(
             claims, self.key.private_pem, algorithm=ALGORITHM, headers={"kid": self.key.kid}
         )
@@ -321,7 +329,8 @@ class AuthService:
 
     async def resolve_api_token(self, token: str) -> c.ApiTokenResolveReply:
         async with self.db.session() as session:
-            row = await AuthRepository(session).api_token_by_hash(_hash_token(token))
+            repo = AuthRepository(session)
+            row = await repo.api_token_by_hash(_hash_token(token))
             now = _now()
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 raise ServiceError(ErrorCode.INVALID_TOKEN, "API token is invalid")
@@ -330,5 +339,7 @@ class AuthService:
                 user_id=row.user_id,
                 token_id=row.id,
                 expires_at=row.expires_at,
-                assertion=self.access_token(row.user_id),
+                assertion=self.access_token(
+                    row.user_id, await self._platform_admin(repo, row.user_id)
+                ),
             )

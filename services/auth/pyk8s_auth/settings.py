@@ -39,6 +39,13 @@ class AuthSettings(ServiceSettings):
     # A sign-up or login expected to wait longer than this for a worker is refused at once
     # (503, Retry-After) rather than left to time out at the caller.
     password_queue_seconds: float = Field(10.0, gt=0)
+    # E-mail addresses of the platform admins, comma-separated: their access tokens carry the
+    # platform-admin claim (Docker hosts: list, drain, undrain). Team roles cannot grant it.
+    platform_admins: str = ""
+
+    @property
+    def platform_admin_emails(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.platform_admins.split(",") if e.strip())
 
     @model_validator(mode="after")
     def _argon2_not_weakened_in_production(self) -> "AuthSettings":

@@ -134,3 +134,27 @@ def test_weak_argon2_is_refused_outside_development():
 def test_a_password_queue_longer_than_callers_wait_is_refused():
     with pytest.raises(ValueError):
         AuthSettings(password_queue_seconds=c.PASSWORD_REQUEST_TIMEOUT_SECONDS)
+
+
+async def test_only_the_configured_platform_admins_tokens_carry_the_claim(service):
+    from jose import jwt
+
+    settings = service.settings.model_copy(update={"platform_admins": " Ada@Example.com ,x@y.z"})
+    auth = AuthService(service.db, settings, service.passwords)
+    await auth.load_signing_key()
+    ada, bob = await signup(auth, "ada"), await signup(auth, "bob")
+
+    def claim(token: str):
+        return jwt.get_unverified_claims(token).get(c.PLATFORM_ADMIN_CLAIM)
+
+    for user, expected in ((ada, True), (bob, None)):
+        pair = await auth.login(c.LoginRequest(login=user.username, password="correct horse"))
+        assert claim(pair.access_token) is expected
+        refreshed = await auth.refresh(c.RefreshRequest(refresh_token=pair.refresh_token))
+        assert claim(refreshed.access_token) is expected
+        created = await auth.create_api_token(c.ApiTokenCreateRequest(actor_id=user.id, name="ci"))
+        assert claim((await auth.resolve_api_token(created.token)).assertion) is expected
+    # Taken off the list: the next token is an ordinary one.
+    auth.settings = service.settings
+    pair = await auth.login(c.LoginRequest(login="ada", password="correct horse"))
+    assert claim(pair.access_token) is None

@@ -17,7 +17,7 @@ from pyk8s_kit.outbox import add_event
 from .models import Cluster, OutboxEvent
 
 SOURCE = "/pyk8s/provisioner"
-WORK_SUBJECTS = {"create": subjects.WORK_CLUSTER_CREATE, "delete": subjects.WORK_CLUSTER_DELETE}
+WORK_ACTIONS = ("create", "delete")
 
 
 def event_data(cluster: Cluster) -> ClusterEventData:
@@ -30,6 +30,7 @@ def event_data(cluster: Cluster) -> ClusterEventData:
         status=cluster.status,
         status_message=cluster.status_message,
         expires_at=cluster.expires_at,
+        host_id=cluster.host_id,
     )
 
 
@@ -54,11 +55,13 @@ def _add(session: AsyncSession, cluster: Cluster, verb: str, data: ClusterEventD
     add_event(session, OutboxEvent, subjects.event_subject("cluster", verb), event)
 
 
-def enqueue(session: AsyncSession, cluster_id: uuid.UUID, action: str) -> None:
+def enqueue(session: AsyncSession, cluster: Cluster, action: str) -> None:
+    """Queue `action` for the workers of the cluster's host."""
+    assert action in WORK_ACTIONS
     work = CloudEvent(
         source=SOURCE,
         type=event_type("work.cluster", action),
-        subject=str(cluster_id),
-        data={"cluster_id": str(cluster_id)},
+        subject=str(cluster.id),
+        data={"cluster_id": str(cluster.id)},
     )
-    add_event(session, OutboxEvent, WORK_SUBJECTS[action], work)
+    add_event(session, OutboxEvent, subjects.work_subject(cluster.host_id, action), work)

@@ -1,15 +1,28 @@
 """One function per NATS subject: decode contract -> call service -> reply."""
 
 from pyk8s_contracts import clusters as c
+from pyk8s_contracts import hosts as hosts_contract
 from pyk8s_contracts import subjects
 from pyk8s_contracts.teams import TeamClusterCountReply, TeamClusterCountRequest
 from pyk8s_kit.bus import Router
 
-from .service import ClusterService
+from .service import ClusterService, HostService
 
 
-def build_router(service: ClusterService) -> Router:
+def build_router(service: ClusterService, hosts: HostService) -> Router:
     router = Router()
+
+    @router.endpoint(subjects.PROVISIONER_HOST_LIST, hosts_contract.HostListRequest)
+    async def list_hosts(req: hosts_contract.HostListRequest) -> hosts_contract.HostList:
+        return await hosts.list(req)
+
+    @router.endpoint(subjects.PROVISIONER_HOST_DRAIN, hosts_contract.HostRequest)
+    async def drain(req: hosts_contract.HostRequest) -> hosts_contract.Host:
+        return await hosts.drain(req)
+
+    @router.endpoint(subjects.PROVISIONER_HOST_UNDRAIN, hosts_contract.HostRequest)
+    async def undrain(req: hosts_contract.HostRequest) -> hosts_contract.Host:
+        return await hosts.undrain(req)
 
     @router.endpoint(subjects.PROVISIONER_CLUSTER_CREATE, c.ClusterCreateRequest)
     async def create(req: c.ClusterCreateRequest) -> c.Cluster:

@@ -11,9 +11,10 @@ from pyk8s_kit.runtime import Runtime, run
 from .access import TeamsOverNats
 from .drivers import build_drivers
 from .handlers import build_router
+from .hosts import HostAgent, HostBoard, watch_hosts
 from .models import OutboxEvent
 from .operations import Operations
-from .service import ClusterService
+from .service import ClusterService, HostService
 from .settings import ProvisionerSettings
 from .worker import Worker
 
@@ -34,9 +35,24 @@ async def start(settings: ProvisionerSettings | None = None) -> Runtime:
     await until_available("provisioner work consumer", worker.ensure_consumer)
     # Before serving: a replica that answers has resumed what a crash interrupted.
     await until_available("start-up reconciliation", ops.reconcile)
-    service = ClusterService(runtime.db, settings, TeamsOverNats(runtime.nc), drivers)
-    await runtime.serve([build_router(service)])
+    board = await until_available(
+        "hosts bucket",
+        lambda: HostBoard.open(
+            runtime.js, settings.nats_stream_replicas, settings.host_deadline_seconds
+        ),
+    )
+    agent = HostAgent(board, ops, settings, drivers)
+    # Announced before serving, so that this host can take the first create asked of it.
+    await until_available("host announcement", agent.announce)
+    service = ClusterService(
+        runtime.db, settings, TeamsOverNats(runtime.nc), drivers, board.announced
+    )
+    await runtime.serve([build_router(service, HostService(runtime.db, board.announced))])
     runtime.spawn(worker.run(), "provisioner-worker")
+    runtime.spawn(agent.run(), "provisioner-host-agent")
+    runtime.spawn(
+        watch_hosts(board, ops, settings.host_announce_interval_seconds), "provisioner-host-watch"
+    )
     runtime.spawn(ops.sweep_forever(), "provisioner-expiry")
     return runtime
 

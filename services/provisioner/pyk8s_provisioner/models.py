@@ -1,9 +1,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from pyk8s_contracts.hosts import DEFAULT_HOST_ID
 from pyk8s_kit.db import make_metadata
 from pyk8s_kit.outbox import OutboxMixin
 
@@ -56,6 +57,23 @@ class Cluster(Base):
     ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The Docker host it was placed on; its work goes to that host's workers only. Placement
+    # always names it; the default is the one host of a single-host installation.
+    host_id: Mapped[str] = mapped_column(String(32), index=True, default=DEFAULT_HOST_ID)
+
+
+class Host(Base):
+    """What the platform keeps about a Docker host beyond its announcements: whether a
+    platform admin drained it. A host without a row is not drained."""
+
+    __tablename__ = "hosts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    drained: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[uuid.UUID | None] = mapped_column()
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class AdminKubeconfigRead(Base):

@@ -1,5 +1,7 @@
 """The long-running work: creating and deleting runtime clusters with the CLIs, resuming
-after a crash, and expiring clusters past their time-to-live. Every state change and its
+after a crash, expiring clusters past their time-to-live, and following their hosts: the
+clusters of a host that stops announcing itself turn unreachable, and ready again once it is
+back. Every state change and its
 event are written in one transaction, guarded by the status it moves from, so work that is
 redelivered never emits an event twice."""
 
@@ -229,13 +231,14 @@ class Operations:
     # start-up reconciliation and expiry
 
     async def reconcile(self) -> None:
-        """Resume what a crash interrupted and remove runtime clusters the database says
-        are deleted. Work queued twice is harmless: every step is idempotent."""
+        """Resume what a crash interrupted on this host and remove runtime clusters the
+        database says are deleted. Work queued twice is harmless: every step is idempotent."""
+        host = self.settings.host_id
         async with self.db.session() as session:
-            for cluster in await repository.in_status(session, (S.PENDING, S.PROVISIONING)):
-                enqueue(session, cluster.id, "create")
-            for cluster in await repository.in_status(session, (S.DELETING,)):
-                enqueue(session, cluster.id, "delete")
+            for cluster in await repository.in_status(session, (S.PENDING, S.PROVISIONING), host):
+                enqueue(session, cluster, "create")
+            for cluster in await repository.in_status(session, (S.DELETING,), host):
+                enqueue(session, cluster, "delete")
         for provider, driver in self.drivers.items():
             await self._remove_deleted_runtimes(provider, driver)
 
@@ -266,8 +269,59 @@ class Operations:
                 cluster.status_message = "expired"
                 await session.flush()
                 emit(session, cluster, "expired")
-                enqueue(session, cluster.id, "delete")
+                enqueue(session, cluster, "delete")
             return len(clusters)
+
+    # hosts
+
+    async def host_cluster_count(self) -> int:
+        async with self.db.session() as session:
+            return await repository.count_on_host(session, self.settings.host_id)
+
+    async def mark_unreachable(self, alive: set[str]) -> int:
+        """Ready clusters of hosts not in `alive` turn unreachable, each once."""
+        async with self.db.session() as session:
+            clusters = await repository.on_silent_hosts(session, alive)
+            for cluster in clusters:
+                cluster.status = S.UNREACHABLE.value
+                cluster.status_message = (
+                    f"its Docker host {cluster.host_id} stopped announcing itself"
+                )
+                await session.flush()
+                emit(session, cluster, "unreachable")
+            return len(clusters)
+
+    async def recover_unreachable(self) -> None:
+        """This host announces itself again: each of its unreachable clusters whose runtime
+        cluster still has every node running is ready again; one that lost nodes meanwhile
+        failed (its runtime cluster is what the host says, not what it was)."""
+        async with self.db.session() as session:
+            clusters = await repository.in_status(session, (S.UNREACHABLE,), self.settings.host_id)
+        for cluster in clusters:
+            async with self.exclusive(cluster.id):
+                try:
+                    missing = await self.driver(cluster).missing_nodes(
+                        cluster.runtime_name, cluster.workers
+                    )
+                except CliError as error:
+                    log.warning("cannot check %s: %s", cluster.runtime_name, error)
+                    continue
+                message = (
+                    None
+                    if not missing
+                    else "lost while its host was unreachable: " + ", ".join(missing)
+                )
+                await self._back_from_unreachable(cluster.id, message)
+
+    async def _back_from_unreachable(self, cluster_id: uuid.UUID, lost: str | None) -> None:
+        async with self.db.session() as session:
+            cluster = await repository.get(session, cluster_id, lock=True)
+            if cluster is None or cluster.status != S.UNREACHABLE:
+                return
+            cluster.status = (S.FAILED if lost else S.READY).value
+            cluster.status_message = lost
+            await session.flush()
+            emit(session, cluster, "failed" if lost else "ready")
 
     async def sweep_forever(self) -> None:
         while True:

@@ -11,10 +11,10 @@ from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.clusters import Provider
 from pyk8s_kit import pages
 
-from .models import Cluster
+from .models import Cluster, Host
 
-LIVE = (S.PENDING, S.PROVISIONING, S.READY, S.DELETING)
-NOT_DELETED = (S.PENDING, S.PROVISIONING, S.READY, S.FAILED, S.DELETING)
+LIVE = (S.PENDING, S.PROVISIONING, S.READY, S.DELETING, S.UNREACHABLE)
+NOT_DELETED = (S.PENDING, S.PROVISIONING, S.READY, S.FAILED, S.DELETING, S.UNREACHABLE)
 
 
 async def get(session: AsyncSession, cluster_id: uuid.UUID, lock: bool = False) -> Cluster | None:
@@ -28,6 +28,56 @@ async def lock_scope(session: AsyncSession, team_id: uuid.UUID | None, owner_id:
     """Serialise creations in one quota scope until the transaction ends."""
     key = f"clusters:team:{team_id}" if team_id else f"clusters:owner:{owner_id}"
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+async def lock_placement(session: AsyncSession) -> None:
+    """Serialise placements until the transaction ends: two creates at once would both see
+    room for one more cluster on the same host."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('clusters:placement'))"))
+
+
+async def placed(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """(host, provider, workers) of every cluster that holds resources on its host."""
+    query = select(Cluster.host_id, Cluster.provider, Cluster.workers).where(
+        Cluster.status.in_(LIVE)
+    )
+    return [tuple(row) for row in (await session.execute(query)).all()]
+
+
+async def count_on_host(session: AsyncSession, host_id: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(Cluster)
+        .where(Cluster.host_id == host_id, Cluster.status.in_(LIVE))
+    )
+    return (await session.scalar(query)) or 0
+
+
+async def drained(session: AsyncSession) -> set[str]:
+    return set((await session.scalars(select(Host.id).where(Host.drained))).all())
+
+
+async def hosts(session: AsyncSession) -> list[Host]:
+    return list((await session.scalars(select(Host).order_by(Host.id))).all())
+
+
+async def host(session: AsyncSession, host_id: str, lock: bool = False) -> Host | None:
+    query = select(Host).where(Host.id == host_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query)).one_or_none()
+
+
+async def on_silent_hosts(session: AsyncSession, alive: set[str]) -> list[Cluster]:
+    """Ready clusters whose host does not announce itself, locked; rows another replica is
+    marking are skipped (it marks them)."""
+    query = (
+        select(Cluster)
+        .where(Cluster.status == S.READY, Cluster.host_id.not_in(alive))
+        .order_by(Cluster.created_at)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def count_live(session: AsyncSession, team_id: uuid.UUID | None, owner_id: uuid.UUID) -> int:
@@ -97,8 +147,12 @@ async def count_team(session: AsyncSession, team_id: uuid.UUID) -> int:
     return (await session.scalar(query)) or 0
 
 
-async def in_status(session: AsyncSession, statuses: tuple[str, ...]) -> list[Cluster]:
+async def in_status(
+    session: AsyncSession, statuses: tuple[str, ...], host_id: str | None = None
+) -> list[Cluster]:
     query = select(Cluster).where(Cluster.status.in_(statuses)).order_by(Cluster.created_at)
+    if host_id is not None:
+        query = query.where(Cluster.host_id == host_id)
     return list((await session.scalars(query)).all())
 
 
@@ -118,7 +172,7 @@ async def expired(session: AsyncSession, now: datetime, limit: int = 100) -> lis
         select(Cluster)
         .where(
             Cluster.expires_at <= now,
-            Cluster.status.in_((S.PENDING, S.PROVISIONING, S.READY, S.FAILED)),
+            Cluster.status.in_((S.PENDING, S.PROVISIONING, S.READY, S.FAILED, S.UNREACHABLE)),
         )
         .order_by(Cluster.expires_at)
         .limit(limit)

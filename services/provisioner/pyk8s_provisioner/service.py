@@ -4,6 +4,7 @@ and done by `operations.Operations`."""
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -12,18 +13,23 @@ from pyk8s_contracts import clusters as c
 from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.common import utcnow
 from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.hosts import Host, HostAnnouncement, HostList, HostListRequest, HostRequest
 from pyk8s_contracts.teams import Role
 from pyk8s_kit import pages
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
 
-from . import access, kubeconfigs, kubernetes, repository
+from . import access, kubeconfigs, kubernetes, placement, repository
 from .access import TeamRoles
 from .crypto import KubeconfigBox
 from .drivers import CliError, Driver, Unavailable
 from .events import emit, emit_admin_kubeconfig_read, enqueue
 from .models import AdminKubeconfigRead, Cluster
+from .models import Host as HostRow
 from .settings import ProvisionerSettings
+
+# The hosts announcing themselves now, by id (hosts.HostBoard.announced).
+AnnouncedHosts = Callable[[], Awaitable[dict[str, HostAnnouncement]]]
 
 RUNTIME_NAME_MAX = 32  # k3d's limit; kind's node names stay well inside 63 with it
 HASH_LENGTH = 8
@@ -52,11 +58,13 @@ class ClusterService:
         settings: ProvisionerSettings,
         roles: TeamRoles,
         drivers: dict[c.Provider, Driver],
+        announced: AnnouncedHosts,
     ) -> None:
         self.db = db
         self.settings = settings
         self.roles = roles
         self.drivers = drivers
+        self.announced = announced
         self.box = KubeconfigBox(settings.kubeconfig_key)
 
     async def create(self, req: c.ClusterCreateRequest) -> c.Cluster:
@@ -68,6 +76,7 @@ class ClusterService:
         if req.team_id:
             await self._require_team_role(req.team_id, req.actor_id, Role.MEMBER)
         version = self._version_for(req)
+        announced = await self.announced()
         cluster_id = uuid.uuid4()
         try:
             async with self.db.session() as session:
@@ -75,6 +84,7 @@ class ClusterService:
                 await self._check_quota(session, req)
                 if await repository.name_taken(session, req.name, req.team_id, req.actor_id):
                     raise self._name_conflict(req.name)
+                host_id = await self._place(session, announced, req, version)
                 cluster = Cluster(
                     id=cluster_id,
                     name=req.name,
@@ -87,14 +97,29 @@ class ClusterService:
                     runtime_name=runtime_name(req.name, cluster_id),
                     created_at=utcnow(),
                     expires_at=utcnow() + timedelta(hours=ttl),
+                    host_id=host_id,
                 )
                 session.add(cluster)
                 await session.flush()
                 emit(session, cluster, "created")
-                enqueue(session, cluster.id, "create")
+                enqueue(session, cluster, "create")
                 return to_contract(cluster)
         except IntegrityError:
             raise self._name_conflict(req.name) from None
+
+    @staticmethod
+    async def _place(
+        session, announced: dict[str, HostAnnouncement], req: c.ClusterCreateRequest, version
+    ) -> str:
+        """The host the cluster goes to; held until the transaction ends, so the next
+        placement sees this one."""
+        await repository.lock_placement(session)
+        current = placement.loads(await repository.placed(session))
+        drained = await repository.drained(session)
+        try:
+            return placement.place(announced, drained, current, req.provider, version, req.workers)
+        except placement.NoHost as error:
+            raise ServiceError(ErrorCode.UNAVAILABLE, str(error)) from None
 
     def _version_for(self, req: c.ClusterCreateRequest) -> str | None:
         """The version the cluster will run, refused here when the provider cannot make it
@@ -192,7 +217,7 @@ class ClusterService:
                 cluster.status_message = None
                 await session.flush()
                 emit(session, cluster, "deleting")
-                enqueue(session, cluster.id, "delete")
+                enqueue(session, cluster, "delete")
             return to_contract(cluster)
 
     async def kubeconfig(self, req: c.KubeconfigRequest) -> c.Kubeconfig:
@@ -289,3 +314,56 @@ class ClusterService:
     async def team_count(self, team_id: uuid.UUID) -> int:
         async with self.db.session() as session:
             return await repository.count_team(session, team_id)
+
+
+class HostService:
+    """The pool of Docker hosts for platform admins (the bus layer has checked the role):
+    each host announcing itself or known to the database, and draining."""
+
+    def __init__(self, db: Database, announced: AnnouncedHosts) -> None:
+        self.db = db
+        self.announced = announced
+
+    async def list(self, req: HostListRequest) -> HostList:
+        announced = await self.announced()
+        async with self.db.session() as session:
+            rows = {row.id: row for row in await repository.hosts(session)}
+            current = placement.loads(await repository.placed(session))
+        ids = sorted(set(announced) | set(rows) | set(current))
+        return HostList(
+            hosts=[self._host(i, announced.get(i), rows.get(i), current.get(i)) for i in ids]
+        )
+
+    @staticmethod
+    def _host(host_id, announcement, row, load) -> Host:
+        load = load or placement.Load()
+        return Host(
+            id=host_id,
+            reachable=announcement is not None,
+            drained=bool(row and row.drained),
+            clusters=load.clusters,
+            memory_used_bytes=load.memory_bytes,
+            announcement=announcement,
+        )
+
+    async def drain(self, req: HostRequest) -> Host:
+        """No new cluster is placed on the host; those on it keep running."""
+        return await self._set_drained(req, True)
+
+    async def undrain(self, req: HostRequest) -> Host:
+        return await self._set_drained(req, False)
+
+    async def _set_drained(self, req: HostRequest, drained: bool) -> Host:
+        announced = await self.announced()
+        async with self.db.session() as session:
+            row = await repository.host(session, req.host_id, lock=True)
+            load = placement.loads(await repository.placed(session)).get(req.host_id)
+            if row is None and req.host_id not in announced and load is None:
+                raise ServiceError(ErrorCode.NOT_FOUND, f"no Docker host {req.host_id!r}")
+            if row is None:
+                row = HostRow(id=req.host_id)
+                session.add(row)
+            row.drained = drained
+            row.changed_by = req.actor_id
+            await session.flush()
+            return self._host(req.host_id, announced.get(req.host_id), row, load)

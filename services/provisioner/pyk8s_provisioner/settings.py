@@ -1,9 +1,10 @@
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from pydantic import IPvAnyAddress, model_validator
+from pydantic import Field, IPvAnyAddress, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from pyk8s_contracts.hosts import DEFAULT_HOST_ID, HostId
 from pyk8s_kit.settings import ServiceSettings
 
 from .crypto import fernet_keys
@@ -57,6 +58,18 @@ class ProvisionerSettings(ServiceSettings):
     work_ack_wait_seconds: float = 30.0
     work_max_deliver: int = 5
     work_retry_delay_seconds: float = 5.0
+    # The Docker host this process's workers serve (its CLIs reach the engine of DOCKER_HOST,
+    # TLS by DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, as the docker CLI does; unset, the local
+    # socket). Every replica with the same id serves the same engine.
+    host_id: HostId = DEFAULT_HOST_ID
+    # What the host takes: at most this many clusters not deleted, and clusters whose
+    # estimated memory fits in host_memory_mb (unset: the engine's total memory).
+    host_max_clusters: int = Field(20, ge=0)
+    host_memory_mb: int | None = Field(None, ge=0)
+    # The host announces itself every announce_interval; one silent for host_deadline is
+    # unreachable (its announcement leaves the hosts bucket by itself then).
+    host_announce_interval_seconds: float = Field(5.0, gt=0)
+    host_deadline_seconds: float = Field(30.0, gt=0)
     # Default images when no version is asked for (None: the CLI's own default).
     kind_node_image: str | None = None
     k3d_node_image: str | None = None
@@ -84,5 +97,10 @@ class ProvisionerSettings(ServiceSettings):
         if self.max_concurrent_creates < 1 or self.workers < 1:
             raise ValueError(
                 "PROVISIONER_MAX_CONCURRENT_CREATES and PROVISIONER_WORKERS must be >= 1"
+            )
+        if self.host_deadline_seconds < 2 * self.host_announce_interval_seconds:
+            raise ValueError(
+                "PROVISIONER_HOST_DEADLINE_SECONDS must be at least twice "
+                "PROVISIONER_HOST_ANNOUNCE_INTERVAL_SECONDS: one late announcement is no outage"
             )
         return self

@@ -1,5 +1,6 @@
-"""Consumes queued work from the WORK stream: one durable pull consumer shared by every
-replica, explicit acks, in_progress() heartbeats while a CLI runs, bounded redeliveries."""
+"""Consumes queued work from the WORK stream: one durable pull consumer per Docker host,
+filtered to that host's work and shared by every replica serving the host, explicit acks,
+in_progress() heartbeats while a CLI runs, bounded redeliveries."""
 
 import asyncio
 import json
@@ -11,9 +12,10 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from pyk8s_contracts import subjects
+from pyk8s_contracts.identities import LEGACY_WORK_CONSUMER
 
 from .drivers import CliError
 from .operations import Operations
@@ -21,14 +23,17 @@ from .settings import ProvisionerSettings
 
 log = logging.getLogger(__name__)
 
-DURABLE = "provisioner"
 FETCH_WAIT_SECONDS = 2.0
+
+
+def durable_name(host_id: str) -> str:
+    return f"provisioner-{host_id}"
 
 
 def consumer_config(settings: ProvisionerSettings) -> ConsumerConfig:
     return ConsumerConfig(
-        durable_name=DURABLE,
-        filter_subject=subjects.WORK_PROVISIONER_ALL,
+        durable_name=durable_name(settings.host_id),
+        filter_subject=subjects.host_work(settings.host_id),
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=settings.work_ack_wait_seconds,
@@ -44,20 +49,32 @@ class Worker:
         self.js = js
         self.ops = ops
         self.settings = settings
+        self.durable = durable_name(settings.host_id)
 
     async def ensure_consumer(self) -> None:
         config = consumer_config(self.settings)
+        await self._remove_legacy_consumer()
         try:
             await self.js.add_consumer(subjects.WORK_STREAM, config)
         except BadRequestError:  # it exists with other settings
             await self.js.update_consumer(subjects.WORK_STREAM, config)
+
+    async def _remove_legacy_consumer(self) -> None:
+        """The single-host layout's consumer took every work subject, and a work-queue stream
+        refuses overlapping consumers. What it still held is queued again by the start-up
+        reconciliation, on the hosts' subjects."""
+        try:
+            await self.js.delete_consumer(subjects.WORK_STREAM, LEGACY_WORK_CONSUMER)
+        except NotFoundError:
+            return
+        log.info("removed the work consumer of the single-host layout")
 
     async def run(self) -> None:
         """One fetch loop per worker slot; each handles one message at a time."""
         await asyncio.gather(*(self._loop() for _ in range(self.settings.workers)))
 
     async def _loop(self) -> None:
-        sub = await self.js.pull_subscribe_bind(DURABLE, stream=subjects.WORK_STREAM)
+        sub = await self.js.pull_subscribe_bind(self.durable, stream=subjects.WORK_STREAM)
         try:
             while True:
                 try:

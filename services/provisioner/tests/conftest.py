@@ -73,3 +73,27 @@ def runtime_name() -> Iterator:
             remove_runtime(provider, name)
         # A real k3d create that fails to pull can leave its network behind.
         subprocess.run(["docker", "network", "rm", f"k3d-{name}"], capture_output=True, check=False)
+
+
+def announced_hosts_double(settings, drivers, memory_bytes: int = 64 * 1024**3):
+    """Test double of the hosts bucket's reader: this machine announcing itself as
+    `settings.host_id`, with every provider its drivers offer here."""
+    from pyk8s_contracts.common import utcnow
+    from pyk8s_contracts.hosts import HostAnnouncement
+    from pyk8s_provisioner.hosts import offered
+
+    providers = [offered(provider, driver) for provider, driver in drivers.items()]
+
+    async def announced() -> dict:
+        announcement = HostAnnouncement(
+            host_id=settings.host_id,
+            docker_host="unix:///var/run/docker.sock",
+            max_clusters=settings.host_max_clusters,
+            memory_bytes=memory_bytes,
+            providers=providers,
+            clusters=0,
+            announced_at=utcnow(),
+        )
+        return {announcement.host_id: announcement}
+
+    return announced

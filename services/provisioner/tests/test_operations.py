@@ -28,7 +28,14 @@ from pyk8s_provisioner.operations import Operations
 from pyk8s_provisioner.service import ClusterService, runtime_name
 from pyk8s_provisioner.settings import ProvisionerSettings
 
-from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers, remove_container, remove_runtime
+from .conftest import (
+    K3D_DOUBLE,
+    KIND_DOUBLE,
+    announced_hosts_double,
+    containers,
+    remove_container,
+    remove_runtime,
+)
 
 TEAM = uuid.uuid4()
 
@@ -66,7 +73,9 @@ async def world(make_database, tmp_path):
     db = Database(url)
     drivers = build_drivers(settings)
     teams = Teams()
-    service = ClusterService(db, settings, teams, drivers)
+    service = ClusterService(
+        db, settings, teams, drivers, announced_hosts_double(settings, drivers)
+    )
     ops = Operations(db, settings, drivers)
     yield service, ops, teams, db
     async with db.session() as session:
@@ -239,6 +248,7 @@ async def test_kwok_versions_are_checked_before_anything_is_queued(world, tmp_pa
         ops.settings,
         teams,
         build_drivers(ops.settings.model_copy(update={"kwok_versions_dir": absent})),
+        service.announced,
     )
     with pytest.raises(ServiceError) as not_here:
         await elsewhere.create(create_request(actor, provider="kwok"))

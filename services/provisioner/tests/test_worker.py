@@ -19,7 +19,7 @@ from pyk8s_provisioner.service import ClusterService
 from pyk8s_provisioner.settings import ProvisionerSettings
 from pyk8s_provisioner.worker import Worker
 
-from .conftest import K3D_DOUBLE, KIND_DOUBLE, remove_runtime
+from .conftest import K3D_DOUBLE, KIND_DOUBLE, announced_hosts_double, remove_runtime
 
 
 async def no_teams(team_id, user_id):
@@ -50,7 +50,9 @@ async def running(make_database, nats_server, tmp_path):
     ops = Operations(db, settings, drivers)
     worker = Worker(js, ops, settings)
     await worker.ensure_consumer()
-    service = ClusterService(db, settings, no_teams, drivers)
+    service = ClusterService(
+        db, settings, no_teams, drivers, announced_hosts_double(settings, drivers)
+    )
     task = None
 
     def start():

@@ -541,6 +541,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Hosts
+         * @description Every Docker host that announces itself, is drained, or holds clusters: reachable or
+         *     not, drained or not, its clusters and its latest announcement (capacity, memory,
+         *     providers and their Kubernetes versions).
+         */
+        get: operations["list_hosts_api_v1_hosts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts/{host_id}/drain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Drain Host
+         * @description No new cluster is placed on the host; the clusters on it keep running.
+         */
+        post: operations["drain_host_api_v1_hosts__host_id__drain_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts/{host_id}/undrain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undrain Host
+         * @description The host takes new clusters again.
+         */
+        post: operations["undrain_host_api_v1_hosts__host_id__undrain_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/tickets": {
         parameters: {
             query?: never;
@@ -711,6 +773,8 @@ export interface components {
              * Format: date-time
              */
             expires_at: string;
+            /** Host Id */
+            host_id?: string | null;
         };
         /** ClusterCreateBody */
         ClusterCreateBody: {
@@ -740,7 +804,7 @@ export interface components {
          * ClusterStatus
          * @enum {string}
          */
-        ClusterStatus: "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted";
+        ClusterStatus: "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "unreachable";
         /** ExtendBody */
         ExtendBody: {
             /** Hours */
@@ -750,6 +814,65 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * Host
+         * @description A host as platform admins see it: announcing itself or not (`announcement`, its
+         *     latest), drained or not, and its clusters that are not deleted with their estimated
+         *     memory.
+         */
+        Host: {
+            /** Id */
+            id: string;
+            /** Reachable */
+            reachable: boolean;
+            /** Drained */
+            drained: boolean;
+            /** Clusters */
+            clusters: number;
+            /** Memory Used Bytes */
+            memory_used_bytes: number;
+            announcement: components["schemas"]["HostAnnouncement"] | null;
+        };
+        /**
+         * HostAnnouncement
+         * @description What a host's provisioner worker puts in the hosts bucket every few seconds.
+         */
+        HostAnnouncement: {
+            /** Host Id */
+            host_id: string;
+            /** Docker Host */
+            docker_host: string;
+            /** Max Clusters */
+            max_clusters: number;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /** Providers */
+            providers: components["schemas"]["HostProvider"][];
+            /** Clusters */
+            clusters: number;
+            /**
+             * Announced At
+             * Format: date-time
+             */
+            announced_at: string;
+        };
+        /** HostList */
+        HostList: {
+            /** Hosts */
+            hosts: components["schemas"]["Host"][];
+        };
+        /**
+         * HostProvider
+         * @description One provider on one host: whether its CLI is there, and the Kubernetes versions it can
+         *     create there (None: any version its provider publishes, pulled as node images).
+         */
+        HostProvider: {
+            name: components["schemas"]["Provider"];
+            /** Available */
+            available: boolean;
+            /** Kubernetes Versions */
+            kubernetes_versions?: string[] | null;
         };
         /** Invitation */
         Invitation: {
@@ -2076,6 +2199,88 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Cluster"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_hosts_api_v1_hosts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostList"];
+                };
+            };
+        };
+    };
+    drain_host_api_v1_hosts__host_id__drain_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Host"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    undrain_host_api_v1_hosts__host_id__undrain_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Host"];
                 };
             };
             /** @description Validation Error */

@@ -1,0 +1,241 @@
+"""Two Docker engines, one provisioner process each: clusters spread over both with their host
+recorded and their nodes on that host's engine; the host whose provisioner is killed goes
+silent, its clusters turn unreachable while creates go to the other; restarted, it brings them
+back ready; a drained host takes nothing new. Test traffic stays on local sockets."""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pyk8s_contracts import clusters as c
+from pyk8s_contracts import hosts as hosts_contract
+from pyk8s_contracts import subjects
+from pyk8s_contracts.auth import PLATFORM_ADMIN_CLAIM
+from pyk8s_kit.bus import ServiceError
+from pyk8s_kit.testing import ensure_all_streams, wait_until_async
+from pyk8s_provisioner.main import MIGRATIONS
+from pyk8s_provisioner.service import runtime_name
+
+from .conftest import LABELS, ProvisionerProcess, provisioner_env
+
+NODE_IMAGE = os.environ.get("PYK8S_NODE_IMAGE", "pyk8s-lab/node:local")
+# Each host announces every 0.5 s and is silent after 6 s without an announcement: room for
+# a late announcement on a busy shared machine, short enough for the test.
+TIMING = {
+    "PROVISIONER_HOST_ANNOUNCE_INTERVAL_SECONDS": "0.5",
+    "PROVISIONER_HOST_DEADLINE_SECONDS": "6",
+}
+
+
+class SecondDocker:
+    """A dockerd of the test's own: its socket, data root, exec root and pid file in a
+    folder of its own, in a network namespace of its own (`unshare --net`: its bridge and
+    addresses never meet the machine's engine's; a dockerd sharing the namespace with
+    `--bridge none` deletes the other's docker0), with the node image copied in from the
+    machine's engine (no registry is reachable)."""
+
+    def __init__(self) -> None:
+        # Short: a unix socket path may not exceed 107 bytes.
+        self.root = Path(tempfile.mkdtemp(prefix="pyk8s-dockerd-"))
+        self.host = f"unix://{self.root}/docker.sock"
+        self.process: subprocess.Popen | None = None
+
+    def docker(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["docker", "-H", self.host, *args], capture_output=True, text=True, **kw
+        )
+
+    def start(self) -> "SecondDocker":
+        self.process = subprocess.Popen(
+            [
+                "unshare",
+                "--net",
+                "--",
+                "dockerd",
+                "--host",
+                self.host,
+                "--data-root",
+                str(self.root / "data"),
+                "--exec-root",
+                str(self.root / "exec"),
+                "--pidfile",
+                str(self.root / "docker.pid"),
+                "--iptables=false",
+                "--ip6tables=false",
+                "--storage-driver",
+                "vfs",
+            ],
+            stdout=open(self.root / "dockerd.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while self.docker("info").returncode != 0:
+            assert self.process.poll() is None, (self.root / "dockerd.log").read_text()
+            assert time.monotonic() < deadline, "the second dockerd did not answer in 30 s"
+            time.sleep(0.2)
+        saved = subprocess.Popen(["docker", "save", NODE_IMAGE], stdout=subprocess.PIPE)
+        loaded = subprocess.run(
+            ["docker", "-H", self.host, "load", "-q"], stdin=saved.stdout, capture_output=True
+        )
+        saved.wait()
+        assert loaded.returncode == 0, loaded.stderr
+        return self
+
+    def nodes(self, provider: str, runtime: str) -> list[str]:
+        out = self.docker(
+            "ps", "--filter", f"label={LABELS[provider]}={runtime}", "--format", "{{.Names}}"
+        ).stdout
+        return out.split()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            names = self.docker("ps", "-aq").stdout.split()
+            if names:
+                self.docker("rm", "-f", *names)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def local_nodes(provider: str, runtime: str) -> list[str]:
+    out = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "--filter",
+            f"label={LABELS[provider]}={runtime}",
+            "--format",
+            "{{.Names}}",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.split()
+
+
+@pytest.fixture
+def second_docker():
+    if not (shutil.which("dockerd") and shutil.which("unshare")) or os.geteuid() != 0:
+        pytest.skip("a second Docker engine needs dockerd, unshare and root")
+    engine = SecondDocker().start()
+    yield engine
+    engine.stop()
+
+
+async def test_clusters_spread_over_two_docker_hosts_and_survive_one_going_silent(
+    make_database, nats_server, gateway_client, auth_keys, second_docker, tmp_path
+):
+    env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_server, tmp_path / "w")
+    env.update(TIMING, PROVISIONER_PERSONAL_QUOTA="12", PROVISIONER_WORKERS="2")
+    env.pop("DOCKER_HOST", None)
+    hosts = {}
+    for host_id, extra in (("host-a", {}), ("host-b", {"DOCKER_HOST": second_docker.host})):
+        (tmp_path / host_id).mkdir()
+        hosts[host_id] = ProvisionerProcess(
+            {
+                **env,
+                **extra,
+                "PROVISIONER_HOST_ID": host_id,
+                "PROVISIONER_WORK_DIR": str(tmp_path / host_id / "work"),
+            },
+            tmp_path / host_id,
+        )
+    await ensure_all_streams(nats_server)
+    actor = uuid.uuid4()
+    admin = uuid.uuid4()
+    admin_token = auth_keys.assertion(admin, **{PLATFORM_ADMIN_CLAIM: True})
+    made: dict[uuid.UUID, tuple[str, str, str]] = {}  # id: (host, provider, runtime)
+
+    async def create(name: str, provider: str) -> c.Cluster:
+        payload = c.ClusterCreateRequest(actor_id=actor, name=name, provider=provider)
+        cluster = await gateway_client.ask(subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
+        made[cluster.id] = (cluster.host_id, provider, runtime_name(name, cluster.id))
+        return cluster
+
+    async def statuses() -> dict[uuid.UUID, str]:
+        payload = c.ClusterListRequest(actor_id=actor)
+        listed = await gateway_client.ask(subjects.PROVISIONER_CLUSTER_LIST, payload, c.ClusterList)
+        return {cluster.id: cluster.status for cluster in listed.clusters}
+
+    async def all_are(ids, status) -> bool:
+        current = await statuses()
+        return all(current[i] == status for i in ids)
+
+    async def both_announce() -> bool:
+        payload = hosts_contract.HostListRequest(actor_id=admin)
+        try:
+            listed = await gateway_client.ask(
+                subjects.PROVISIONER_HOST_LIST, payload, hosts_contract.HostList, actor=admin_token
+            )
+        except ServiceError:  # not serving yet
+            return False
+        return {h.id for h in listed.hosts if h.reachable} == set(hosts)
+
+    try:
+        for process in hosts.values():
+            process.start()
+        await wait_until_async(both_announce, timeout=60, interval=0.2)
+        started = time.monotonic()
+        for index in range(8):
+            await create(f"spread{index}", ("kind", "k3d")[index % 2])
+        await wait_until_async(lambda: all_are(list(made), "ready"), timeout=120, interval=0.2)
+        to_ready = time.monotonic() - started
+        placed = [host for host, _, _ in made.values()]
+        assert placed.count("host-a") == 4 and placed.count("host-b") == 4, placed
+        for host, provider, runtime in made.values():
+            on_b = second_docker.nodes(provider, runtime)
+            on_a = local_nodes(provider, runtime)
+            assert (
+                (on_a, bool(on_b)) == ([], True)
+                if host == "host-b"
+                else (bool(on_a), on_b) == (True, [])
+            )
+
+        # host-b's provisioner dies: its announcement expires, its clusters turn unreachable.
+        hosts["host-b"].kill()
+        killed = time.monotonic()
+        on_b = [i for i, (host, _, _) in made.items() if host == "host-b"]
+        await wait_until_async(lambda: all_are(on_b, "unreachable"), timeout=30, interval=0.1)
+        to_unreachable = time.monotonic() - killed
+        on_a = [i for i, (host, _, _) in made.items() if host == "host-a"]
+        assert await all_are(on_a, "ready")
+        later = [await create(f"later{index}", "kind") for index in range(2)]
+        assert [cluster.host_id for cluster in later] == ["host-a", "host-a"]
+
+        hosts["host-b"].start()
+        restarted = time.monotonic()
+        await wait_until_async(lambda: all_are(on_b, "ready"), timeout=60, interval=0.1)
+        to_ready_again = time.monotonic() - restarted
+
+        # Drained, host-b takes nothing new although it holds fewer clusters.
+        drain = hosts_contract.HostRequest(actor_id=admin, host_id="host-b")
+        drained = await gateway_client.ask(
+            subjects.PROVISIONER_HOST_DRAIN, drain, hosts_contract.Host, actor=admin_token
+        )
+        assert drained.drained and drained.clusters == 4
+        after_drain = [await create(f"drained{index}", "k3d") for index in range(2)]
+        assert {cluster.host_id for cluster in after_drain} == {"host-a"}
+        await wait_until_async(lambda: all_are(list(made), "ready"), timeout=60, interval=0.2)
+        print(
+            f"8 clusters ready on two hosts in {to_ready:.1f}s; unreachable {to_unreachable:.1f}s "
+            f"after the kill; ready {to_ready_again:.1f}s after the restart"
+        )
+    finally:
+        for process in hosts.values():
+            process.stop()
+        for host, provider, runtime in made.values():
+            if host == "host-a":
+                names = local_nodes(provider, runtime)
+                if names:
+                    subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
