@@ -30,8 +30,14 @@ from .conftest import K3D_DOUBLE, KIND_DOUBLE, announced_hosts_double, remove_ru
 HOSTS = ("host-a", "host-b")
 
 
-async def no_teams(team_id, user_id):
-    return None
+class NoTeams:
+    """Test double of the teams service for someone in no team."""
+
+    async def __call__(self, team_id, user_id):
+        return None
+
+    async def many(self, user_id, team_ids):
+        return {}
 
 
 class Pool:
@@ -81,7 +87,7 @@ async def two_hosts(make_database, nats_server, tmp_path):
     for worker in workers.values():
         await worker.ensure_consumer()
     pool = Pool(settings, drivers)
-    service = ClusterService(db, settings[HOSTS[0]], no_teams, drivers, pool)
+    service = ClusterService(db, settings[HOSTS[0]], NoTeams(), drivers, pool)
     tasks = [asyncio.create_task(worker.run()) for worker in workers.values()]
     events_nc = await nats_server.connect("events")
     seen: list[dict] = []

@@ -18,6 +18,8 @@ from pyk8s_provisioner.models import Cluster
 from pyk8s_provisioner.service import ClusterService
 from pyk8s_provisioner.settings import ProvisionerSettings
 
+from .conftest import announced_hosts_double
+
 ACTOR = uuid.uuid4()
 TEAM = uuid.uuid4()
 OTHER_TEAM = uuid.uuid4()
@@ -47,7 +49,7 @@ async def listing(make_database, tmp_path):
     settings = ProvisionerSettings(environment="test", database_url=url, work_dir=tmp_path)
     db = Database(url)
     teams = CountingTeams({TEAM: Role.VIEWER})
-    yield ClusterService(db, settings, teams, {}), teams, db
+    yield ClusterService(db, settings, teams, {}, announced_hosts_double(settings, {})), teams, db
     await db.dispose()
 
 
