@@ -8,6 +8,7 @@ const COLOR: Record<ClusterStatus, string> = {
   failed: "red",
   deleting: "orange",
   deleted: "dark",
+  unreachable: "yellow",
 };
 
 export function StatusBadge({ status }: { status: ClusterStatus }) {

@@ -6,7 +6,15 @@ import { useNow } from "../../components/useNow";
 import { ClusterTable } from "./ClusterTable";
 import { type ClusterFilter, useListClustersInfiniteQuery } from "./clustersApi";
 
-const STATUSES: ClusterStatus[] = ["pending", "provisioning", "ready", "failed", "deleting", "deleted"];
+const STATUSES: ClusterStatus[] = [
+  "pending",
+  "provisioning",
+  "ready",
+  "unreachable",
+  "failed",
+  "deleting",
+  "deleted",
+];
 const PROVIDERS: Provider[] = ["kind", "k3d", "kwok"];
 
 interface ListProps {

@@ -27,6 +27,7 @@ const STATUS_BY_VERB: Record<string, ClusterStatus> = {
   failed: "failed",
   deleted: "deleted",
   expired: "deleted",
+  unreachable: "unreachable",
 };
 
 export function statusOf(event: ClusterEvent): ClusterStatus | undefined {
