@@ -15,7 +15,17 @@ from . import problems, stream_tickets
 from .deps import bus_connected
 from .headers import SecurityHeaders, api_docs
 from .kube_upstream import Upstreams
-from .routers import auth, clusters, events, health, invitations, kubernetes, teams, terminal
+from .routers import (
+    auth,
+    clusters,
+    events,
+    health,
+    invitations,
+    kubernetes,
+    providers,
+    teams,
+    terminal,
+)
 from .security import TokenVerifier
 from .settings import GatewaySettings
 from .web import mount_web
@@ -32,6 +42,7 @@ def api_router() -> APIRouter:
     api.include_router(teams.router)
     api.include_router(invitations.router)
     api.include_router(clusters.router)
+    api.include_router(providers.router)
     api.include_router(events.router)
     return api
 

@@ -206,7 +206,7 @@ def test_a_kwok_version_that_is_not_installed_is_refused_with_those_that_are(per
     answer = create(ada, provider="kwok", kubernetes_version="v1.9.0")
     body = assert_problem(answer, 422, "validation_error")
     assert body["detail"] == (
-        f"Kubernetes v1.9.0 is not installed for kwok here; available: {', '.join(installed)}"
+        f"Kubernetes v1.9.0 is not offered by kwok here; available: {', '.join(installed)}"
     )
     assert body["available"] == installed
     assert ada.get("/clusters").json()["clusters"] == []
@@ -225,6 +225,11 @@ def test_unknown_cluster_is_404_and_a_bad_id_is_422(person):
     assert_problem(ada.get("/clusters/not-a-uuid"), 422, "validation_error")
 
 
+# An offered version whose node image cannot be pulled (no registry here).
+UNPULLABLE = {"provisioner": {"kind_versions": ("v1.99.0",)}}
+
+
+@pytest.mark.parametrize("platform_overrides", [UNPULLABLE], ids=["unpullable"])
 def test_a_failed_create_carries_the_cli_message(person):
     ada = person()
     cluster = create(ada, kubernetes_version="v1.99.0").json()

@@ -143,6 +143,27 @@ class ClusterProxy(Contract):
     groups: list[str]
 
 
+class ProvidersRequest(ByUser):
+    """Any signed-in user may ask what the providers offer on this machine."""
+
+
+class ProviderInfo(Contract):
+    """What one provider offers here: `available`, or the `reason` why not (its CLI or
+    binaries missing); the CLI's version; the Kubernetes versions a create may ask for,
+    newest first, and the one a create that names none gets."""
+
+    provider: Provider
+    available: bool
+    reason: str | None = None
+    cli_version: str | None = None
+    versions: list[str] = Field(default_factory=list)
+    default_version: str | None = None
+
+
+class ProviderList(Contract):
+    providers: list[ProviderInfo]
+
+
 class ClusterEventData(Contract):
     """`data` of every `pyk8s.events.cluster.*` CloudEvent."""
 

@@ -104,7 +104,12 @@ PERMISSIONS: dict[str, Permissions] = {
             s.event_subject("cluster", ">"),
             s.WORK_PROVISIONER_ALL,
         ],
-        subscribe=["provisioner.cluster.*", "provisioner.team.*", *_micro_service("provisioner")],
+        subscribe=[
+            "provisioner.cluster.*",
+            "provisioner.team.*",
+            "provisioner.providers.*",
+            *_micro_service("provisioner"),
+        ],
         serves=True,
         jetstream=[
             *_stream_admin(s.WORK_STREAM),

@@ -50,6 +50,8 @@ PROVISIONER_CLUSTER_NODE = "provisioner.cluster.node"
 # Peers ask whether a user may act on a cluster: the cluster rules live in the provisioner only.
 PROVISIONER_CLUSTER_ACCESS = "provisioner.cluster.access"
 PROVISIONER_TEAM_COUNT = "provisioner.team.count"
+# What each provider offers on this machine: available or why not, CLI and Kubernetes versions.
+PROVISIONER_PROVIDERS_LIST = "provisioner.providers.list"
 # Work queued on the WORK stream for the provisioner's durable pull consumer.
 WORK_CLUSTER_CREATE = "pyk8s.work.provisioner.create"
 WORK_CLUSTER_DELETE = "pyk8s.work.provisioner.delete"
@@ -126,6 +128,7 @@ GATEWAY_REQUESTS = (
     PROVISIONER_CLUSTER_KUBECONFIG,
     PROVISIONER_CLUSTER_ADMIN_KUBECONFIG,
     PROVISIONER_CLUSTER_PROXY,
+    PROVISIONER_PROVIDERS_LIST,
     TERMINAL_TICKET_CREATE,
     TERMINAL_SESSION_OPEN,
 )

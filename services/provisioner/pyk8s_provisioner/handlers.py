@@ -51,6 +51,10 @@ def build_router(service: ClusterService) -> Router:
     async def node(req: c.ClusterNodeRequest) -> c.ClusterNode:
         return await service.node(req)
 
+    @router.endpoint(subjects.PROVISIONER_PROVIDERS_LIST, c.ProvidersRequest)
+    async def providers(req: c.ProvidersRequest) -> c.ProviderList:
+        return await service.providers()
+
     @router.endpoint(subjects.PROVISIONER_TEAM_COUNT, TeamClusterCountRequest)
     async def team_count(req: TeamClusterCountRequest) -> TeamClusterCountReply:
         return TeamClusterCountReply(count=await service.team_count(req.team_id))

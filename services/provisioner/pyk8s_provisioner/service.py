@@ -2,6 +2,7 @@
 Kubernetes API proxy's per-request check. The long-running work (running the CLIs) is queued
 and done by `operations.Operations`."""
 
+import asyncio
 import hashlib
 import uuid
 from datetime import timedelta
@@ -62,7 +63,7 @@ class ClusterService:
             )
         if req.team_id:
             await self._require_team_role(req.team_id, req.actor_id, Role.MEMBER)
-        version = self._version_for(req)
+        version = await self._version_for(req)
         cluster_id = uuid.uuid4()
         try:
             async with self.db.session() as session:
@@ -91,15 +92,20 @@ class ClusterService:
         except IntegrityError:
             raise self._name_conflict(req.name) from None
 
-    def _version_for(self, req: c.ClusterCreateRequest) -> str | None:
+    async def _version_for(self, req: c.ClusterCreateRequest) -> str | None:
         """The version the cluster will run, refused here when the provider cannot make it
-        on this machine (kwok offers the versions whose binaries are installed)."""
+        on this machine (see `providers`)."""
         try:
-            return self.drivers[req.provider].version_for(req.kubernetes_version)
+            return await self.drivers[req.provider].version_for(req.kubernetes_version)
         except Unavailable as error:
             raise ServiceError(
                 ErrorCode.VALIDATION, str(error), {"available": list(error.available)}
             ) from None
+
+    async def providers(self) -> c.ProviderList:
+        """What each provider offers here: the drivers' probes, fresh for a few seconds."""
+        offers = await asyncio.gather(*(driver.describe() for driver in self.drivers.values()))
+        return c.ProviderList(providers=list(offers))
 
     @staticmethod
     def _name_conflict(name: str) -> ServiceError:

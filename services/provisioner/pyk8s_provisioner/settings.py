@@ -57,9 +57,18 @@ class ProvisionerSettings(ServiceSettings):
     work_ack_wait_seconds: float = 30.0
     work_max_deliver: int = 5
     work_retry_delay_seconds: float = 5.0
-    # Default images when no version is asked for (None: the CLI's own default).
+    # Default images when no version is asked for (None: the CLI's own default: what
+    # `k3d version` names, and the image kind's binary carries).
     kind_node_image: str | None = None
     k3d_node_image: str | None = None
+    # The Kubernetes versions kind and k3d offer, as JSON lists (["v1.33.1", "v1.34.0"]): set
+    # them to what a registry or mirror the nodes pull from holds. Unset: the versions whose
+    # node image (kindest/node:<version>, rancher/k3s:<version>-k3sN) the local Docker engine
+    # holds. The default version is offered either way; any other version is refused.
+    kind_versions: tuple[str, ...] | None = None
+    k3d_versions: tuple[str, ...] | None = None
+    # How long what the providers offer (their CLIs' answers) is reused before asking again.
+    provider_probe_fresh_seconds: float = 15.0
 
     @model_validator(mode="after")
     def _checks(self) -> "ProvisionerSettings":
