@@ -533,6 +533,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Providers
+         * @description Each provider (kind, k3d, kwok): `available`, or the `reason` why not (its CLI or
+         *     binaries missing); its CLI's version; the Kubernetes versions a create may ask for and
+         *     the default one. A create asking for any other version is refused (422). Any signed-in
+         *     user.
+         */
+        get: operations["list_providers_api_v1_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/tickets": {
         parameters: {
             query?: never;
@@ -883,6 +906,30 @@ export interface components {
          * @enum {string}
          */
         Provider: "kind" | "k3d" | "kwok";
+        /**
+         * ProviderInfo
+         * @description What one provider offers here: `available`, or the `reason` why not (its CLI or
+         *     binaries missing); the CLI's version; the Kubernetes versions a create may ask for,
+         *     newest first, and the one a create that names none gets.
+         */
+        ProviderInfo: {
+            provider: components["schemas"]["Provider"];
+            /** Available */
+            available: boolean;
+            /** Reason */
+            reason?: string | null;
+            /** Cli Version */
+            cli_version?: string | null;
+            /** Versions */
+            versions?: string[];
+            /** Default Version */
+            default_version?: string | null;
+        };
+        /** ProviderList */
+        ProviderList: {
+            /** Providers */
+            providers: components["schemas"]["ProviderInfo"][];
+        };
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
@@ -2001,6 +2048,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_providers_api_v1_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderList"];
                 };
             };
         };
