@@ -5,7 +5,7 @@
 // non-members, 403 where the table does not allow the caller's role.
 import { http, HttpResponse, type JsonBodyType } from "msw";
 import type { paths } from "../api/schema";
-import type { Cluster, ClusterStatus, Invitation, Kubeconfig, Role, User } from "../api/types";
+import type { Cluster, ClusterStatus, Invitation, Kubeconfig, ProviderInfo, Role, User } from "../api/types";
 import { allows, clusterRights, teamRights, type ClusterAction, type TeamAction } from "../permissions";
 
 const PUBLIC_URL = "http://localhost:3000";
@@ -121,6 +121,12 @@ export class GatewayDouble {
   tickets: string[] = [];
   /** The clusters whose admin kubeconfig was handed out, in order: the gateway audits these. */
   adminKubeconfigReads: string[] = [];
+  /** What each provider offers, as the provisioner would say; tests change it. */
+  providers: ProviderInfo[] = [
+    { provider: "kind", available: true, cli_version: "v0.30.0", versions: ["v1.34.0", "v1.33.1"], default_version: "v1.34.0" },
+    { provider: "k3d", available: true, cli_version: "v5.8.3", versions: ["v1.31.5"], default_version: "v1.31.5" },
+    { provider: "kwok", available: true, cli_version: "v0.8.0", versions: ["v1.34.4"], default_version: "v1.34.4" },
+  ];
   /** Every request seen, as "METHOD /path", for assertions on what was sent. */
   requests: { method: string; path: string; body: unknown }[] = [];
 
@@ -484,6 +490,10 @@ export class GatewayDouble {
       }),
 
       // clusters
+      this.route("get", "/providers", 200, ({ request }) => {
+        this.caller(request);
+        return { providers: this.providers };
+      }),
       this.route("get", "/clusters", 200, ({ request }) => {
         const user = this.caller(request);
         const clusters = [...this.clusters.values()].filter((c) => c.status !== "deleted" && this.seesCluster(c, user));
@@ -493,7 +503,17 @@ export class GatewayDouble {
         const user = this.caller(request);
         if (!DNS_LABEL.test(body.name) || body.name.length > 40) throw new ProblemError(422, "validation_error", "request validation failed");
         const team = body.team_id ? this.teamFor(body.team_id, user, "create_clusters") : null;
+        const offer = this.providers.find((p) => p.provider === body.provider)!;
+        if (!offer.available) {
+          throw new ProblemError(422, "validation_error", `${offer.provider} is not available here: ${offer.reason}`);
+        }
+        const versions = offer.versions ?? [];
+        if (body.kubernetes_version && !versions.includes(body.kubernetes_version)) {
+          const available = versions.join(", ");
+          throw new ProblemError(422, "validation_error", `Kubernetes ${body.kubernetes_version} is not offered by ${offer.provider} here; available: ${available}`);
+        }
         const cluster = this.addCluster(body.name, user, team);
+        cluster.kubernetes_version = body.kubernetes_version ?? offer.default_version ?? null;
         cluster.created_at = now();
         cluster.provider = body.provider;
         cluster.workers = body.workers ?? 0;

@@ -1,5 +1,14 @@
 import { baseApi } from "../../api/baseApi";
-import type { Cluster, ClusterCreate, ClusterList, Kubeconfig, StreamTicket, TerminalTicket } from "../../api/types";
+import type {
+  Cluster,
+  ClusterCreate,
+  ClusterList,
+  Kubeconfig,
+  ProviderInfo,
+  ProviderList,
+  StreamTicket,
+  TerminalTicket,
+} from "../../api/types";
 
 export const clustersApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
@@ -10,6 +19,10 @@ export const clustersApi = baseApi.injectEndpoints({
         { type: "Cluster" as const, id: "LIST" },
         ...clusters.map((c) => ({ type: "Cluster" as const, id: c.id })),
       ],
+    }),
+    listProviders: build.query<ProviderInfo[], void>({
+      query: () => "/providers",
+      transformResponse: (body: ProviderList) => body.providers,
     }),
     getCluster: build.query<Cluster, string>({
       query: (id) => `/clusters/${id}`,
@@ -44,6 +57,7 @@ export const clustersApi = baseApi.injectEndpoints({
 
 export const {
   useListClustersQuery,
+  useListProvidersQuery,
   useGetClusterQuery,
   useCreateClusterMutation,
   useDeleteClusterMutation,
