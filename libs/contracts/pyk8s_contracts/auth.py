@@ -1,6 +1,8 @@
 """Auth service contracts."""
 
+import json
 from datetime import datetime
+from importlib.resources import files
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -9,7 +11,14 @@ from pydantic import EmailStr, Field, StrictInt, StringConstraints
 from .common import ByUser, Contract, DisplayName, Username
 from .teams import InvitationToken
 
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# The password rules, as data: the sign-up form shows and checks the same file.
+PASSWORD_RULES = json.loads(files(__package__).joinpath("password.json").read_text())
+Password = Annotated[
+    str,
+    StringConstraints(
+        min_length=PASSWORD_RULES["min_length"], max_length=PASSWORD_RULES["max_length"]
+    ),
+]
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Strict: a body's `true` or `"30"` is refused rather than read as a number.
 TokenDays = Annotated[StrictInt, Field(ge=1, le=365)]
