@@ -6,9 +6,10 @@ from importlib.resources import files
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import EmailStr, Field, StrictInt, StringConstraints
+from pydantic import Field, StrictInt, StringConstraints
 
 from .common import ByUser, Contract, DisplayName, Username
+from .emails import Email
 from .teams import InvitationToken
 
 # The password rules, as data: the sign-up form shows and checks the same file.
@@ -39,7 +40,7 @@ class User(Contract):
 
 class SignupRequest(Contract):
     username: Username
-    email: EmailStr
+    email: Email
     password: Password
     display_name: DisplayName | None = None
     # An invitation sent to this email: the new account joins that team (see SignupInvited).

@@ -39,6 +39,9 @@ class AuthSettings(ServiceSettings):
     # A sign-up or login expected to wait longer than this for a worker is refused at once
     # (503, Retry-After) rather than left to time out at the caller.
     password_queue_seconds: float = Field(10.0, gt=0)
+    # Addresses are checked for syntax only (internal domains such as lab.local welcome); set,
+    # sign-up also asks DNS whether the address's domain takes mail.
+    email_check_deliverability: bool = False
 
     @model_validator(mode="after")
     def _argon2_not_weakened_in_production(self) -> "AuthSettings":

@@ -454,9 +454,7 @@ async def test_kind_and_k3d_versions_are_checked_before_anything_is_queued(
     service, ops, teams, db = world
     actor = uuid.uuid4()
     with pytest.raises(ServiceError) as refused:
-        await service.create(
-            create_request(actor, provider=provider, kubernetes_version="v1.99.0")
-        )
+        await service.create(create_request(actor, provider=provider, kubernetes_version="v1.99.0"))
     assert refused.value.code == "validation_error"
     assert refused.value.message.startswith(
         f"Kubernetes v1.99.0 is not offered by {provider} here; available: "

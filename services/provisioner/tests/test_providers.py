@@ -62,7 +62,7 @@ async def test_a_missing_cli_is_unavailable_with_the_reason(driver_class, tmp_pa
     assert not offer.available
     assert offer.versions == [] and offer.cli_version is None
     assert "command not found" in offer.reason and missing in offer.reason
-    with pytest.raises(Unavailable, match="is not available here: .*command not found"):
+    with pytest.raises(Unavailable, match=r"is not available here: .*command not found"):
         await driver.version_for(None)
 
 

@@ -2,19 +2,21 @@
 Every request names its actor and the role is checked here again, whatever the gateway
 already checked. No SQL here (repository.py), no NATS (peers.py, handlers.py)."""
 
+import asyncio
 import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import EmailStr, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyk8s_contracts import teams as c
 from pyk8s_contracts.auth import SignupInvited, User
 from pyk8s_contracts.common import Ok
+from pyk8s_contracts.emails import Email, undeliverable
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_contracts.subjects import event_subject
@@ -29,7 +31,7 @@ from .settings import TeamsSettings
 
 EVENT_SOURCE = "/services/teams"
 TOKEN_PREFIX = "pyk8s_inv_"
-_EMAIL = TypeAdapter(EmailStr)
+_EMAIL = TypeAdapter(Email)
 
 
 class PeersPort(Protocol):
@@ -346,13 +348,22 @@ class TeamsService:
                 ErrorCode.NOT_FOUND, f"no account has the username {login!r}", {"field": "login"}
             )
         try:
-            return None, _EMAIL.validate_python(login).lower()
+            email = _EMAIL.validate_python(login).lower()
         except ValidationError:
             raise ServiceError(
                 ErrorCode.VALIDATION,
                 "login is neither a username nor an email",
                 [{"loc": ["body", "login"], "msg": "not a valid email", "type": "value_error"}],
             ) from None
+        if self.settings.email_check_deliverability:
+            reason = await asyncio.to_thread(undeliverable, email)
+            if reason:
+                raise ServiceError(
+                    ErrorCode.VALIDATION,
+                    f"login: {reason}",
+                    [{"loc": ["body", "login"], "msg": reason, "type": "value_error"}],
+                )
+        return None, email
 
     async def list_invitations(self, req: c.TeamRequest) -> c.InvitationList:
         async with self.db.session() as session:
