@@ -57,6 +57,10 @@ WORK_CLUSTER_CREATE = "pyk8s.work.provisioner.create"
 WORK_CLUSTER_DELETE = "pyk8s.work.provisioner.delete"
 WORK_PROVISIONER_ALL = "pyk8s.work.provisioner.>"
 CLUSTER_EVENTS_ALL = "pyk8s.events.cluster.>"
+# Team events that concern one person (`data.user_id`): invitations to them, their role
+# changed, their removal. The gateway's live stream sends each to that person only.
+TEAM_INVITATION_EVENTS = "pyk8s.events.team.invitation.>"
+TEAM_MEMBER_EVENTS = "pyk8s.events.team.member.>"
 
 # terminal
 TERMINAL_TICKET_CREATE = "terminal.ticket.create"

@@ -66,7 +66,10 @@ def _status(invitation: Invitation, now: datetime) -> c.InvitationStatus:
 
 
 def _invitation(
-    invitation: Invitation, team_name: str, username: str | None = None
+    invitation: Invitation,
+    team_name: str,
+    username: str | None = None,
+    inviter: User | None = None,
 ) -> c.Invitation:
     return c.Invitation(
         id=invitation.id,
@@ -77,6 +80,7 @@ def _invitation(
         invitee_username=username,
         email=invitation.email,
         invited_by=invitation.invited_by,
+        invited_by_email=inviter.email if inviter else None,
         status=_status(invitation, _now()),
         created_at=invitation.created_at,
         expires_at=invitation.expires_at,
@@ -305,6 +309,7 @@ class TeamsService:
 
     # invitations
     async def invite(self, req: c.InvitationCreateRequest) -> c.InvitationCreated:
+        inviter = (await self.peers.users([req.actor_id])).get(req.actor_id)
         async with self.db.session() as session:
             repo = TeamsRepository(session)
             team = await self._lock_team(repo, req.team_id)
@@ -335,7 +340,19 @@ class TeamsService:
                 expires_at=now + timedelta(seconds=self.settings.invitation_ttl_seconds),
             )
             await repo.add(invitation)
-            created = _invitation(invitation, team.name, user.username if user else None)
+            # Told live to the invitee (an account; an e-mail invitation reaches nobody yet).
+            _emit(
+                session,
+                "team.invitation",
+                "created",
+                req.team_id,
+                invitation_id=invitation.id,
+                user_id=invitation.invitee_id,
+                team_name=team.name,
+                role=invitation.role,
+                by=req.actor_id,
+            )
+            created = _invitation(invitation, team.name, user.username if user else None, inviter)
         return c.InvitationCreated(**created.model_dump(), token=token)
 
     async def _invitee(self, login: str) -> tuple[User | None, str | None]:
@@ -373,11 +390,16 @@ class TeamsService:
             if team is None:  # deleted since the membership was read
                 raise not_found()
             rows = await repo.pending_invitations_of_team(req.team_id, _now())
-        users = await self.peers.users([r.invitee_id for r in rows if r.invitee_id])
+        users = await self.peers.users(
+            list({r.invitee_id for r in rows if r.invitee_id} | {r.invited_by for r in rows})
+        )
         return c.InvitationList(
             invitations=[
                 _invitation(
-                    r, team.name, users[r.invitee_id].username if r.invitee_id in users else None
+                    r,
+                    team.name,
+                    users[r.invitee_id].username if r.invitee_id in users else None,
+                    users.get(r.invited_by),
                 )
                 for r in rows
             ]
@@ -394,12 +416,27 @@ class TeamsService:
                 raise error
             invitation.status = "revoked"
             invitation.resolved_at = _now()
+            _emit(
+                session,
+                "team.invitation",
+                "revoked",
+                req.team_id,
+                invitation_id=invitation.id,
+                user_id=invitation.invitee_id,
+                by=req.actor_id,
+            )
         return Ok()
 
     async def my_invitations(self, req: c.ByUser) -> c.InvitationList:
         async with self.db.session() as session:
             rows = await TeamsRepository(session).pending_invitations_of_user(req.actor_id, _now())
-        return c.InvitationList(invitations=[_invitation(inv, team.name) for inv, team in rows])
+        inviters = await self.peers.users(list({inv.invited_by for inv, _ in rows}))
+        return c.InvitationList(
+            invitations=[
+                _invitation(inv, team.name, inviter=inviters.get(inv.invited_by))
+                for inv, team in rows
+            ]
+        )
 
     async def _invitation_of(self, repo: TeamsRepository, req: c.InvitationRequest) -> Invitation:
         invitation = await repo.invitation_for_update(req.invitation_id)

@@ -588,7 +588,10 @@ export interface paths {
         /**
          * Cluster Events
          * @description Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
-         *     deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
+         *     deleting, expired, deleted) of the clusters the caller may see, or of one team's, and
+         *     the team events that concern the caller alone (`io.pyk8s.team.invitation.created` /
+         *     `.revoked`, `io.pyk8s.team.member.role_changed` / `.removed`, where `data.user_id` is
+         *     the caller). Send
          *     the token as `Authorization: Bearer ...`, or, where the client cannot set headers
          *     (EventSource), a single-use `?ticket=` from `POST /events/tickets`. The stream ends when
          *     the token expires or is revoked; reconnect (with a new ticket) and `Last-Event-ID` to get
@@ -788,6 +791,8 @@ export interface components {
              * Format: uuid
              */
             invited_by: string;
+            /** Invited By Email */
+            invited_by_email?: string | null;
             status: components["schemas"]["InvitationStatus"];
             /**
              * Created At
@@ -837,6 +842,8 @@ export interface components {
              * Format: uuid
              */
             invited_by: string;
+            /** Invited By Email */
+            invited_by_email?: string | null;
             status: components["schemas"]["InvitationStatus"];
             /**
              * Created At
