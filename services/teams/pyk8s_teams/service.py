@@ -416,6 +416,7 @@ class TeamsService:
                 raise error
             invitation.status = "revoked"
             invitation.resolved_at = _now()
+            team = await repo.team(req.team_id)
             _emit(
                 session,
                 "team.invitation",
@@ -423,6 +424,7 @@ class TeamsService:
                 req.team_id,
                 invitation_id=invitation.id,
                 user_id=invitation.invitee_id,
+                team_name=team.name,
                 by=req.actor_id,
             )
         return Ok()

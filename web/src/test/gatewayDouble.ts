@@ -111,7 +111,8 @@ export class GatewayDouble {
   clusters = new Map<string, Cluster>();
   private accessTokens = new Map<string, string>();
   private refreshTokens = new Map<string, string>();
-  private streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Open event streams, each with the user it is for. */
+  private streams = new Map<ReadableStreamDefaultController<Uint8Array>, string>();
   private streamTickets = new Map<string, string>();
   private sequence = 0;
   /** The URL of every request for the event stream, in order. */
@@ -167,6 +168,7 @@ export class GatewayDouble {
       invitee_username: invitee.username,
       email: null,
       invited_by: invitedBy.id,
+      invited_by_email: invitedBy.email,
       status: "pending",
       created_at: now(),
       expires_at: new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString(),
@@ -207,7 +209,7 @@ export class GatewayDouble {
 
   /** Ends every open event stream, as the gateway does when a stream's token expires. */
   endStreams(): void {
-    for (const controller of this.streams) controller.close();
+    for (const controller of this.streams.keys()) controller.close();
     this.streams.clear();
   }
 
@@ -217,27 +219,29 @@ export class GatewayDouble {
     stored.status = status;
     stored.status_message = message;
     const verb = status === "pending" ? "created" : status;
-    const event = {
-      specversion: "1.0",
-      id: newId(),
-      source: "pyk8s/provisioner",
-      type: `io.pyk8s.cluster.${verb}`,
-      time: now(),
-      subject: cluster.id,
-      datacontenttype: "application/json",
-      data: {
-        cluster_id: cluster.id,
-        name: cluster.name,
-        team_id: cluster.team_id,
-        owner: cluster.owner_id,
-        provider: cluster.provider,
-        status,
-        status_message: message,
-        expires_at: cluster.expires_at,
-      },
-    };
+    this.publish("pyk8s/provisioner", `io.pyk8s.cluster.${verb}`, cluster.id, {
+      cluster_id: cluster.id,
+      name: cluster.name,
+      team_id: cluster.team_id,
+      owner: cluster.owner_id,
+      provider: cluster.provider,
+      status,
+      status_message: message,
+      expires_at: cluster.expires_at,
+    });
+  }
+
+  /** A team event that concerns `person` (`io.pyk8s.team.<verb>`), on the streams of that
+   * person only, as the gateway sends them. */
+  publishPersonal(person: User, verb: string, team: TeamRow, data: Record<string, unknown> = {}): void {
+    const event = { team_id: team.id, user_id: person.id, ...data };
+    this.publish("/services/teams", `io.pyk8s.team.${verb}`, team.id, event, person.id);
+  }
+
+  private publish(source: string, type: string, subject: string, data: Record<string, unknown>, only?: string): void {
+    const event = { specversion: "1.0", id: newId(), source, type, time: now(), subject, datacontenttype: "application/json", data };
     const frame = new TextEncoder().encode(`id: ${++this.sequence}\ndata: ${JSON.stringify(event)}\n\n`);
-    for (const controller of this.streams) controller.enqueue(frame);
+    for (const [controller, userId] of this.streams) if (!only || userId === only) controller.enqueue(frame);
   }
 
   // ---- internals ----
@@ -570,12 +574,14 @@ export class GatewayDouble {
         const url = new URL(request.url);
         this.streamUrls.push(url);
         const ticket = url.searchParams.get("ticket");
+        const ticketUser = ticket === null ? undefined : this.streamTickets.get(ticket);
         if (ticket !== null && !this.streamTickets.delete(ticket)) {
           return problem(401, "invalid_token", "the ticket is invalid, used or expired", url.pathname);
         }
+        let userId = ticketUser ?? "";
         if (ticket === null) {
           try {
-            this.caller(request);
+            userId = this.caller(request).id;
           } catch (error) {
             const e = error as ProblemError;
             return problem(e.status, e.code, e.message, url.pathname);
@@ -585,7 +591,7 @@ export class GatewayDouble {
         const stream = new ReadableStream<Uint8Array>({
           start: (controller) => {
             mine = controller;
-            this.streams.add(controller);
+            this.streams.set(controller, userId);
             controller.enqueue(new TextEncoder().encode("retry: 3000\n: connected\n\n"));
           },
           cancel: () => {
