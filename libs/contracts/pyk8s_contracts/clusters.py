@@ -35,10 +35,17 @@ class Cluster(Contract):
     workers: int
     status: ClusterStatus
     status_message: str | None
+    # Where the platform reaches the API server; gone once the cluster is deleted.
     api_server: str | None
     created_at: datetime
     ready_at: datetime | None
     expires_at: datetime
+    # Who asked for the deletion (None when it expired or is not deleted), with their e-mail.
+    deleted_by: UUID | None = None
+    deleted_by_email: str | None = None
+    # Where people reach the cluster's Kubernetes API: the gateway's proxy under its public
+    # URL, once ready (the gateway fills it in).
+    endpoint: str | None = None
 
 
 class ClusterNodeRequest(Contract):
@@ -88,6 +95,13 @@ class ClusterCreateRequest(ByUser):
 
 class ClusterRequest(ByUser):
     cluster_id: UUID
+
+
+class ClusterDeleteRequest(ClusterRequest):
+    """`actor_email`: the actor's e-mail as the gateway read it from the auth service, shown
+    to the cluster's other viewers as who deleted it."""
+
+    actor_email: Annotated[str, StringConstraints(max_length=320)] | None = None
 
 
 class ClusterListRequest(ByUser):
@@ -175,6 +189,8 @@ class ClusterEventData(Contract):
     status: ClusterStatus
     status_message: str | None = None
     expires_at: datetime | None = None
+    # Who asked for the deletion (deleting, deleted); None when the cluster expired.
+    deleted_by: UUID | None = None
 
 
 class AdminKubeconfigReadData(ClusterEventData):

@@ -30,6 +30,7 @@ def event_data(cluster: Cluster) -> ClusterEventData:
         status=cluster.status,
         status_message=cluster.status_message,
         expires_at=cluster.expires_at,
+        deleted_by=cluster.deleted_by,
     )
 
 

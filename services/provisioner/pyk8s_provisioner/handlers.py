@@ -23,8 +23,8 @@ def build_router(service: ClusterService) -> Router:
     async def get(req: c.ClusterRequest) -> c.Cluster:
         return await service.get(req)
 
-    @router.endpoint(subjects.PROVISIONER_CLUSTER_DELETE, c.ClusterRequest)
-    async def delete(req: c.ClusterRequest) -> c.Cluster:
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_DELETE, c.ClusterDeleteRequest)
+    async def delete(req: c.ClusterDeleteRequest) -> c.Cluster:
         return await service.delete(req)
 
     @router.endpoint(subjects.PROVISIONER_CLUSTER_EXTEND, c.ClusterExtendRequest)

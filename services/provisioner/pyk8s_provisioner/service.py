@@ -162,7 +162,7 @@ class ClusterService:
             rows = await repository.visible(session, req.actor_id, team_ids, req.team_id)
         return c.ClusterList(clusters=[to_contract(row) for row in rows])
 
-    async def delete(self, req: c.ClusterRequest) -> c.Cluster:
+    async def delete(self, req: c.ClusterDeleteRequest) -> c.Cluster:
         """Idempotent: deleting a cluster that is already going or gone changes nothing."""
         await self._authorized(req, access.DELETE)
         async with self.db.session() as session:
@@ -170,6 +170,8 @@ class ClusterService:
             if cluster.status not in (S.DELETING, S.DELETED):
                 cluster.status = S.DELETING.value
                 cluster.status_message = None
+                cluster.deleted_by = req.actor_id
+                cluster.deleted_by_email = req.actor_email
                 await session.flush()
                 emit(session, cluster, "deleting")
                 enqueue(session, cluster.id, "delete")

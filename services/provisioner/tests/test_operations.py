@@ -106,7 +106,7 @@ async def test_create_to_ready_to_deleted(world):
     ready = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
     assert ready.status == "ready"
     await ops.create(cluster.id)  # a redelivered create changes nothing
-    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    await service.delete(c.ClusterDeleteRequest(actor_id=actor, cluster_id=cluster.id))
     await ops.delete(cluster.id)
     await ops.delete(cluster.id)
     assert await verbs(db, cluster.id) == [
@@ -116,6 +116,10 @@ async def test_create_to_ready_to_deleted(world):
         "deleting",
         "deleted",
     ]
+    deleted = [data for subject, data in await outbox(db) if subject.endswith(".deleted")]
+    assert deleted[0]["data"]["deleted_by"] == str(actor)
+    gone = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert gone.deleted_by == actor and gone.api_server is None
     assert containers("kind", runtime_name("demo", cluster.id)) == []
 
 
@@ -179,7 +183,7 @@ async def test_a_kwok_cluster_from_request_to_deleted(world):
     driver.shell = image
     node = await service.node(c.ClusterNodeRequest(cluster_id=cluster.id))
     assert node.container == f"pyk8s-kwok-{runtime}"
-    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    await service.delete(c.ClusterDeleteRequest(actor_id=actor, cluster_id=cluster.id))
     started = time.monotonic()
     await ops.delete(cluster.id)
     to_deleted = time.monotonic() - started
@@ -286,7 +290,7 @@ async def test_a_delete_asked_during_the_create_wins(world, monkeypatch):
 
     while not await provisioning():
         await asyncio.sleep(0.05)
-    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    await service.delete(c.ClusterDeleteRequest(actor_id=actor, cluster_id=cluster.id))
     deleting = asyncio.create_task(ops.delete(cluster.id))
     await asyncio.gather(creating, deleting)
     final = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))

@@ -451,7 +451,8 @@ export interface paths {
         };
         /**
          * Get Cluster
-         * @description The owner of a personal cluster, or a viewer or above of the cluster's team.
+         * @description The owner of a personal cluster, or a viewer or above of the cluster's team. Once
+         *     ready, `endpoint` is where kubectl reaches it (this gateway's proxy).
          */
         get: operations["get_cluster_api_v1_clusters__cluster_id__get"];
         put?: never;
@@ -459,7 +460,8 @@ export interface paths {
         /**
          * Delete Cluster
          * @description Queue the deletion (idempotent). The creator (while member or above), or an admin or
-         *     owner of the team.
+         *     owner of the team. The cluster then names who deleted it (`deleted_by`,
+         *     `deleted_by_email`) to everyone who sees it.
          */
         delete: operations["delete_cluster_api_v1_clusters__cluster_id__delete"];
         options?: never;
@@ -727,6 +729,12 @@ export interface components {
              * Format: date-time
              */
             expires_at: string;
+            /** Deleted By */
+            deleted_by?: string | null;
+            /** Deleted By Email */
+            deleted_by_email?: string | null;
+            /** Endpoint */
+            endpoint?: string | null;
         };
         /** ClusterCreateBody */
         ClusterCreateBody: {
