@@ -190,10 +190,12 @@ export class GatewayDouble {
       status,
       status_message: null,
       api_server: status === "ready" ? "https://127.0.0.1:6443" : null,
+      endpoint: null,
       created_at: new Date(created).toISOString(),
       ready_at: status === "ready" ? new Date(created + 60000).toISOString() : null,
       expires_at: new Date(created + 4 * 3600 * 1000).toISOString(),
     };
+    cluster.endpoint = status === "ready" ? `${PUBLIC_URL}/k8s/clusters/${cluster.id}` : null;
     this.clusters.set(cluster.id, cluster);
     return cluster;
   }
@@ -218,6 +220,8 @@ export class GatewayDouble {
     const stored = this.clusters.get(cluster.id)!;
     stored.status = status;
     stored.status_message = message;
+    if (status === "deleting" || status === "deleted") stored.endpoint = null;
+    if (status === "deleted") stored.api_server = null;
     const verb = status === "pending" ? "created" : status;
     this.publish("pyk8s/provisioner", `io.pyk8s.cluster.${verb}`, cluster.id, {
       cluster_id: cluster.id,
@@ -228,6 +232,7 @@ export class GatewayDouble {
       status,
       status_message: message,
       expires_at: cluster.expires_at,
+      deleted_by: stored.deleted_by ?? null,
     });
   }
 
@@ -527,8 +532,11 @@ export class GatewayDouble {
         return this.clusterFor(params.cluster_id, this.caller(request), "read");
       }),
       this.route("delete", "/clusters/{cluster_id}", 202, ({ request, params }) => {
-        const cluster = this.clusterFor(params.cluster_id, this.caller(request), "delete");
-        cluster.status = "deleting";
+        const user = this.caller(request);
+        const cluster = this.clusterFor(params.cluster_id, user, "delete");
+        if (cluster.status !== "deleting" && cluster.status !== "deleted") {
+          Object.assign(cluster, { status: "deleting", deleted_by: user.id, deleted_by_email: user.email, endpoint: null });
+        }
         return cluster;
       }),
       this.route("get", "/clusters/{cluster_id}/kubeconfig", 200, ({ request, params }) => {
