@@ -4,6 +4,7 @@ from pathlib import Path
 from pydantic import IPvAnyAddress, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from pyk8s_contracts.clusters import KubernetesVersion
 from pyk8s_kit.settings import ServiceSettings
 
 from .crypto import fernet_keys
@@ -65,8 +66,8 @@ class ProvisionerSettings(ServiceSettings):
     # them to what a registry or mirror the nodes pull from holds. Unset: the versions whose
     # node image (kindest/node:<version>, rancher/k3s:<version>-k3sN) the local Docker engine
     # holds. The default version is offered either way; any other version is refused.
-    kind_versions: tuple[str, ...] | None = None
-    k3d_versions: tuple[str, ...] | None = None
+    kind_versions: tuple[KubernetesVersion, ...] | None = None
+    k3d_versions: tuple[KubernetesVersion, ...] | None = None
     # How long what the providers offer (their CLIs' answers) is reused before asking again.
     provider_probe_fresh_seconds: float = 15.0
 

@@ -9,6 +9,7 @@ import pytest
 
 from pyk8s_contracts.clusters import Provider
 from pyk8s_provisioner.drivers import K3dDriver, KindDriver, Timeouts, Unavailable
+from pyk8s_provisioner.settings import ProvisionerSettings
 
 from .conftest import K3D_DOUBLE, KIND_DOUBLE
 
@@ -116,3 +117,11 @@ async def test_a_configured_node_image_is_the_default():
     offer = await driver.describe()
     assert offer.default_version == "v1.33.1"
     assert driver.image("v1.33.1") == "kindest/node:v1.33.1@sha256:abc"
+
+
+def test_configured_versions_must_be_kubernetes_versions():
+    with pytest.raises(ValueError, match="k3d_versions"):
+        ProvisionerSettings(environment="test", k3d_versions=("latest",))
+    assert ProvisionerSettings(environment="test", kind_versions=("v1.33.1",)).kind_versions == (
+        "v1.33.1",
+    )
