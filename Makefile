@@ -20,7 +20,8 @@ web:
 	  (cd web && npm ci --no-audit --no-fund) && touch web/node_modules; fi
 	@if [ ! -f web/dist/index.html ] || [ -n "$$(find web/src web/index.html web/package.json \
 	  web/vite.config.ts web/tsconfig.json web/scripts/initial-js.mjs \
-	  libs/contracts/pyk8s_contracts/rbac.json -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
+	  libs/contracts/pyk8s_contracts/rbac.json \
+	  libs/contracts/pyk8s_contracts/password.json -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
 	  (cd web && npm run build) || { rm -f web/dist/index.html; exit 1; }; fi
 
 ## The web app's API types (web/src/api/schema.ts) from the gateway's OpenAPI document,

@@ -1,7 +1,8 @@
 // Browser check of the whole team workflow on the real platform: two people sign up, one
-// creates a team and invites the other, who accepts, creates a cluster for the team, watches
-// it become ready live, opens its terminal, runs a command, and deletes the cluster while
-// the first person's dashboard follows along without reloading.
+// creates a team and invites the other, whose open dashboard shows the invitation live; they
+// accept, create a cluster for the team with one of the provider's versions, watch it become
+// ready live, open its terminal, run a command, and delete the cluster while the first
+// person's dashboard follows along without reloading.
 //
 //   E2E_BASE_URL=http://127.0.0.1:8080 node e2e/workflow.mjs
 import { artifact, newPerson, run, signUp, step } from "./browser.mjs";
@@ -31,10 +32,11 @@ await run(async (open) => {
     await ownerPage.getByRole("table", { name: "Pending invitations" }).getByText(member.username).waitFor();
   });
 
-  await step("the member sees the invitation and accepts it", async () => {
-    await memberPage.reload();
+  await step("the member's open dashboard shows the invitation live, and they accept it", async () => {
+    await memberPage.getByText(`You are invited to join ${teamName} as member`).waitFor();
     const invitation = memberPage.getByRole("alert", { name: "Invitations for you" });
     await invitation.getByText(teamName).waitFor();
+    await invitation.getByText(`invited by ${owner.email}`).waitFor();
     await invitation.getByRole("button", { name: "Accept" }).click();
     await invitation.waitFor({ state: "detached" });
   });
@@ -48,6 +50,9 @@ await run(async (open) => {
     await memberPage.getByRole("button", { name: "New cluster" }).click();
     const dialog = memberPage.getByRole("dialog");
     await dialog.getByLabel("Name", { exact: true }).fill(clusterName);
+    await dialog.getByRole("radiogroup", { name: "Provider" }).getByRole("radio", { name: "kind" }).waitFor();
+    const version = dialog.getByRole("combobox", { name: "Kubernetes version" }).or(dialog.getByRole("textbox", { name: "Kubernetes version" })).first();
+    await memberPage.waitForFunction((el) => /\(default\)$/.test(el.value), await version.elementHandle());
     await dialog.getByRole("textbox", { name: "Team" }).or(dialog.getByRole("combobox", { name: "Team" })).first().click();
     await memberPage.getByRole("option", { name: teamName }).click();
     await dialog.getByRole("button", { name: "Create" }).click();
@@ -61,6 +66,9 @@ await run(async (open) => {
     await row.getByText(teamName).waitFor();
     await ownerPage.screenshot({ path: artifact("e2e-workflow-dashboard.png"), fullPage: true });
     await memberPage.getByLabel("Status history").getByText("ready").waitFor();
+    const facts = memberPage.getByRole("region", { name: "Cluster facts" });
+    await facts.getByText(/\/k8s\/clusters\//).waitFor();
+    await facts.getByText(/^v1\.\d+\.\d+$/).waitFor();
     await memberPage.screenshot({ path: artifact("e2e-cluster.png"), fullPage: true });
   });
 

@@ -120,6 +120,11 @@ def test_kubeconfig_stdout_file_and_merge(users):
     fails(bob.run("cluster", "delete", "demo", "--yes"), EXIT_NOT_FOUND)
 
 
+# An offered version whose node image cannot be pulled (no registry here).
+UNPULLABLE = {"provisioner": {"kind_versions": ("v1.0.99",)}}
+
+
+@pytest.mark.parametrize("platform_overrides", [UNPULLABLE], ids=["unpullable"])
 def test_failed_cluster_exits_5_with_the_reason(users):
     ada = users.signed_up("ada")
     result = ada.run(
@@ -217,3 +222,38 @@ def test_extend_beyond_the_maximum_is_refused(users):
     ada = users.signed_up("ada")
     ada.ok("cluster", "create", "demo", "--no-wait")
     fails(ada.run("cluster", "extend", "demo", "--hours", "8000"), EXIT_ERROR, "at most 72 hours")
+
+
+def test_cluster_providers_lists_what_each_offers(users):
+    ada = users.signed_up("ada")
+    offers = {offer["provider"]: offer for offer in ada.json("cluster", "providers")}
+    assert set(offers) == {"kind", "k3d", "kwok"}
+    assert (offers["kind"]["cli_version"], offers["kind"]["default_version"]) == (
+        "v0.30.0",
+        "v1.34.0",
+    )
+    table = ada.ok("cluster", "providers").stdout
+    assert "k3d" in table and "v5.8.3" in table and "v1.31.5" in table
+
+
+def test_a_version_not_offered_fails_before_anything_is_queued(users):
+    ada = users.signed_up("ada")
+    result = ada.run("cluster", "create", "odd", "--provider", "k3d", "--version", "v1.99.0")
+    fails(
+        result,
+        EXIT_ERROR,
+        "Kubernetes v1.99.0 is not offered by k3d on the server; available: v1.31.5",
+    )
+    assert ada.json("cluster", "list") == []
+
+
+NO_KIND = {"provisioner": {"kind_bin": "/nonexistent/kind"}}
+
+
+@pytest.mark.parametrize("platform_overrides", [NO_KIND], ids=["no-kind"])
+def test_a_provider_missing_on_the_server_fails_with_the_reason(users):
+    ada = users.signed_up("ada")
+    line = fails(ada.run("cluster", "create", "demo"), EXIT_ERROR, "kind is not available")
+    assert "/nonexistent/kind: command not found" in line
+    assert "available: k3d" in line
+    assert ada.json("cluster", "list") == []

@@ -23,6 +23,7 @@ from .routers import (
     hosts,
     invitations,
     kubernetes,
+    providers,
     teams,
     terminal,
 )
@@ -43,6 +44,7 @@ def api_router() -> APIRouter:
     api.include_router(invitations.router)
     api.include_router(clusters.router)
     api.include_router(hosts.router)
+    api.include_router(providers.router)
     api.include_router(events.router)
     return api
 

@@ -5,6 +5,7 @@ import subprocess
 from datetime import datetime, timedelta
 
 import pytest
+import yaml
 from sqlalchemy import select, update
 
 from conftest import KWOK_SETTINGS, NODE_LABELS, require_kwok, unique
@@ -206,7 +207,7 @@ def test_a_kwok_version_that_is_not_installed_is_refused_with_those_that_are(per
     answer = create(ada, provider="kwok", kubernetes_version="v1.9.0")
     body = assert_problem(answer, 422, "validation_error")
     assert body["detail"] == (
-        f"Kubernetes v1.9.0 is not installed for kwok here; available: {', '.join(installed)}"
+        f"Kubernetes v1.9.0 is not offered by kwok here; available: {', '.join(installed)}"
     )
     assert body["available"] == installed
     assert ada.get("/clusters").json()["clusters"] == []
@@ -225,6 +226,11 @@ def test_unknown_cluster_is_404_and_a_bad_id_is_422(person):
     assert_problem(ada.get("/clusters/not-a-uuid"), 422, "validation_error")
 
 
+# An offered version whose node image cannot be pulled (no registry here).
+UNPULLABLE = {"provisioner": {"kind_versions": ("v1.99.0",)}}
+
+
+@pytest.mark.parametrize("platform_overrides", [UNPULLABLE], ids=["unpullable"])
 def test_a_failed_create_carries_the_cli_message(person):
     ada = person()
     cluster = create(ada, kubernetes_version="v1.99.0").json()
@@ -298,3 +304,26 @@ def test_expired_clusters_are_deleted_by_the_sweeper(platform, person):
     assert_problem(
         ada.post(f"/clusters/{cluster['id']}/extend", json={"hours": 1}), 409, "conflict"
     )
+
+
+def test_a_ready_cluster_has_its_endpoint_and_a_delete_names_who_deleted(person):
+    ada, bob = person(), person()
+    team = make_team(ada)
+    join(ada, team, bob, "admin")
+    cluster = create(ada, team_id=team).json()
+    ready = wait_status(ada, cluster["id"], "ready")
+    server = yaml.safe_load(ada.get(f"/clusters/{cluster['id']}/kubeconfig").json()["kubeconfig"])
+    endpoint = server["clusters"][0]["cluster"]["server"]
+    assert ready["endpoint"] == endpoint and endpoint.endswith(f"/k8s/clusters/{cluster['id']}")
+    [listed] = ada.get("/clusters").json()["clusters"]
+    assert listed["endpoint"] == endpoint
+    assert ready["kubernetes_version"] == "v1.34.0"  # the default kind's binary names
+
+    deleting = bob.delete(f"/clusters/{cluster['id']}").json()
+    assert (deleting["deleted_by"], deleting["deleted_by_email"]) == (bob.id, bob.email)
+    assert deleting["endpoint"] is None
+    gone = wait_status(ada, cluster["id"], "deleted")
+    assert (gone["deleted_by"], gone["deleted_by_email"]) == (bob.id, bob.email)
+    assert gone["api_server"] is None and gone["endpoint"] is None
+    # A second delete changes nothing, the first deleter included.
+    assert ada.delete(f"/clusters/{cluster['id']}").json()["deleted_by"] == bob.id

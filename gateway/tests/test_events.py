@@ -6,6 +6,7 @@ import hashlib
 import json
 import threading
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID, uuid4
 
 import httpx
@@ -456,7 +457,7 @@ async def test_team_roles_are_remembered_for_at_most_a_second(monkeypatch):
     monkeypatch.setattr(events_router, "team_role", team_role)
     monkeypatch.setattr(events_router.time, "monotonic", lambda: now[0])
     visibility = events_router.Visibility(bus=None, user_id=uuid4())
-    event = {"team_id": str(uuid4()), "owner": str(uuid4())}
+    event = {"type": "io.pyk8s.cluster.ready", "data": {"team_id": str(uuid4()), "owner": "x"}}
     assert await visibility.can_see(event)
     answers["role"] = None  # removed from the team
     now[0] += 0.5
@@ -469,5 +470,70 @@ async def test_team_roles_are_remembered_for_at_most_a_second(monkeypatch):
 async def test_personal_clusters_are_visible_to_their_owner_only():
     me = uuid4()
     visibility = events_router.Visibility(bus=None, user_id=me)
-    assert await visibility.can_see({"team_id": None, "owner": str(me)})
-    assert not await visibility.can_see({"team_id": None, "owner": str(UUID(int=1))})
+    mine = {"type": "io.pyk8s.cluster.ready", "data": {"team_id": None, "owner": str(me)}}
+    assert await visibility.can_see(mine)
+    other = {"type": "io.pyk8s.cluster.ready", "data": {"team_id": None, "owner": str(UUID(int=1))}}
+    assert not await visibility.can_see(other)
+
+
+async def test_personal_team_events_are_for_their_person_and_other_team_events_for_nobody():
+    me = uuid4()
+    visibility = events_router.Visibility(bus=None, user_id=me)
+    team = str(uuid4())
+    for verb in ("team.invitation.created", "team.invitation.revoked", "team.member.removed"):
+        event = {"type": f"io.pyk8s.{verb}", "data": {"team_id": team, "user_id": str(me)}}
+        assert await visibility.can_see(event)
+        event["data"]["user_id"] = str(uuid4())
+        assert not await visibility.can_see(event)
+    added = {"type": "io.pyk8s.team.member.added", "data": {"team_id": team, "user_id": str(me)}}
+    assert not await visibility.can_see(added)
+
+
+def arrived(stream: EventStream, cluster_id: str) -> bool:
+    return stream.events_for(cluster_id) == ["created"]
+
+
+def personal_events(stream: EventStream) -> list[tuple[str, str]]:
+    return [
+        (f["data"]["type"].removeprefix("io.pyk8s.team."), f["data"]["data"]["user_id"])
+        for f in stream.frames
+        if f["data"]["type"].startswith("io.pyk8s.team.")
+    ]
+
+
+def test_invitations_roles_and_removals_reach_the_person_concerned_only(platform, person, streams):
+    ada, bob, carl = person(), person(), person()
+    team = ada.post("/teams", json={"name": unique("team-")}).json()["id"]
+    invited = ada.post(f"/teams/{team}/invitations", json={"login": carl.username})
+    assert carl.post(f"/invitations/{invited.json()['id']}/accept").status_code == 200
+    ada_stream, bob_stream, carl_stream = (streams(token_of(p)) for p in (ada, bob, carl))
+
+    invitation = ada.post(
+        f"/teams/{team}/invitations", json={"login": bob.username, "role": "viewer"}
+    ).json()
+    wait_until(lambda: personal_events(bob_stream), timeout=30)
+    frame = next(f for f in bob_stream.frames if f["data"]["type"].startswith("io.pyk8s.team."))
+    assert frame["data"]["data"] | {"by": ada.id} == frame["data"]["data"]
+    assert (frame["data"]["data"]["invitation_id"], frame["data"]["data"]["role"]) == (
+        invitation["id"],
+        "viewer",
+    )
+    [mine] = bob.get("/invitations").json()["invitations"]
+    assert mine["invited_by_email"] == ada.email
+    assert ada.delete(f"/teams/{team}/invitations/{invitation['id']}").status_code == 204
+    assert ada.patch(f"/teams/{team}/members/{carl.id}", json={"role": "admin"}).status_code == 200
+    assert ada.delete(f"/teams/{team}/members/{carl.id}").status_code == 204
+
+    # Events reach each stream in order: once its marker arrived, all before it were offered.
+    for person_, stream in ((ada, ada_stream), (bob, bob_stream), (carl, carl_stream)):
+        marker = publish_personal_event(platform, person_.id)
+        wait_until(partial(arrived, stream, marker), timeout=30)
+    assert personal_events(bob_stream) == [
+        ("invitation.created", bob.id),
+        ("invitation.revoked", bob.id),
+    ]
+    assert personal_events(carl_stream) == [
+        ("member.role_changed", carl.id),
+        ("member.removed", carl.id),
+    ]
+    assert personal_events(ada_stream) == []

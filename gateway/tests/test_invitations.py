@@ -233,3 +233,32 @@ def joined(api, team_id: str, headers: dict) -> dict:
         return answer.json() if answer.status_code == 200 else None
 
     return wait_until(team, timeout=15, interval=0.05)
+
+
+@pytest.mark.parametrize("email", ["someone@lab.local", "x@corp.test"])
+def test_invitations_and_signups_on_internal_domains(api, person, make_team, email):
+    alice = person()
+    team_id = make_team(alice)
+    made = invite(alice, team_id, email, role="member")
+    assert made["email"] == email and made["token"]
+    username = f"{email.split('@')[0]}-lab"
+    created = signup(api, username, email, made["token"])
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == email
+    assert joined(api, team_id, login(api, username))["role"] == "member"
+
+
+# Sign-up's own check is in the auth service's tests: no domain resolves here, so the people
+# these tests sign up would be refused too.
+DELIVERABLE_ONLY = {"teams": {"email_check_deliverability": True}}
+
+
+@pytest.mark.parametrize("platform_overrides", [DELIVERABLE_ONLY], ids=["deliverability"])
+def test_deliverability_checks_refuse_internal_domains_when_set(person, make_team):
+    alice = person()
+    team_id = make_team(alice)
+    answer = alice.post(
+        f"/teams/{team_id}/invitations", json={"login": "someone@lab.local", "role": "member"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == "login: The domain name lab.local does not exist."

@@ -278,9 +278,10 @@ def test_membership_changes_are_published_as_cloudevents(
     assert alice.delete(f"/teams/{team_id}/members/{bob.id}").status_code == 204
     assert alice.delete(f"/teams/{team_id}").status_code == 204
 
-    events = asyncio.run(read_team_events(platform, 5))
+    events = asyncio.run(read_team_events(platform, 6))
     assert [e["nats_subject"] for e in events] == [
         "pyk8s.events.team.created",
+        "pyk8s.events.team.invitation.created",
         "pyk8s.events.team.member.added",
         "pyk8s.events.team.member.role_changed",
         "pyk8s.events.team.member.removed",
@@ -288,6 +289,7 @@ def test_membership_changes_are_published_as_cloudevents(
     ]
     assert [e["type"] for e in events] == [
         "io.pyk8s.team.created",
+        "io.pyk8s.team.invitation.created",
         "io.pyk8s.team.member.added",
         "io.pyk8s.team.member.role_changed",
         "io.pyk8s.team.member.removed",
@@ -298,16 +300,18 @@ def test_membership_changes_are_published_as_cloudevents(
         for e in events
     )
     assert events[0]["data"]["owner_id"] == alice.id
-    assert (events[1]["data"]["user_id"], events[1]["data"]["role"]) == (bob.id, "viewer")
-    assert events[2]["data"] == {
+    invited = events[1]["data"]
+    assert (invited["user_id"], invited["role"], invited["by"]) == (bob.id, "viewer", alice.id)
+    assert (events[2]["data"]["user_id"], events[2]["data"]["role"]) == (bob.id, "viewer")
+    assert events[3]["data"] == {
         "team_id": team_id,
         "user_id": bob.id,
         "old_role": "viewer",
         "role": "admin",
         "by": alice.id,
     }
-    assert events[3]["data"]["user_id"] == bob.id
-    assert len({e["id"] for e in events}) == 5
+    assert events[4]["data"]["user_id"] == bob.id
+    assert len({e["id"] for e in events}) == 6
 
 
 # How a change to a team is made while the team is being deleted, and what it may answer.

@@ -161,6 +161,7 @@ def create(
     output: str,
 ) -> None:
     """Create a cluster NAME, for a team with --team."""
+    check_offered(app, provider, kubernetes_version)
     body: dict[str, Any] = {"name": name, "provider": provider, "workers": workers}
     if team_name:
         body["team_id"] = resolve.team_id(app.api, team_name)
@@ -176,6 +177,43 @@ def create(
         return
     final = follow(app, created, "ready", timeout)
     report(app, final, output, f"cluster {name} is ready ({elapsed(final)})")
+
+
+def check_offered(app: App, provider: str, version: str | None) -> None:
+    """Refuses, before anything is queued, a provider that is not available on the server or
+    a Kubernetes version it does not offer (the server refuses them too)."""
+    offers = {offer["provider"]: offer for offer in app.api.get("/providers")["providers"]}
+    offer = offers.get(provider)
+    if offer is None or not offer["available"]:
+        reason = offer["reason"] if offer else "the server does not know it"
+        others = [name for name, o in offers.items() if o["available"]]
+        hint = f" (available: {', '.join(others)})" if others else ""
+        raise CliError(f"{provider} is not available on the server: {reason}{hint}")
+    if version and version not in offer["versions"]:
+        raise CliError(
+            f"Kubernetes {version} is not offered by {provider} on the server; "
+            f"available: {', '.join(offer['versions'])} (see pyk8s cluster providers)"
+        )
+
+
+PROVIDER_COLUMNS = [
+    Column("Provider", "provider", "bold"),
+    Column("Available", lambda p: "yes" if p["available"] else "no"),
+    Column("CLI", "cli_version"),
+    Column("Default", "default_version"),
+    Column("Versions", lambda p: ", ".join(p["versions"])),
+    Column("Why not", "reason"),
+]
+
+
+@cluster.command("providers")
+@output_option
+@examples("pyk8s cluster providers", "pyk8s cluster providers -o json")
+@pass_app
+def providers(app: App, output: str) -> None:
+    """What each provider offers on the server: available or why not, its CLI's version and
+    the Kubernetes versions `cluster create --version` may ask for."""
+    app.terminal.render(app.api.get("/providers")["providers"], output, PROVIDER_COLUMNS)
 
 
 @cluster.command("list")

@@ -45,7 +45,8 @@ def events() -> None:
 @examples("pyk8s events tail", "pyk8s events tail --team platform -o json | jq .type")
 @pass_app
 def tail(app: App, team_name: str | None, output: str, count: int | None) -> None:
-    """Print cluster lifecycle events as they happen (Ctrl-C to stop). Reconnects by itself
+    """Print cluster lifecycle events as they happen, and the team events that concern you
+    (invited, invitation revoked, role changed, removed) (Ctrl-C to stop). Reconnects by itself
     after a network failure and resumes after the last event received (Last-Event-ID), so
     events missed in between are printed too."""
     team_id = resolve.team_id(app.api, team_name)
@@ -103,7 +104,7 @@ def line(change: watch.Change) -> str:
     parts = [
         when,
         kind or "-",
-        str(data.get("name") or change.cluster_id),
+        str(data.get("name") or data.get("team_name") or change.cluster_id),
         str(change.status or "-"),
     ]
     if change.message:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
+from pyk8s_contracts.auth import MeRequest, User
 from pyk8s_contracts.common import Contract
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import request
@@ -15,8 +16,18 @@ from pyk8s_kit.bus import request
 from ..deps import Bus, CurrentUser, Settings
 from ..pages import PageQuery, link_next
 from ..rbac import require_team_role
+from ..settings import GatewaySettings
+from .kubernetes import PREFIX as KUBERNETES_PREFIX
 
 router = APIRouter(prefix="/clusters", tags=["clusters"])
+
+
+def with_endpoint(cluster: c.Cluster, settings: GatewaySettings) -> c.Cluster:
+    """The cluster with the URL people reach its Kubernetes API at, once it is ready."""
+    if cluster.status != c.ClusterStatus.READY:
+        return cluster
+    endpoint = f"{settings.public_urls()[0].rstrip('/')}{KUBERNETES_PREFIX}/{cluster.id}"
+    return cluster.model_copy(update={"endpoint": endpoint})
 
 
 class ClusterCreateBody(Contract):
@@ -52,6 +63,7 @@ async def create_cluster(
 async def list_clusters(
     bus: Bus,
     user: CurrentUser,
+    settings: Settings,
     page: PageQuery,
     http: Request,
     response: Response,
@@ -76,27 +88,38 @@ async def list_clusters(
         provider=provider,
         created_by=created_by,
     )
-    clusters = await request(
+    listed = await request(
         bus, subjects.PROVISIONER_CLUSTER_LIST, payload, c.ClusterList, actor=user.assertion
     )
-    link_next(http, response, clusters.next_cursor)
-    return clusters
+    link_next(http, response, listed.next_cursor)
+    clusters = [with_endpoint(cluster, settings) for cluster in listed.clusters]
+    return listed.model_copy(update={"clusters": clusters})
 
 
 @router.get("/{cluster_id}", response_model=c.Cluster)
-async def get_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Cluster:
-    """The owner of a personal cluster, or a viewer or above of the cluster's team."""
+async def get_cluster(
+    cluster_id: UUID, bus: Bus, user: CurrentUser, settings: Settings
+) -> c.Cluster:
+    """The owner of a personal cluster, or a viewer or above of the cluster's team. Once
+    ready, `endpoint` is where kubectl reaches it (this gateway's proxy)."""
     payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
-    return await request(
+    cluster = await request(
         bus, subjects.PROVISIONER_CLUSTER_GET, payload, c.Cluster, actor=user.assertion
     )
+    return with_endpoint(cluster, settings)
 
 
 @router.delete("/{cluster_id}", status_code=202, response_model=c.Cluster)
 async def delete_cluster(cluster_id: UUID, bus: Bus, user: CurrentUser) -> c.Cluster:
     """Queue the deletion (idempotent). The creator (while member or above), or an admin or
-    owner of the team."""
-    payload = c.ClusterRequest(actor_id=user.user_id, cluster_id=cluster_id)
+    owner of the team. The cluster then names who deleted it (`deleted_by`,
+    `deleted_by_email`) to everyone who sees it."""
+    me = await request(
+        bus, subjects.AUTH_ME, MeRequest(actor_id=user.user_id), User, actor=user.assertion
+    )
+    payload = c.ClusterDeleteRequest(
+        actor_id=user.user_id, cluster_id=cluster_id, actor_email=me.email
+    )
     return await request(
         bus,
         subjects.PROVISIONER_CLUSTER_DELETE,

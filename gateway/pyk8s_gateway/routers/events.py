@@ -3,8 +3,10 @@
 Each frame is one lifecycle CloudEvent (`id:` its sequence in the events stream, `data:` the
 CloudEvent JSON), sent only if the caller may see the cluster at that moment: its owner for a
 personal cluster, a viewer or above of its team otherwise (asked of the teams service,
-remembered for at most one second). A client that reconnects with `Last-Event-ID` gets every
-event it missed while away, as long as the stream still holds it (seven days)."""
+remembered for at most one second). Team events that concern one person (invited, invitation
+revoked, role changed, removed) go to that person only. A client that reconnects with
+`Last-Event-ID` gets every event it missed while away, as long as the stream still holds it
+(seven days)."""
 
 import asyncio
 import json
@@ -28,6 +30,7 @@ from pydantic import BaseModel
 
 from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
+from pyk8s_contracts.events import PERSONAL_EVENT_TYPES
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.roles import team_role
@@ -51,6 +54,14 @@ QUEUE_LIMIT = 1000
 MAX_SEQUENCE = 2**64 - 1
 EVENT_ID = re.compile(r"[0-9]{1,20}")
 INVALID_LAST_EVENT_ID = "invalid_last_event_id"
+CLUSTER_EVENT_PREFIX = "io.pyk8s.cluster."
+# What the stream reads of the events stream: cluster lifecycle, and the team events among
+# which are those that concern the caller.
+STREAM_SUBJECTS = [
+    subjects.CLUSTER_EVENTS_ALL,
+    subjects.TEAM_INVITATION_EVENTS,
+    subjects.TEAM_MEMBER_EVENTS,
+]
 
 
 @dataclass(frozen=True)
@@ -189,7 +200,12 @@ class Visibility:
         self._roles[team_id] = (role, now)
         return role
 
-    async def can_see(self, data: dict[str, Any]) -> bool:
+    async def can_see(self, event: dict[str, Any]) -> bool:
+        data = event["data"]
+        if event.get("type") in PERSONAL_EVENT_TYPES:
+            return data.get("user_id") == str(self._user_id)
+        if not str(event.get("type", "")).startswith(CLUSTER_EVENT_PREFIX):
+            return False
         team = data.get("team_id")
         if not team:
             return data.get("owner") == str(self._user_id)
@@ -203,13 +219,17 @@ def frame(msg: Msg, raw: str) -> str:
 async def start_after(bus: NATS, seen: int | None) -> ConsumerConfig:
     """New events only, or everything after the last one the client saw."""
     if seen is None:
-        return ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+        return ConsumerConfig(deliver_policy=DeliverPolicy.NEW, filter_subjects=STREAM_SUBJECTS)
     info = await bus.jetstream().stream_info(subjects.EVENTS_STREAM)
     # An id beyond the stream's last names no event the client saw here (the stream was
     # recreated, or the id is made up). A consumer told to start there would wait silently
     # until the stream reached it, so such a client gets new events, as a fresh one does.
     start = min(seen, info.state.last_seq) + 1
-    return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
+    return ConsumerConfig(
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start,
+        filter_subjects=STREAM_SUBJECTS,
+    )
 
 
 @router.post("/tickets", status_code=201, response_model=StreamTicket)
@@ -237,7 +257,10 @@ async def cluster_events(
     team_id: Annotated[UUID | None, Query()] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
-    deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
+    deleting, expired, deleted) of the clusters the caller may see, or of one team's, and
+    the team events that concern the caller alone (`io.pyk8s.team.invitation.created` /
+    `.revoked`, `io.pyk8s.team.member.role_changed` / `.removed`, where `data.user_id` is
+    the caller). Send
     the token as `Authorization: Bearer ...`, or, where the client cannot set headers
     (EventSource), a single-use `?ticket=` from `POST /events/tickets`. The stream ends when
     the token expires or is revoked; reconnect (with a new ticket) and `Last-Event-ID` to get
@@ -298,12 +321,12 @@ async def _frames(
             raw = msg.data.decode()
             try:
                 event = json.loads(raw)
-                data = event["data"]
-            except (ValueError, KeyError, TypeError):
+                team = event["data"].get("team_id")
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
-            if team_id and data.get("team_id") != str(team_id):
+            if team_id and team != str(team_id):
                 continue
-            if await visibility.can_see(data):
+            if await visibility.can_see(event):
                 yield frame(msg, raw)
     finally:
         try:

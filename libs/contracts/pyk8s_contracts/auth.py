@@ -1,15 +1,25 @@
 """Auth service contracts."""
 
+import json
 from datetime import datetime
+from importlib.resources import files
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import EmailStr, Field, StrictInt, StringConstraints
+from pydantic import Field, StrictInt, StringConstraints
 
 from .common import ByUser, Contract, DisplayName, Page, PageRequest, Username
+from .emails import Email
 from .teams import InvitationToken
 
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# The password rules, as data: the sign-up form shows and checks the same file.
+PASSWORD_RULES = json.loads(files(__package__).joinpath("password.json").read_text())
+Password = Annotated[
+    str,
+    StringConstraints(
+        min_length=PASSWORD_RULES["min_length"], max_length=PASSWORD_RULES["max_length"]
+    ),
+]
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Strict: a body's `true` or `"30"` is refused rather than read as a number.
 TokenDays = Annotated[StrictInt, Field(ge=1, le=365)]
@@ -33,7 +43,7 @@ class User(Contract):
 
 class SignupRequest(Contract):
     username: Username
-    email: EmailStr
+    email: Email
     password: Password
     display_name: DisplayName | None = None
     # An invitation sent to this email: the new account joins that team (see SignupInvited).

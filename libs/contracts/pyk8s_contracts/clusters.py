@@ -38,12 +38,19 @@ class Cluster(Contract):
     workers: int
     status: ClusterStatus
     status_message: str | None
+    # Where the platform reaches the API server; gone once the cluster is deleted.
     api_server: str | None
     created_at: datetime
     ready_at: datetime | None
     expires_at: datetime
     # The Docker host it was placed on (see pyk8s_contracts.hosts).
     host_id: str | None = None
+    # Who asked for the deletion (None when it expired or is not deleted), with their e-mail.
+    deleted_by: UUID | None = None
+    deleted_by_email: str | None = None
+    # Where people reach the cluster's Kubernetes API: the gateway's proxy under its public
+    # URL, once ready (the gateway fills it in).
+    endpoint: str | None = None
 
 
 class ClusterNodeRequest(Contract):
@@ -93,6 +100,13 @@ class ClusterCreateRequest(ByUser):
 
 class ClusterRequest(ByUser):
     cluster_id: UUID
+
+
+class ClusterDeleteRequest(ClusterRequest):
+    """`actor_email`: the actor's e-mail as the gateway read it from the auth service, shown
+    to the cluster's other viewers as who deleted it."""
+
+    actor_email: Annotated[str, StringConstraints(max_length=320)] | None = None
 
 
 class ClusterListRequest(ByUser, PageRequest):
@@ -152,6 +166,27 @@ class ClusterProxy(Contract):
     groups: list[str]
 
 
+class ProvidersRequest(ByUser):
+    """Any signed-in user may ask what the providers offer on this machine."""
+
+
+class ProviderInfo(Contract):
+    """What one provider offers here: `available`, or the `reason` why not (its CLI or
+    binaries missing); the CLI's version; the Kubernetes versions a create may ask for,
+    newest first, and the one a create that names none gets."""
+
+    provider: Provider
+    available: bool
+    reason: str | None = None
+    cli_version: str | None = None
+    versions: list[str] = Field(default_factory=list)
+    default_version: str | None = None
+
+
+class ProviderList(Contract):
+    providers: list[ProviderInfo]
+
+
 class ClusterEventData(Contract):
     """`data` of every `pyk8s.events.cluster.*` CloudEvent."""
 
@@ -164,6 +199,8 @@ class ClusterEventData(Contract):
     status_message: str | None = None
     expires_at: datetime | None = None
     host_id: str | None = None
+    # Who asked for the deletion (deleting, deleted); None when the cluster expired.
+    deleted_by: UUID | None = None
 
 
 class AdminKubeconfigReadData(ClusterEventData):

@@ -26,8 +26,20 @@ def event_type(entity: str, verb: str) -> str:
     return f"{EVENT_TYPE_PREFIX}.{entity}.{verb}"
 
 
+# Team events that concern one person, `data.user_id`: the live stream sends them to that
+# person only (docs/events.md).
+PERSONAL_EVENT_TYPES = frozenset(
+    {
+        event_type("team.invitation", "created"),
+        event_type("team.invitation", "revoked"),
+        event_type("team.member", "role_changed"),
+        event_type("team.member", "removed"),
+    }
+)
+
+
 def subject_of(entity: str, verb: str) -> str:
     return f"pyk8s.events.{entity}.{verb}"
 
 
-__all__ = ["UUID", "CloudEvent", "event_type", "subject_of"]
+__all__ = ["PERSONAL_EVENT_TYPES", "UUID", "CloudEvent", "event_type", "subject_of"]

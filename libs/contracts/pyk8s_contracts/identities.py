@@ -111,6 +111,7 @@ PERMISSIONS: dict[str, Permissions] = {
             "provisioner.cluster.*",
             "provisioner.team.*",
             "provisioner.host.*",
+            "provisioner.providers.*",
             *_micro_service("provisioner"),
         ],
         serves=True,

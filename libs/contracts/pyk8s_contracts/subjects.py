@@ -56,11 +56,17 @@ PROVISIONER_TEAM_COUNT = "provisioner.team.count"
 PROVISIONER_HOST_LIST = "provisioner.host.list"
 PROVISIONER_HOST_DRAIN = "provisioner.host.drain"
 PROVISIONER_HOST_UNDRAIN = "provisioner.host.undrain"
+# What each provider offers: available or why not, CLI and Kubernetes versions.
+PROVISIONER_PROVIDERS_LIST = "provisioner.providers.list"
 # Work queued on the WORK stream, per Docker host: `pyk8s.work.provisioner.<host>.<action>`,
 # taken by the durable pull consumer of that host's provisioner workers only.
 WORK_PROVISIONER_PREFIX = "pyk8s.work.provisioner"
 WORK_PROVISIONER_ALL = "pyk8s.work.provisioner.>"
 CLUSTER_EVENTS_ALL = "pyk8s.events.cluster.>"
+# Team events that concern one person (`data.user_id`): invitations to them, their role
+# changed, their removal. The gateway's live stream sends each to that person only.
+TEAM_INVITATION_EVENTS = "pyk8s.events.team.invitation.>"
+TEAM_MEMBER_EVENTS = "pyk8s.events.team.member.>"
 
 # terminal
 TERMINAL_TICKET_CREATE = "terminal.ticket.create"
@@ -147,6 +153,7 @@ GATEWAY_REQUESTS = (
     PROVISIONER_HOST_LIST,
     PROVISIONER_HOST_DRAIN,
     PROVISIONER_HOST_UNDRAIN,
+    PROVISIONER_PROVIDERS_LIST,
     TERMINAL_TICKET_CREATE,
     TERMINAL_SESSION_OPEN,
 )

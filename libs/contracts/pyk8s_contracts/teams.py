@@ -156,6 +156,8 @@ class Invitation(Contract):
     invitee_username: str | None = None
     email: str | None
     invited_by: UUID
+    # Who invited, as the invitee sees it (None when that account is gone).
+    invited_by_email: str | None = None
     status: InvitationStatus
     created_at: datetime
     expires_at: datetime

@@ -1,5 +1,6 @@
 """The rules of the auth service. No SQL here (see repository.py), no NATS (handlers.py)."""
 
+import asyncio
 import hashlib
 import logging
 import math
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pyk8s_contracts import auth as c
 from pyk8s_contracts import subjects
 from pyk8s_contracts.common import Ok
+from pyk8s_contracts.emails import undeliverable
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_kit import pages
@@ -105,6 +107,10 @@ class AuthService:
     # sign-up and login
     async def signup(self, req: c.SignupRequest) -> c.User:
         email = req.email.lower()
+        if self.settings.email_check_deliverability:
+            reason = await asyncio.to_thread(undeliverable, email)
+            if reason:
+                raise ServiceError(ErrorCode.VALIDATION, f"email: {reason}", {"field": "email"})
         async with self.passwords.turn():
             password_hash = await self.passwords.hash(req.password)
         async with self.db.session() as session:

@@ -47,6 +47,10 @@ class AuthSettings(ServiceSettings):
     def platform_admin_emails(self) -> frozenset[str]:
         return frozenset(e.strip().lower() for e in self.platform_admins.split(",") if e.strip())
 
+    # Addresses are checked for syntax only (internal domains such as lab.local welcome); set,
+    # sign-up also asks DNS whether the address's domain takes mail.
+    email_check_deliverability: bool = False
+
     @model_validator(mode="after")
     def _argon2_not_weakened_in_production(self) -> "AuthSettings":
         if not self.is_development and self.argon2_memory_kib < 19456:

@@ -158,3 +158,28 @@ async def test_only_the_configured_platform_admins_tokens_carry_the_claim(servic
     auth.settings = service.settings
     pair = await auth.login(c.LoginRequest(login="ada", password="correct horse"))
     assert claim(pair.access_token) is None
+
+
+@pytest.mark.parametrize("email", ["someone@lab.local", "x@corp.test", "ops@home.arpa"])
+async def test_addresses_on_internal_domains_sign_up(service, email):
+    user = await service.signup(
+        c.SignupRequest(username="lab", email=email, password="long enough")
+    )
+    assert user.email == email
+
+
+def test_a_reserved_invalid_domain_is_still_refused():
+    with pytest.raises(ValueError, match="special-use or reserved"):
+        c.SignupRequest(username="lab", email="x@site.invalid", password="long enough")
+
+
+async def test_deliverability_checks_when_set(service):
+    settings = service.settings.model_copy(update={"email_check_deliverability": True})
+    checking = AuthService(service.db, settings, service.passwords)
+    with pytest.raises(ServiceError) as refused:
+        await checking.signup(
+            c.SignupRequest(username="lab", email="someone@lab.local", password="long enough")
+        )
+    assert refused.value.code == "validation_error"
+    assert refused.value.message.startswith("email: The domain name lab.local does not")
+    assert refused.value.detail == {"field": "email"}

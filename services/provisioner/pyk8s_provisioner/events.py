@@ -31,6 +31,7 @@ def event_data(cluster: Cluster) -> ClusterEventData:
         status_message=cluster.status_message,
         expires_at=cluster.expires_at,
         host_id=cluster.host_id,
+        deleted_by=cluster.deleted_by,
     )
 
 

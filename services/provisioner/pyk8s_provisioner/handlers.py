@@ -36,8 +36,8 @@ def build_router(service: ClusterService, hosts: HostService) -> Router:
     async def get(req: c.ClusterRequest) -> c.Cluster:
         return await service.get(req)
 
-    @router.endpoint(subjects.PROVISIONER_CLUSTER_DELETE, c.ClusterRequest)
-    async def delete(req: c.ClusterRequest) -> c.Cluster:
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_DELETE, c.ClusterDeleteRequest)
+    async def delete(req: c.ClusterDeleteRequest) -> c.Cluster:
         return await service.delete(req)
 
     @router.endpoint(subjects.PROVISIONER_CLUSTER_EXTEND, c.ClusterExtendRequest)
@@ -63,6 +63,10 @@ def build_router(service: ClusterService, hosts: HostService) -> Router:
     @router.endpoint(subjects.PROVISIONER_CLUSTER_NODE, c.ClusterNodeRequest)
     async def node(req: c.ClusterNodeRequest) -> c.ClusterNode:
         return await service.node(req)
+
+    @router.endpoint(subjects.PROVISIONER_PROVIDERS_LIST, c.ProvidersRequest)
+    async def providers(req: c.ProvidersRequest) -> c.ProviderList:
+        return await service.providers()
 
     @router.endpoint(subjects.PROVISIONER_TEAM_COUNT, TeamClusterCountRequest)
     async def team_count(req: TeamClusterCountRequest) -> TeamClusterCountReply:

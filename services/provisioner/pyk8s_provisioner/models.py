@@ -57,6 +57,10 @@ class Cluster(Base):
     ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who asked for the deletion (None when it expired), and their e-mail as the gateway
+    # read it from the auth service when they asked.
+    deleted_by: Mapped[uuid.UUID | None] = mapped_column()
+    deleted_by_email: Mapped[str | None] = mapped_column(String(320))
     # The Docker host it was placed on; its work goes to that host's workers only. Placement
     # always names it; the default is the one host of a single-host installation.
     host_id: Mapped[str] = mapped_column(String(32), index=True, default=DEFAULT_HOST_ID)

@@ -212,6 +212,7 @@ class Operations:
                 return
             cluster.status = S.DELETED.value
             cluster.kubeconfig_encrypted = None
+            cluster.api_server = None
             cluster.deleted_at = utcnow()
             await session.flush()
             emit(session, cluster, "deleted")

@@ -2,6 +2,7 @@
 Kubernetes API proxy's per-request check. The long-running work (running the CLIs) is queued
 and done by `operations.Operations`."""
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
@@ -75,7 +76,7 @@ class ClusterService:
             )
         if req.team_id:
             await self._require_team_role(req.team_id, req.actor_id, Role.MEMBER)
-        version = self._version_for(req)
+        version = await self._version_for(req)
         announced = await self.announced()
         cluster_id = uuid.uuid4()
         try:
@@ -121,15 +122,20 @@ class ClusterService:
         except placement.NoHost as error:
             raise ServiceError(ErrorCode.UNAVAILABLE, str(error)) from None
 
-    def _version_for(self, req: c.ClusterCreateRequest) -> str | None:
+    async def _version_for(self, req: c.ClusterCreateRequest) -> str | None:
         """The version the cluster will run, refused here when the provider cannot make it
-        on this machine (kwok offers the versions whose binaries are installed)."""
+        on this machine (see `providers`)."""
         try:
-            return self.drivers[req.provider].version_for(req.kubernetes_version)
+            return await self.drivers[req.provider].version_for(req.kubernetes_version)
         except Unavailable as error:
             raise ServiceError(
                 ErrorCode.VALIDATION, str(error), {"available": list(error.available)}
             ) from None
+
+    async def providers(self) -> c.ProviderList:
+        """What each provider offers here: the drivers' probes, fresh for a few seconds."""
+        offers = await asyncio.gather(*(driver.describe() for driver in self.drivers.values()))
+        return c.ProviderList(providers=list(offers))
 
     @staticmethod
     def _name_conflict(name: str) -> ServiceError:
@@ -207,7 +213,7 @@ class ClusterService:
         items, next_cursor = pages.page(rows, req.limit, scope, _list_key)
         return c.ClusterList(clusters=[to_contract(row) for row in items], next_cursor=next_cursor)
 
-    async def delete(self, req: c.ClusterRequest) -> c.Cluster:
+    async def delete(self, req: c.ClusterDeleteRequest) -> c.Cluster:
         """Idempotent: deleting a cluster that is already going or gone changes nothing."""
         await self._authorized(req, access.DELETE)
         async with self.db.session() as session:
@@ -215,6 +221,8 @@ class ClusterService:
             if cluster.status not in (S.DELETING, S.DELETED):
                 cluster.status = S.DELETING.value
                 cluster.status_message = None
+                cluster.deleted_by = req.actor_id
+                cluster.deleted_by_email = req.actor_email
                 await session.flush()
                 emit(session, cluster, "deleting")
                 enqueue(session, cluster, "delete")

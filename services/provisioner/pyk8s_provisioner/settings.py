@@ -4,6 +4,7 @@ from pathlib import Path
 from pydantic import Field, IPvAnyAddress, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from pyk8s_contracts.clusters import KubernetesVersion
 from pyk8s_contracts.hosts import DEFAULT_HOST_ID, HostId
 from pyk8s_kit.settings import ServiceSettings
 
@@ -70,9 +71,18 @@ class ProvisionerSettings(ServiceSettings):
     # unreachable (its announcement leaves the hosts bucket by itself then).
     host_announce_interval_seconds: float = Field(5.0, gt=0)
     host_deadline_seconds: float = Field(30.0, gt=0)
-    # Default images when no version is asked for (None: the CLI's own default).
+    # Default images when no version is asked for (None: the CLI's own default: what
+    # `k3d version` names, and the image kind's binary carries).
     kind_node_image: str | None = None
     k3d_node_image: str | None = None
+    # The Kubernetes versions kind and k3d offer, as JSON lists (["v1.33.1", "v1.34.0"]): set
+    # them to what a registry or mirror the nodes pull from holds. Unset: the versions whose
+    # node image (kindest/node:<version>, rancher/k3s:<version>-k3sN) the local Docker engine
+    # holds. The default version is offered either way; any other version is refused.
+    kind_versions: tuple[KubernetesVersion, ...] | None = None
+    k3d_versions: tuple[KubernetesVersion, ...] | None = None
+    # How long what the providers offer (their CLIs' answers) is reused before asking again.
+    provider_probe_fresh_seconds: float = 15.0
 
     @model_validator(mode="after")
     def _checks(self) -> "ProvisionerSettings":

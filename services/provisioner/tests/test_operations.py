@@ -122,7 +122,7 @@ async def test_create_to_ready_to_deleted(world):
     ready = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
     assert ready.status == "ready"
     await ops.create(cluster.id)  # a redelivered create changes nothing
-    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    await service.delete(c.ClusterDeleteRequest(actor_id=actor, cluster_id=cluster.id))
     await ops.delete(cluster.id)
     await ops.delete(cluster.id)
     assert await verbs(db, cluster.id) == [
@@ -132,6 +132,10 @@ async def test_create_to_ready_to_deleted(world):
         "deleting",
         "deleted",
     ]
+    deleted = [data for subject, data in await outbox(db) if subject.endswith(".deleted")]
+    assert deleted[0]["data"]["deleted_by"] == str(actor)
+    gone = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    assert gone.deleted_by == actor and gone.api_server is None
     assert containers("kind", runtime_name("demo", cluster.id)) == []
 
 
@@ -195,7 +199,7 @@ async def test_a_kwok_cluster_from_request_to_deleted(world):
     driver.shell = image
     node = await service.node(c.ClusterNodeRequest(cluster_id=cluster.id))
     assert node.container == f"pyk8s-kwok-{runtime}"
-    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    await service.delete(c.ClusterDeleteRequest(actor_id=actor, cluster_id=cluster.id))
     started = time.monotonic()
     await ops.delete(cluster.id)
     to_deleted = time.monotonic() - started
@@ -263,7 +267,7 @@ async def test_kwok_versions_are_checked_before_anything_is_queued(world, tmp_pa
         await service.create(create_request(actor, provider="kwok", kubernetes_version="v1.9.0"))
     assert refused.value.code == "validation_error"
     assert refused.value.message == (
-        f"Kubernetes v1.9.0 is not installed for kwok here; available: {', '.join(installed)}"
+        f"Kubernetes v1.9.0 is not offered by kwok here; available: {', '.join(installed)}"
     )
     assert refused.value.detail == {"available": list(installed)}
     assert await outbox(db) == []
@@ -303,7 +307,7 @@ async def test_a_delete_asked_during_the_create_wins(world, monkeypatch):
 
     while not await provisioning():
         await asyncio.sleep(0.05)
-    await service.delete(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
+    await service.delete(c.ClusterDeleteRequest(actor_id=actor, cluster_id=cluster.id))
     deleting = asyncio.create_task(ops.delete(cluster.id))
     await asyncio.gather(creating, deleting)
     final = await service.get(c.ClusterRequest(actor_id=actor, cluster_id=cluster.id))
@@ -474,3 +478,39 @@ async def test_creation_slots_bound_creations_across_replicas(world):
             await asyncio.wait_for(asyncio.shield(entered.wait()), 1.0)
     await asyncio.wait_for(entered.wait(), 10)
     await waiting
+
+
+@pytest.mark.parametrize("provider, default", [("kind", "v1.34.0"), ("k3d", "v1.31.5")])
+async def test_kind_and_k3d_versions_are_checked_before_anything_is_queued(
+    world, provider, default, tmp_path
+):
+    service, ops, teams, db = world
+    actor = uuid.uuid4()
+    with pytest.raises(ServiceError) as refused:
+        await service.create(create_request(actor, provider=provider, kubernetes_version="v1.99.0"))
+    assert refused.value.code == "validation_error"
+    assert refused.value.message.startswith(
+        f"Kubernetes v1.99.0 is not offered by {provider} here; available: "
+    )
+    assert default in refused.value.detail["available"]
+    without_cli = ClusterService(
+        db,
+        ops.settings,
+        teams,
+        build_drivers(ops.settings.model_copy(update={f"{provider}_bin": str(tmp_path / "no")})),
+    )
+    with pytest.raises(ServiceError) as missing:
+        await without_cli.create(create_request(actor, provider=provider))
+    assert missing.value.message.startswith(f"{provider} is not available here: ")
+    assert "command not found" in missing.value.message
+    assert await outbox(db) == []
+    made = await service.create(create_request(actor, provider=provider))
+    assert made.kubernetes_version == default  # none asked: the CLI's default, recorded
+
+
+async def test_the_providers_list_says_what_each_offers(world, tmp_path):
+    service, _, _, _ = world
+    offers = {offer.provider: offer for offer in (await service.providers()).providers}
+    assert set(offers) == set(c.Provider)
+    assert offers[c.Provider.KIND].cli_version == "v0.30.0"
+    assert offers[c.Provider.K3D].default_version == "v1.31.5"

@@ -2,19 +2,21 @@
 Every request names its actor and the role is checked here again, whatever the gateway
 already checked. No SQL here (repository.py), no NATS (peers.py, handlers.py)."""
 
+import asyncio
 import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import EmailStr, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyk8s_contracts import teams as c
 from pyk8s_contracts.auth import SignupInvited, User
 from pyk8s_contracts.common import Ok
+from pyk8s_contracts.emails import Email, undeliverable
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.events import CloudEvent, event_type
 from pyk8s_contracts.subjects import event_subject
@@ -30,7 +32,7 @@ from .settings import TeamsSettings
 
 EVENT_SOURCE = "/services/teams"
 TOKEN_PREFIX = "pyk8s_inv_"
-_EMAIL = TypeAdapter(EmailStr)
+_EMAIL = TypeAdapter(Email)
 
 
 class PeersPort(Protocol):
@@ -70,7 +72,10 @@ def _status(invitation: Invitation, now: datetime) -> c.InvitationStatus:
 
 
 def _invitation(
-    invitation: Invitation, team_name: str, username: str | None = None
+    invitation: Invitation,
+    team_name: str,
+    username: str | None = None,
+    inviter: User | None = None,
 ) -> c.Invitation:
     return c.Invitation(
         id=invitation.id,
@@ -81,6 +86,7 @@ def _invitation(
         invitee_username=username,
         email=invitation.email,
         invited_by=invitation.invited_by,
+        invited_by_email=inviter.email if inviter else None,
         status=_status(invitation, _now()),
         created_at=invitation.created_at,
         expires_at=invitation.expires_at,
@@ -327,6 +333,7 @@ class TeamsService:
 
     # invitations
     async def invite(self, req: c.InvitationCreateRequest) -> c.InvitationCreated:
+        inviter = (await self.peers.users([req.actor_id])).get(req.actor_id)
         async with self.db.session() as session:
             repo = TeamsRepository(session)
             team = await self._lock_team(repo, req.team_id)
@@ -357,7 +364,19 @@ class TeamsService:
                 expires_at=now + timedelta(seconds=self.settings.invitation_ttl_seconds),
             )
             await repo.add(invitation)
-            created = _invitation(invitation, team.name, user.username if user else None)
+            # Told live to the invitee (an account; an e-mail invitation reaches nobody yet).
+            _emit(
+                session,
+                "team.invitation",
+                "created",
+                req.team_id,
+                invitation_id=invitation.id,
+                user_id=invitation.invitee_id,
+                team_name=team.name,
+                role=invitation.role,
+                by=req.actor_id,
+            )
+            created = _invitation(invitation, team.name, user.username if user else None, inviter)
         return c.InvitationCreated(**created.model_dump(), token=token)
 
     async def _invitee(self, login: str) -> tuple[User | None, str | None]:
@@ -370,13 +389,22 @@ class TeamsService:
                 ErrorCode.NOT_FOUND, f"no account has the username {login!r}", {"field": "login"}
             )
         try:
-            return None, _EMAIL.validate_python(login).lower()
+            email = _EMAIL.validate_python(login).lower()
         except ValidationError:
             raise ServiceError(
                 ErrorCode.VALIDATION,
                 "login is neither a username nor an email",
                 [{"loc": ["body", "login"], "msg": "not a valid email", "type": "value_error"}],
             ) from None
+        if self.settings.email_check_deliverability:
+            reason = await asyncio.to_thread(undeliverable, email)
+            if reason:
+                raise ServiceError(
+                    ErrorCode.VALIDATION,
+                    f"login: {reason}",
+                    [{"loc": ["body", "login"], "msg": reason, "type": "value_error"}],
+                )
+        return None, email
 
     async def list_invitations(self, req: c.TeamInvitationListRequest) -> c.InvitationList:
         scope = pages.fingerprint("team-invitations", team=req.team_id, actor=req.actor_id)
@@ -389,11 +417,16 @@ class TeamsService:
                 raise not_found()
             page = await repo.pending_invitations_of_team(req.team_id, _now(), position, req.limit)
         rows, next_cursor = pages.page(page, req.limit, scope, _keyed)
-        users = await self.peers.users([r.invitee_id for r in rows if r.invitee_id])
+        users = await self.peers.users(
+            list({r.invitee_id for r in rows if r.invitee_id} | {r.invited_by for r in rows})
+        )
         return c.InvitationList(
             invitations=[
                 _invitation(
-                    r, team.name, users[r.invitee_id].username if r.invitee_id in users else None
+                    r,
+                    team.name,
+                    users[r.invitee_id].username if r.invitee_id in users else None,
+                    users.get(r.invited_by),
                 )
                 for r in rows
             ],
@@ -411,6 +444,17 @@ class TeamsService:
                 raise error
             invitation.status = "revoked"
             invitation.resolved_at = _now()
+            team = await repo.team(req.team_id)
+            _emit(
+                session,
+                "team.invitation",
+                "revoked",
+                req.team_id,
+                invitation_id=invitation.id,
+                user_id=invitation.invitee_id,
+                team_name=team.name,
+                by=req.actor_id,
+            )
         return Ok()
 
     async def my_invitations(self, req: c.MyInvitationListRequest) -> c.InvitationList:
@@ -421,8 +465,12 @@ class TeamsService:
                 req.actor_id, _now(), position, req.limit
             )
         rows, next_cursor = pages.page(page, req.limit, scope, lambda row: _keyed(row[0]))
+        inviters = await self.peers.users(list({inv.invited_by for inv, _ in rows}))
         return c.InvitationList(
-            invitations=[_invitation(inv, team.name) for inv, team in rows],
+            invitations=[
+                _invitation(inv, team.name, inviter=inviters.get(inv.invited_by))
+                for inv, team in rows
+            ],
             next_cursor=next_cursor,
         )
 

@@ -13,3 +13,6 @@ class TeamsSettings(ServiceSettings):
     invitation_ttl_seconds: int = Field(default=WEEK, ge=60)
     # How long to wait for the auth service and the provisioner to answer.
     peer_timeout_seconds: float = 5.0
+    # Invitation addresses are checked for syntax only (internal domains such as lab.local
+    # welcome); set, DNS is also asked whether the address's domain takes mail.
+    email_check_deliverability: bool = False

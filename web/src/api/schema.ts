@@ -459,7 +459,8 @@ export interface paths {
         };
         /**
          * Get Cluster
-         * @description The owner of a personal cluster, or a viewer or above of the cluster's team.
+         * @description The owner of a personal cluster, or a viewer or above of the cluster's team. Once
+         *     ready, `endpoint` is where kubectl reaches it (this gateway's proxy).
          */
         get: operations["get_cluster_api_v1_clusters__cluster_id__get"];
         put?: never;
@@ -467,7 +468,8 @@ export interface paths {
         /**
          * Delete Cluster
          * @description Queue the deletion (idempotent). The creator (while member or above), or an admin or
-         *     owner of the team.
+         *     owner of the team. The cluster then names who deleted it (`deleted_by`,
+         *     `deleted_by_email`) to everyone who sees it.
          */
         delete: operations["delete_cluster_api_v1_clusters__cluster_id__delete"];
         options?: never;
@@ -603,6 +605,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Providers
+         * @description Each provider (kind, k3d, kwok): `available`, or the `reason` why not (its CLI or
+         *     binaries missing); its CLI's version; the Kubernetes versions a create may ask for and
+         *     the default one. A create asking for any other version is refused (422). Any signed-in
+         *     user.
+         */
+        get: operations["list_providers_api_v1_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/tickets": {
         parameters: {
             query?: never;
@@ -635,7 +660,10 @@ export interface paths {
         /**
          * Cluster Events
          * @description Server-Sent Events: every lifecycle event (created, provisioning, ready, failed,
-         *     deleting, expired, deleted) of the clusters the caller may see, or of one team's. Send
+         *     deleting, expired, deleted) of the clusters the caller may see, or of one team's, and
+         *     the team events that concern the caller alone (`io.pyk8s.team.invitation.created` /
+         *     `.revoked`, `io.pyk8s.team.member.role_changed` / `.removed`, where `data.user_id` is
+         *     the caller). Send
          *     the token as `Authorization: Bearer ...`, or, where the client cannot set headers
          *     (EventSource), a single-use `?ticket=` from `POST /events/tickets`. The stream ends when
          *     the token expires or is revoked; reconnect (with a new ticket) and `Last-Event-ID` to get
@@ -775,6 +803,12 @@ export interface components {
             expires_at: string;
             /** Host Id */
             host_id?: string | null;
+            /** Deleted By */
+            deleted_by?: string | null;
+            /** Deleted By Email */
+            deleted_by_email?: string | null;
+            /** Endpoint */
+            endpoint?: string | null;
         };
         /** ClusterCreateBody */
         ClusterCreateBody: {
@@ -900,6 +934,8 @@ export interface components {
              * Format: uuid
              */
             invited_by: string;
+            /** Invited By Email */
+            invited_by_email?: string | null;
             status: components["schemas"]["InvitationStatus"];
             /**
              * Created At
@@ -949,6 +985,8 @@ export interface components {
              * Format: uuid
              */
             invited_by: string;
+            /** Invited By Email */
+            invited_by_email?: string | null;
             status: components["schemas"]["InvitationStatus"];
             /**
              * Created At
@@ -1022,6 +1060,30 @@ export interface components {
          * @enum {string}
          */
         Provider: "kind" | "k3d" | "kwok";
+        /**
+         * ProviderInfo
+         * @description What one provider offers here: `available`, or the `reason` why not (its CLI or
+         *     binaries missing); the CLI's version; the Kubernetes versions a create may ask for,
+         *     newest first, and the one a create that names none gets.
+         */
+        ProviderInfo: {
+            provider: components["schemas"]["Provider"];
+            /** Available */
+            available: boolean;
+            /** Reason */
+            reason?: string | null;
+            /** Cli Version */
+            cli_version?: string | null;
+            /** Versions */
+            versions?: string[];
+            /** Default Version */
+            default_version?: string | null;
+        };
+        /** ProviderList */
+        ProviderList: {
+            /** Providers */
+            providers: components["schemas"]["ProviderInfo"][];
+        };
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
@@ -2290,6 +2352,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_providers_api_v1_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderList"];
                 };
             };
         };

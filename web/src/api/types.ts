@@ -22,6 +22,8 @@ export type InvitationList = Schemas["InvitationList"];
 export type InvitationCreate = Schemas["InvitationBody"];
 
 export type Provider = Schemas["Provider"];
+export type ProviderInfo = Schemas["ProviderInfo"];
+export type ProviderList = Schemas["ProviderList"];
 export type ClusterStatus = Schemas["ClusterStatus"];
 export type Cluster = Schemas["Cluster"];
 export type ClusterList = Schemas["ClusterList"];

@@ -31,6 +31,31 @@ describe("sign in", () => {
     expect([...gateway.users.values()].map((u) => u.username)).toEqual(["mia"]);
   });
 
+  it("shows the password rules before the first failure, from the server's rules", async () => {
+    installGateway();
+    const { user } = renderApp("/signup");
+
+    const password = await screen.findByLabelText("Password");
+    expect(password).toHaveAccessibleDescription("8 to 128 characters");
+    await user.type(password, "short");
+    expect(screen.getByText("At least 8 characters")).toBeInTheDocument();
+    await user.type(password, "-but-long-now");
+    expect(screen.queryByText("At least 8 characters")).not.toBeInTheDocument();
+  });
+
+  it("signs up with an address on an internal domain", async () => {
+    const gateway = installGateway();
+    const { user } = renderApp("/signup");
+
+    await user.type(await screen.findByLabelText("Username"), "lab");
+    await user.type(screen.getByLabelText("Email"), "someone@lab.local");
+    await user.type(screen.getByLabelText("Password"), "correct horse battery");
+    await user.click(screen.getByRole("button", { name: "Sign up" }));
+
+    expect(await screen.findByTestId("current-user")).toHaveTextContent("lab");
+    expect([...gateway.users.values()].map((u) => u.email)).toEqual(["someone@lab.local"]);
+  });
+
   it("keeps the session across a reload", async () => {
     const gateway = installGateway();
     const mia = gateway.addUser("mia");

@@ -1,4 +1,4 @@
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { renderApp, signedInStore, installGateway } from "./render";
 
@@ -88,8 +88,7 @@ describe("create-cluster dialog", () => {
     const form = await openDialog(user);
 
     await user.type(within(form).getByLabelText("Name"), "dev");
-    await user.click(within(form).getByText("k3d"));
-    await user.type(within(form).getByLabelText("Kubernetes version"), "1.31.0");
+    await user.click(within(form).getByRole("radio", { name: "k3d" }));
     await user.click(within(form).getByRole("combobox", { name: "Team" }));
     await user.click(await screen.findByRole("option", { name: "membered" }));
     await user.click(within(form).getByRole("button", { name: "Create" }));
@@ -99,7 +98,7 @@ describe("create-cluster dialog", () => {
       name: "dev",
       provider: "k3d",
       team_id: teams.member.id,
-      kubernetes_version: "v1.31.0",
+      kubernetes_version: "v1.31.5",
       workers: 0,
       ttl_hours: 4,
     });
@@ -126,5 +125,58 @@ describe("provider choice", () => {
     expect(gateway.requests.find((r) => r.method === "POST" && r.path === "/api/v1/clusters")?.body).toMatchObject({
       provider: "kwok",
     });
+  });
+});
+
+describe("providers and versions", () => {
+  it("offers the versions the provider has, its default preselected", async () => {
+    const { gateway, me } = setup();
+    const { user } = renderApp("/", signedInStore(gateway, me));
+    const form = await openDialog(user);
+
+    const version = within(form).getByRole("combobox", { name: "Kubernetes version" });
+    await waitFor(() => expect(version).toHaveValue("v1.34.0 (default)"));
+    await user.click(version);
+    const options = await screen.findAllByRole("option");
+    expect(options.map((o) => o.textContent)).toEqual(["v1.34.0 (default)", "v1.33.1"]);
+    await user.click(screen.getByRole("option", { name: "v1.33.1" }));
+    await user.click(within(form).getByRole("radio", { name: "k3d" }));
+    expect(version).toHaveValue("v1.31.5 (default)");
+    await user.click(within(form).getByRole("radio", { name: "kind" }));
+    await user.click(version);
+    await user.click(await screen.findByRole("option", { name: "v1.33.1" }));
+    await user.type(within(form).getByLabelText("Name"), "old");
+    await user.click(within(form).getByRole("button", { name: "Create" }));
+
+    expect(await screen.findByRole("heading", { name: "old" })).toBeInTheDocument();
+    expect(gateway.requests.find((r) => r.method === "POST" && r.path === "/api/v1/clusters")?.body).toMatchObject({
+      provider: "kind",
+      kubernetes_version: "v1.33.1",
+    });
+  });
+
+  it("disables an unavailable provider and says why", async () => {
+    const { gateway, me } = setup();
+    gateway.providers[0] = { provider: "kind", available: false, reason: "kind: command not found (PROVISIONER_KIND_BIN=kind)", versions: [] };
+    const { user } = renderApp("/", signedInStore(gateway, me));
+    const form = await openDialog(user);
+
+    const kind = within(form).getByRole("radio", { name: "kind" });
+    await waitFor(() => expect(kind).toBeDisabled());
+    expect(kind).toHaveAccessibleDescription("Not available: kind: command not found (PROVISIONER_KIND_BIN=kind)");
+    // The first available provider is chosen instead, with its default version.
+    expect(within(form).getByRole("radio", { name: "k3d" })).toBeChecked();
+    expect(within(form).getByRole("combobox", { name: "Kubernetes version" })).toHaveValue("v1.31.5 (default)");
+    expect(within(form).getByRole("radio", { name: "k3d" })).toHaveAccessibleDescription("k3d v5.8.3");
+  });
+
+  it("cannot create when no provider is available", async () => {
+    const { gateway, me } = setup();
+    gateway.providers = gateway.providers.map((p) => ({ ...p, available: false, reason: "missing", versions: [] }));
+    const { user } = renderApp("/", signedInStore(gateway, me));
+    const form = await openDialog(user);
+
+    expect(await within(form).findByText("No provider is available on this server")).toBeInTheDocument();
+    expect(within(form).getByRole("button", { name: "Create" })).toBeDisabled();
   });
 });

@@ -5,7 +5,7 @@
 // non-members, 403 where the table does not allow the caller's role.
 import { http, HttpResponse, type JsonBodyType } from "msw";
 import type { paths } from "../api/schema";
-import type { Cluster, ClusterStatus, Invitation, Kubeconfig, Role, User } from "../api/types";
+import type { Cluster, ClusterStatus, Invitation, Kubeconfig, ProviderInfo, Role, User } from "../api/types";
 import { allows, clusterRights, teamRights, type ClusterAction, type TeamAction } from "../permissions";
 
 const PUBLIC_URL = "http://localhost:3000";
@@ -125,7 +125,8 @@ export class GatewayDouble {
   clusters = new Map<string, Cluster>();
   private accessTokens = new Map<string, string>();
   private refreshTokens = new Map<string, string>();
-  private streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Open event streams, each with the user it is for. */
+  private streams = new Map<ReadableStreamDefaultController<Uint8Array>, string>();
   private streamTickets = new Map<string, string>();
   private sequence = 0;
   /** The URL of every request for the event stream, in order. */
@@ -135,6 +136,12 @@ export class GatewayDouble {
   tickets: string[] = [];
   /** The clusters whose admin kubeconfig was handed out, in order: the gateway audits these. */
   adminKubeconfigReads: string[] = [];
+  /** What each provider offers, as the provisioner would say; tests change it. */
+  providers: ProviderInfo[] = [
+    { provider: "kind", available: true, cli_version: "v0.30.0", versions: ["v1.34.0", "v1.33.1"], default_version: "v1.34.0" },
+    { provider: "k3d", available: true, cli_version: "v5.8.3", versions: ["v1.31.5"], default_version: "v1.31.5" },
+    { provider: "kwok", available: true, cli_version: "v0.8.0", versions: ["v1.34.4"], default_version: "v1.34.4" },
+  ];
   /** Every request seen, as "METHOD /path", for assertions on what was sent. */
   requests: { method: string; path: string; body: unknown }[] = [];
 
@@ -175,6 +182,7 @@ export class GatewayDouble {
       invitee_username: invitee.username,
       email: null,
       invited_by: invitedBy.id,
+      invited_by_email: invitedBy.email,
       status: "pending",
       created_at: now(),
       expires_at: new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString(),
@@ -196,10 +204,12 @@ export class GatewayDouble {
       status,
       status_message: null,
       api_server: status === "ready" ? "https://127.0.0.1:6443" : null,
+      endpoint: null,
       created_at: new Date(created).toISOString(),
       ready_at: status === "ready" ? new Date(created + 60000).toISOString() : null,
       expires_at: new Date(created + 4 * 3600 * 1000).toISOString(),
     };
+    cluster.endpoint = status === "ready" ? `${PUBLIC_URL}/k8s/clusters/${cluster.id}` : null;
     this.clusters.set(cluster.id, cluster);
     return cluster;
   }
@@ -215,7 +225,7 @@ export class GatewayDouble {
 
   /** Ends every open event stream, as the gateway does when a stream's token expires. */
   endStreams(): void {
-    for (const controller of this.streams) controller.close();
+    for (const controller of this.streams.keys()) controller.close();
     this.streams.clear();
   }
 
@@ -224,28 +234,33 @@ export class GatewayDouble {
     const stored = this.clusters.get(cluster.id)!;
     stored.status = status;
     stored.status_message = message;
+    if (status === "deleting" || status === "deleted") stored.endpoint = null;
+    if (status === "deleted") stored.api_server = null;
     const verb = status === "pending" ? "created" : status;
-    const event = {
-      specversion: "1.0",
-      id: newId(),
-      source: "pyk8s/provisioner",
-      type: `io.pyk8s.cluster.${verb}`,
-      time: now(),
-      subject: cluster.id,
-      datacontenttype: "application/json",
-      data: {
-        cluster_id: cluster.id,
-        name: cluster.name,
-        team_id: cluster.team_id,
-        owner: cluster.owner_id,
-        provider: cluster.provider,
-        status,
-        status_message: message,
-        expires_at: cluster.expires_at,
-      },
-    };
+    this.publish("pyk8s/provisioner", `io.pyk8s.cluster.${verb}`, cluster.id, {
+      cluster_id: cluster.id,
+      name: cluster.name,
+      team_id: cluster.team_id,
+      owner: cluster.owner_id,
+      provider: cluster.provider,
+      status,
+      status_message: message,
+      expires_at: cluster.expires_at,
+      deleted_by: stored.deleted_by ?? null,
+    });
+  }
+
+  /** A team event that concerns `person` (`io.pyk8s.team.<verb>`), on the streams of that
+   * person only, as the gateway sends them. */
+  publishPersonal(person: User, verb: string, team: TeamRow, data: Record<string, unknown> = {}): void {
+    const event = { team_id: team.id, user_id: person.id, ...data };
+    this.publish("/services/teams", `io.pyk8s.team.${verb}`, team.id, event, person.id);
+  }
+
+  private publish(source: string, type: string, subject: string, data: Record<string, unknown>, only?: string): void {
+    const event = { specversion: "1.0", id: newId(), source, type, time: now(), subject, datacontenttype: "application/json", data };
     const frame = new TextEncoder().encode(`id: ${++this.sequence}\ndata: ${JSON.stringify(event)}\n\n`);
-    for (const controller of this.streams) controller.enqueue(frame);
+    for (const [controller, userId] of this.streams) if (!only || userId === only) controller.enqueue(frame);
   }
 
   // ---- internals ----
@@ -496,6 +511,10 @@ export class GatewayDouble {
       }),
 
       // clusters
+      this.route("get", "/providers", 200, ({ request }) => {
+        this.caller(request);
+        return { providers: this.providers };
+      }),
       this.route("get", "/clusters", 200, ({ request, url }) => {
         const user = this.caller(request);
         const query = url.searchParams;
@@ -524,7 +543,17 @@ export class GatewayDouble {
           throw new ProblemError(409, "conflict", `a cluster named '${body.name}' already exists here`, { field: "name" });
         }
         const team = body.team_id ? this.teamFor(body.team_id, user, "create_clusters") : null;
+        const offer = this.providers.find((p) => p.provider === body.provider)!;
+        if (!offer.available) {
+          throw new ProblemError(422, "validation_error", `${offer.provider} is not available here: ${offer.reason}`);
+        }
+        const versions = offer.versions ?? [];
+        if (body.kubernetes_version && !versions.includes(body.kubernetes_version)) {
+          const available = versions.join(", ");
+          throw new ProblemError(422, "validation_error", `Kubernetes ${body.kubernetes_version} is not offered by ${offer.provider} here; available: ${available}`);
+        }
         const cluster = this.addCluster(body.name, user, team);
+        cluster.kubernetes_version = body.kubernetes_version ?? offer.default_version ?? null;
         cluster.created_at = now();
         cluster.provider = body.provider;
         cluster.workers = body.workers ?? 0;
@@ -534,8 +563,11 @@ export class GatewayDouble {
         return this.clusterFor(params.cluster_id, this.caller(request), "read");
       }),
       this.route("delete", "/clusters/{cluster_id}", 202, ({ request, params }) => {
-        const cluster = this.clusterFor(params.cluster_id, this.caller(request), "delete");
-        cluster.status = "deleting";
+        const user = this.caller(request);
+        const cluster = this.clusterFor(params.cluster_id, user, "delete");
+        if (cluster.status !== "deleting" && cluster.status !== "deleted") {
+          Object.assign(cluster, { status: "deleting", deleted_by: user.id, deleted_by_email: user.email, endpoint: null });
+        }
         return cluster;
       }),
       this.route("get", "/clusters/{cluster_id}/kubeconfig", 200, ({ request, params }) => {
@@ -581,12 +613,14 @@ export class GatewayDouble {
         const url = new URL(request.url);
         this.streamUrls.push(url);
         const ticket = url.searchParams.get("ticket");
+        const ticketUser = ticket === null ? undefined : this.streamTickets.get(ticket);
         if (ticket !== null && !this.streamTickets.delete(ticket)) {
           return problem(401, "invalid_token", "the ticket is invalid, used or expired", url.pathname);
         }
+        let userId = ticketUser ?? "";
         if (ticket === null) {
           try {
-            this.caller(request);
+            userId = this.caller(request).id;
           } catch (error) {
             const e = error as ProblemError;
             return problem(e.status, e.code, e.message, url.pathname);
@@ -596,7 +630,7 @@ export class GatewayDouble {
         const stream = new ReadableStream<Uint8Array>({
           start: (controller) => {
             mine = controller;
-            this.streams.add(controller);
+            this.streams.set(controller, userId);
             controller.enqueue(new TextEncoder().encode("retry: 3000\n: connected\n\n"));
           },
           cancel: () => {

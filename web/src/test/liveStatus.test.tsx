@@ -45,7 +45,7 @@ describe("live cluster status", () => {
 });
 
 describe("a cluster becoming ready", () => {
-  it("reads the cluster again for its API server", async () => {
+  it("reads the cluster again for its endpoint", async () => {
     const gateway = installGateway();
     const me = gateway.addUser("mia");
     const cluster = gateway.addCluster("dev", me, null, "provisioning");
@@ -55,10 +55,10 @@ describe("a cluster becoming ready", () => {
     const reads = () => gateway.requests.filter((r) => r.path === `/api/v1/clusters/${cluster.id}`).length;
     expect(reads()).toBe(1);
 
-    gateway.clusters.get(cluster.id)!.api_server = "https://127.0.0.1:40123";
+    gateway.clusters.get(cluster.id)!.endpoint = `http://localhost:3000/k8s/clusters/${cluster.id}`;
     gateway.publishStatus(cluster, "ready");
 
-    expect(await screen.findByText("https://127.0.0.1:40123")).toBeInTheDocument();
+    expect(await screen.findByText(`http://localhost:3000/k8s/clusters/${cluster.id}`)).toBeInTheDocument();
     expect(reads()).toBe(2);
   });
 });

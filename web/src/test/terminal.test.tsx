@@ -165,4 +165,35 @@ describe("terminal tab and the cluster's status", () => {
     expect(screen.getByRole("tab", { name: "Overview", selected: true })).toBeInTheDocument();
     expect(screen.getByLabelText("Status history")).toHaveTextContent("deleting");
   });
+
+  it("tells me who deleted it, that my session ended, and the way back to the list", async () => {
+    const { gateway, me, cluster } = readyCluster();
+    const olga = gateway.addUser("olga");
+    gateway.teams.get(cluster.team_id!)!.members.set(olga.id, { role: "admin", joined_at: new Date().toISOString() });
+    server.use(socket.addEventListener("connection", () => {}));
+    const { user } = renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+    await waitFor(() => expect(gateway.openStreams).toBe(1));
+    await user.click(await screen.findByRole("tab", { name: "Terminal" }));
+    await screen.findByRole("button", { name: "Reconnect" });
+
+    Object.assign(gateway.clusters.get(cluster.id)!, { deleted_by: olga.id, deleted_by_email: olga.email });
+    act(() => gateway.publishStatus(cluster, "deleting"));
+
+    const notice = await screen.findByRole("status", { name: /being deleted by olga@example.com/ });
+    expect(notice).toHaveTextContent("Your terminal session on it has ended.");
+    act(() => gateway.publishStatus(cluster, "deleted"));
+    expect(await screen.findByRole("status", { name: "This cluster was deleted by olga@example.com" })).toBeInTheDocument();
+    await user.click(screen.getByRole("link", { name: "Back to clusters" }));
+    expect(await screen.findByRole("heading", { name: "Clusters" })).toBeInTheDocument();
+  });
+
+  it("says I deleted it myself, without a session notice off the terminal", async () => {
+    const { gateway, me, cluster } = readyCluster();
+    const { user } = renderApp(`/clusters/${cluster.id}`, signedInStore(gateway, me));
+    await user.click(await screen.findByRole("button", { name: "Delete" }));
+    await user.click(await screen.findByRole("button", { name: "Delete cluster" }));
+
+    expect(await screen.findByRole("status", { name: "This cluster is being deleted by you" })).toBeInTheDocument();
+    expect(screen.queryByText(/session on it has ended/)).not.toBeInTheDocument();
+  });
 });

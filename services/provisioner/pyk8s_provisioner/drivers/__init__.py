@@ -10,7 +10,10 @@ from .process import CliError
 
 def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
     timeouts = Timeouts(
-        settings.cli_wait_seconds, settings.cli_grace_seconds, settings.cli_short_timeout_seconds
+        settings.cli_wait_seconds,
+        settings.cli_grace_seconds,
+        settings.cli_short_timeout_seconds,
+        settings.provider_probe_fresh_seconds,
     )
     scratch = settings.work_dir / "cli"
     kwok_tools = KwokTools(
@@ -20,8 +23,12 @@ def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
         settings.kwok_versions_dir,
     )
     return {
-        Provider.KIND: KindDriver(settings.kind_bin, timeouts, settings.kind_node_image, scratch),
-        Provider.K3D: K3dDriver(settings.k3d_bin, timeouts, settings.k3d_node_image, scratch),
+        Provider.KIND: KindDriver(
+            settings.kind_bin, timeouts, settings.kind_node_image, scratch, settings.kind_versions
+        ),
+        Provider.K3D: K3dDriver(
+            settings.k3d_bin, timeouts, settings.k3d_node_image, scratch, settings.k3d_versions
+        ),
         Provider.KWOK: KwokDriver(
             kwok_tools,
             timeouts,

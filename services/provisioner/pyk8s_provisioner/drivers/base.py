@@ -1,18 +1,21 @@
 """What every cluster driver does. Drivers run the provider's real CLI; each call has a
 deadline and a failure carries the CLI's own error text."""
 
+import asyncio
 import re
+import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyk8s_contracts.clusters import Provider
+from pyk8s_contracts.clusters import KUBERNETES_VERSION_PATTERN, Provider, ProviderInfo
 
 from ..kubernetes import bindings_manifest
 from .process import CliError, run_checked
 
 SERVER_LINE = re.compile(r"^\s*server:\s*(\S+)\s*$", re.MULTILINE)
+VERSION = re.compile(KUBERNETES_VERSION_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Timeouts:
     wait_seconds: int
     grace_seconds: int
     short_seconds: int
+    # How long what a provider offers (its CLI's answers) is taken as current: versions do
+    # not change between requests, and a create should not wait for a CLI to say them.
+    probe_fresh_seconds: float = 15.0
 
     @property
     def create_seconds(self) -> int:
@@ -56,6 +62,14 @@ def api_server_of(kubeconfig: str) -> str | None:
     return found.group(1) if found else None
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.removeprefix("v").split("."))
+
+
+def newest_first(versions) -> list[str]:
+    return sorted(set(versions), key=version_key, reverse=True)
+
+
 class Driver(ABC):
     provider: Provider
 
@@ -63,6 +77,9 @@ class Driver(ABC):
         self.binary = binary
         self.timeouts = timeouts
         self.scratch_dir = scratch_dir or Path("/tmp/pyk8s-provisioner")
+        self._offer: ProviderInfo | None = None
+        self._offer_at = 0.0
+        self._probing = asyncio.Lock()
 
     def env(self, work_dir: Path) -> dict[str, str]:
         # Whatever a CLI would do to "the" kubeconfig (k3d's delete edits it) happens to a
@@ -99,14 +116,36 @@ class Driver(ABC):
         """What keeps the runtime cluster from being the one asked for, e.g.
         `worker: 0 of 1 running`; empty when it is complete and running."""
 
-    def versions(self) -> tuple[str, ...] | None:
-        """The Kubernetes versions this driver can create here, newest first; None when it
-        takes any version its provider publishes (kind and k3d pull node images)."""
-        return None
+    @abstractmethod
+    async def probe(self) -> ProviderInfo:
+        """Ask the CLI and the machine what this provider offers here now."""
 
-    def version_for(self, requested: str | None) -> str | None:
-        """The version a cluster asked with `requested` will run; raises Unavailable when
-        it cannot be created here, before anything is queued."""
+    def unavailable(self, reason: str) -> ProviderInfo:
+        return ProviderInfo(provider=self.provider, available=False, reason=reason)
+
+    async def describe(self) -> ProviderInfo:
+        """What the provider offers here, probed at most once per `probe_fresh_seconds`."""
+        async with self._probing:
+            fresh = time.monotonic() - self._offer_at < self.timeouts.probe_fresh_seconds
+            if self._offer is None or not fresh:
+                self._offer = await self.probe()
+                self._offer_at = time.monotonic()
+            return self._offer
+
+    async def version_for(self, requested: str | None) -> str | None:
+        """The version a cluster asked with `requested` (None: the default) will run; raises
+        Unavailable when it cannot be created here, before anything is queued."""
+        offer = await self.describe()
+        if not offer.available:
+            raise Unavailable(f"{self.provider.value} is not available here: {offer.reason}")
+        if requested is None:
+            return offer.default_version
+        if requested not in offer.versions:
+            raise Unavailable(
+                f"Kubernetes {requested} is not offered by {self.provider.value} here; "
+                f"available: {', '.join(offer.versions)}",
+                tuple(offer.versions),
+            )
         return requested
 
     async def terminal_container(self, runtime_name: str) -> str:
@@ -167,11 +206,14 @@ class Driver(ABC):
 
 
 class ContainerDriver(Driver):
-    """A provider whose nodes are Docker containers that its CLI labels (kind, k3d)."""
+    """A provider whose nodes are Docker containers that its CLI labels (kind, k3d), started
+    from node images that carry the Kubernetes version in their tag."""
 
     # Docker labels the provider's CLI puts on every node container.
     cluster_label: str
     role_label: str
+    # The node images' repository: its tags name the Kubernetes versions.
+    image_repository: str
 
     def __init__(
         self,
@@ -179,9 +221,77 @@ class ContainerDriver(Driver):
         timeouts: Timeouts,
         node_image: str | None = None,
         scratch_dir: Path | None = None,
+        versions: tuple[str, ...] | None = None,
     ) -> None:
+        """`node_image`: what a create without a version gets (None: the CLI's own default).
+        `versions`: the Kubernetes versions offered (e.g. those a registry mirror holds);
+        None: those whose node image is in the local Docker engine. The default is always
+        offered."""
         super().__init__(binary, timeouts, scratch_dir)
         self.node_image = node_image
+        self.configured_versions = versions
+        # From the latest probe: the default version and the local tag of each version.
+        self.default_version: str | None = None
+        self.tags: dict[str, str] = {}
+
+    @abstractmethod
+    async def ask_cli(self) -> tuple[str, str | None]:
+        """The CLI's version and the Kubernetes version it creates when given no image."""
+
+    @abstractmethod
+    def version_of_tag(self, tag: str) -> str | None:
+        """The Kubernetes version a node image tag carries; None for other tags."""
+
+    @abstractmethod
+    def tag_of(self, version: str) -> str:
+        """The tag the provider publishes the node image of `version` under."""
+
+    def version_of_image(self, image: str) -> str | None:
+        tag = image.split("@", 1)[0].rpartition(":")[2]
+        return self.version_of_tag(tag)
+
+    def image(self, version: str | None) -> str | None:
+        """The node image a create of `version` passes; None lets the CLI use its default."""
+        if version is None or version == self.default_version:
+            return self.node_image
+        return f"{self.image_repository}:{self.tags.get(version) or self.tag_of(version)}"
+
+    async def local_tags(self) -> dict[str, str]:
+        """Each Kubernetes version whose node image the local Docker engine holds: its tag."""
+        result = await run_checked(
+            ["docker", "image", "ls", "--format", "{{.Tag}}", self.image_repository],
+            self.timeouts.short_seconds,
+        )
+        tags = (line.strip() for line in result.stdout.splitlines())
+        return {version: tag for tag in tags if (version := self.version_of_tag(tag))}
+
+    async def probe(self) -> ProviderInfo:
+        setting = f"PROVISIONER_{self.provider.value.upper()}_BIN"
+        try:
+            cli_version, cli_default = await self.ask_cli()
+        except CliError as error:
+            return self.unavailable(f"{error} ({setting}={self.binary})")
+        if self.configured_versions is None:
+            try:
+                self.tags = await self.local_tags()
+            except CliError as error:
+                return self.unavailable(f"Docker does not answer: {error}")
+        default = self.version_of_image(self.node_image) if self.node_image else cli_default
+        self.default_version = default
+        offered = self.tags if self.configured_versions is None else self.configured_versions
+        return ProviderInfo(
+            provider=self.provider,
+            available=True,
+            cli_version=cli_version,
+            versions=newest_first([*offered, *([default] if default else [])]),
+            default_version=default,
+        )
+
+    async def create(self, spec: CreateSpec) -> str:
+        # The image for the version comes from the probe (local tag, default): a create
+        # resumed after a restart probes first.
+        await self.describe()
+        return await super().create(spec)
 
     @abstractmethod
     def expected_roles(self, workers: int) -> Counter[str]:

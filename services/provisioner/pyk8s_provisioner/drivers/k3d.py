@@ -1,22 +1,42 @@
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
 from pyk8s_contracts.clusters import Provider
 
 from .base import ContainerDriver, CreateSpec
-from .process import CliError, run_cli
+from .process import CliError, run_checked, run_cli
 
 K3S_IMAGE = "rancher/k3s"
+# `k3d version` prints its own version and the k3s image tag it creates by default:
+#   k3d version v5.8.3
+#   k3s version v1.31.5-k3s1 (default)
+K3D_VERSION = re.compile(r"^k3d version (v\S+)", re.MULTILINE)
+K3S_DEFAULT = re.compile(r"^k3s version (\S+) \(default\)", re.MULTILINE)
+K3S_TAG = re.compile(r"^(v1\.[0-9]{1,2}\.[0-9]{1,2})-k3s[0-9]+$")
 
 
 class K3dDriver(ContainerDriver):
     provider = Provider.K3D
     cluster_label = "k3d.cluster"
     role_label = "k3d.role"
+    image_repository = K3S_IMAGE
 
-    def image(self, version: str | None) -> str | None:
-        return f"{K3S_IMAGE}:{version}-k3s1" if version else self.node_image
+    async def ask_cli(self) -> tuple[str, str | None]:
+        result = await run_checked([self.binary, "version"], self.timeouts.short_seconds)
+        found = K3D_VERSION.search(result.stdout)
+        if found is None:
+            raise CliError(f"k3d version printed no version: {result.stdout[:200]}")
+        default = K3S_DEFAULT.search(result.stdout)
+        return found.group(1), self.version_of_tag(default.group(1)) if default else None
+
+    def version_of_tag(self, tag: str) -> str | None:
+        found = K3S_TAG.match(tag)
+        return found.group(1) if found else None
+
+    def tag_of(self, version: str) -> str:
+        return f"{version}-k3s1"
 
     def create_argv(self, spec: CreateSpec) -> list[str]:
         argv = [

@@ -1,11 +1,19 @@
+import asyncio
+import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
 from pyk8s_contracts.clusters import Provider
 
-from .base import ContainerDriver, CreateSpec
+from .base import VERSION, ContainerDriver, CreateSpec
+from .process import CliError, run_checked
 
 KIND_IMAGE = "kindest/node"
+KIND_VERSION = re.compile(r"^kind (v\S+)", re.MULTILINE)
+# kind prints its default node image nowhere but keeps it in its binary as
+# `kindest/node:v1.34.0@sha256:...` (pkg/apis/config/defaults/image.go).
+DEFAULT_IMAGE = re.compile(rb"kindest/node:(v1\.[0-9]{1,2}\.[0-9]{1,2})@sha256:")
 
 
 def kind_config(workers: int) -> str:
@@ -17,6 +25,7 @@ class KindDriver(ContainerDriver):
     provider = Provider.KIND
     cluster_label = "io.x-k8s.kind.cluster"
     role_label = "io.x-k8s.kind.role"
+    image_repository = KIND_IMAGE
 
     @staticmethod
     def kubeconfig_path(work_dir: Path) -> Path:
@@ -27,8 +36,25 @@ class KindDriver(ContainerDriver):
     def config_path(work_dir: Path) -> Path:
         return work_dir / "kind-config.yaml"
 
-    def image(self, version: str | None) -> str | None:
-        return f"{KIND_IMAGE}:{version}" if version else self.node_image
+    async def ask_cli(self) -> tuple[str, str | None]:
+        result = await run_checked([self.binary, "version"], self.timeouts.short_seconds)
+        found = KIND_VERSION.search(result.stdout)
+        if found is None:
+            raise CliError(f"kind version printed no version: {result.stdout[:200]}")
+        return found.group(1), await asyncio.to_thread(self.default_in_binary)
+
+    def default_in_binary(self) -> str | None:
+        path = shutil.which(self.binary)
+        if path is None:
+            return None
+        found = DEFAULT_IMAGE.search(Path(path).read_bytes())
+        return found.group(1).decode() if found else None
+
+    def version_of_tag(self, tag: str) -> str | None:
+        return tag if VERSION.match(tag) else None
+
+    def tag_of(self, version: str) -> str:
+        return version
 
     def prepare(self, spec: CreateSpec) -> None:
         super().prepare(spec)

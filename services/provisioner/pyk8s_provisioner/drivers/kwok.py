@@ -20,9 +20,9 @@ from pathlib import Path
 
 import psutil
 
-from pyk8s_contracts.clusters import KUBERNETES_VERSION_PATTERN, Provider
+from pyk8s_contracts.clusters import KUBERNETES_VERSION_PATTERN, Provider, ProviderInfo
 
-from .base import CreateSpec, Driver, Timeouts, Unavailable
+from .base import CreateSpec, Driver, Timeouts, Unavailable, version_key
 from .process import CliError, error_text, run_checked, run_cli
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ COMPONENTS = (
 KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 VERSION_NAME = re.compile(KUBERNETES_VERSION_PATTERN)
 INSTALL_HINT = "run scripts/install-k8s-tools.sh"
+# `kwokctl --version`: kwokctl version v0.8.0 go1.24.6 (linux/amd64)
+KWOKCTL_VERSION = re.compile(r"^kwokctl version (v\S+)", re.MULTILINE)
 SHELL_LABEL = "pyk8s-lab.kwok-cluster"
 SHELL_KUBECONFIG = ".kube/config"  # under /root, where kubectl looks by default
 GONE_POLL_SECONDS = 0.05
@@ -76,10 +78,6 @@ def lives(process: psutil.Process) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.removeprefix("v").split("."))
 
 
 def installed_versions(versions_dir: Path | None) -> tuple[str, ...]:
@@ -171,7 +169,9 @@ class KwokDriver(Driver):
     def versions(self) -> tuple[str, ...]:
         return installed_versions(self.tools.versions_dir)
 
-    def version_for(self, requested: str | None) -> str:
+    def missing(self) -> str | None:
+        """Why kwok cannot create clusters here (a binary or every Kubernetes version is
+        missing), or None."""
         tools = {
             "kwokctl": self.tools.kwokctl,
             "etcd": self.tools.etcd,
@@ -179,24 +179,29 @@ class KwokDriver(Driver):
         }
         missing = [f"{name} ({path})" for name, path in tools.items() if not shutil.which(path)]
         if missing:
-            raise Unavailable(
-                f"kwok is not available here: {', '.join(missing)} not found; {INSTALL_HINT}"
-            )
-        versions = self.versions()
-        if not versions:
+            return f"{', '.join(missing)} not found; {INSTALL_HINT}"
+        if not self.versions():
             where = self.tools.versions_dir or "PROVISIONER_KWOK_VERSIONS_DIR (not set)"
-            raise Unavailable(
-                f"kwok is not available here: no Kubernetes binaries in {where}; {INSTALL_HINT}"
-            )
-        if requested is None:
-            return versions[0]
-        if requested not in versions:
-            raise Unavailable(
-                f"Kubernetes {requested} is not installed for kwok here; available: "
-                f"{', '.join(versions)}",
-                versions,
-            )
-        return requested
+            return f"no Kubernetes binaries in {where}; {INSTALL_HINT}"
+        return None
+
+    async def probe(self) -> ProviderInfo:
+        reason = self.missing()
+        if reason:
+            return self.unavailable(reason)
+        try:
+            result = await run_checked([self.binary, "--version"], self.timeouts.short_seconds)
+        except CliError as error:
+            return self.unavailable(f"kwokctl --version failed: {error}")
+        found = KWOKCTL_VERSION.search(result.stdout)
+        versions = self.versions()
+        return ProviderInfo(
+            provider=self.provider,
+            available=True,
+            cli_version=found.group(1) if found else None,
+            versions=list(versions),
+            default_version=versions[0],
+        )
 
     def version_dir(self, version: str) -> Path:
         return (self.tools.versions_dir or Path()) / version
@@ -208,7 +213,7 @@ class KwokDriver(Driver):
         self.config_path(spec.work_dir).write_text(kwokctl_config(self.apiserver_address))
 
     def create_argv(self, spec: CreateSpec) -> list[str]:
-        version_dir = self.version_dir(self.version_for(spec.kubernetes_version))
+        version_dir = self.version_dir(spec.kubernetes_version or self.versions()[0])
         return [
             self.binary,
             "create",
@@ -240,7 +245,8 @@ class KwokDriver(Driver):
 
     async def create(self, spec: CreateSpec) -> str:
         try:
-            spec = replace(spec, kubernetes_version=self.version_for(spec.kubernetes_version))
+            version = await self.version_for(spec.kubernetes_version)
+            spec = replace(spec, kubernetes_version=version)
         except Unavailable as error:
             raise CliError(str(error)) from None
         self.prepare(spec)

@@ -6,7 +6,7 @@ import { problemMessage } from "../../api/problem";
 import { markFieldErrors } from "../../components/formErrors";
 import { sessionFrom } from "../../api/session";
 import { useAppDispatch, useAppSelector } from "../../hooks";
-import { dnsLabelError } from "../../validation";
+import { dnsLabelError, PASSWORD_RULES, passwordError } from "../../validation";
 import { useLoginMutation, useSignupMutation } from "./authApi";
 import { selectSession, signedIn } from "./authSlice";
 import { CenteredCard } from "./CenteredCard";
@@ -27,7 +27,7 @@ export function SignupPage() {
     validate: {
       username: (v) => (v.length < 2 ? "At least 2 characters" : v.length > 39 ? "At most 39 characters" : dnsLabelError(v)),
       email: (v) => (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? null : "Enter a valid email address"),
-      password: (v) => (v.length < 8 ? "At least 8 characters" : v.length > 128 ? "At most 128 characters" : null),
+      password: passwordError,
     },
   });
   if (session) return <Navigate to="/" replace />;
@@ -76,7 +76,12 @@ export function SignupPage() {
           />
           <TextInput label="Email" type="email" autoComplete="email" {...form.getInputProps("email")} />
           <TextInput label="Display name (optional)" {...form.getInputProps("display_name")} />
-          <PasswordInput label="Password" autoComplete="new-password" {...form.getInputProps("password")} />
+          <PasswordInput
+            label="Password"
+            description={PASSWORD_RULES}
+            autoComplete="new-password"
+            {...form.getInputProps("password")}
+          />
           <Button type="submit" loading={signupState.isLoading || loginState.isLoading}>
             Sign up
           </Button>

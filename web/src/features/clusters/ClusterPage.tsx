@@ -1,7 +1,7 @@
-import { Alert, Group, NumberInput, Paper, SimpleGrid, Stack, Tabs, Text, Timeline, Title } from "@mantine/core";
+import { Alert, Button, Group, NumberInput, Paper, SimpleGrid, Stack, Tabs, Text, Timeline, Title } from "@mantine/core";
 import { modals } from "@mantine/modals";
 import { lazy, Suspense, useEffect, useId, useRef, useState } from "react";
-import { useNavigate, useParams } from "react-router";
+import { Link, useNavigate, useParams } from "react-router";
 import type { Cluster } from "../../api/types";
 import { ExplainedButton } from "../../components/ExplainedButton";
 import { NotFound } from "../../components/NotFound";
@@ -29,11 +29,15 @@ export function ClusterPage() {
   const status = cluster.data?.status;
   const { refetch } = cluster;
   // Events carry the status only; read the cluster again for what becoming ready filled in
-  // (API server endpoint, ready time).
+  // (endpoint, ready time), and for who deleted it.
   const previous = useRef(status);
   useEffect(() => {
-    if (status === "ready" && previous.current && previous.current !== "ready") void refetch();
+    const was = previous.current;
     previous.current = status;
+    if (!was || was === status) return;
+    if (status === "ready" || (status === "deleting" && was !== "deleted") || (status === "deleted" && was !== "deleting")) {
+      void refetch();
+    }
   }, [status, refetch]);
 
   return (
@@ -53,6 +57,7 @@ export function ClusterPage() {
         <ClusterView
           cluster={cluster.data}
           access={clusterAccess(cluster.data, me.data?.id, roles)}
+          me={me.data?.id}
           teamName={cluster.data.team_id ? names.get(cluster.data.team_id) : undefined}
         />
       )}
@@ -64,6 +69,8 @@ interface ViewProps {
   cluster: Cluster;
   access: ClusterAccess;
   teamName?: string;
+  /** The signed-in user's id. */
+  me?: string;
 }
 
 /** Why the Terminal tab is disabled, or null when it can be opened. */
@@ -74,15 +81,17 @@ function terminalWhyNot(cluster: Cluster, access: ClusterAccess, teamName?: stri
   );
 }
 
-export function ClusterView({ cluster, access, teamName }: ViewProps) {
+export function ClusterView({ cluster, access, teamName, me }: ViewProps) {
   const [tab, setTab] = useState<string | null>("overview");
   const terminalNote = useId();
   // The tab shows while the cluster is or will be ready (disabled until then); it goes away
-  // when the cluster fails or is deleted, and the page falls back to the overview.
+  // when the cluster fails or is deleted, and the page falls back to the overview (the
+  // notice below says why, and that the session ended).
   const terminalShown = cluster.status === "pending" || cluster.status === "provisioning" || cluster.status === "ready";
   const terminalBlocked = terminalWhyNot(cluster, access, teamName);
   const terminalAllowed = terminalShown && terminalBlocked === null;
   const current = tab === "terminal" && !terminalAllowed ? "overview" : tab;
+  const inTerminal = tab === "terminal";
   return (
     <Stack>
       <Group justify="space-between" wrap="wrap">
@@ -95,6 +104,9 @@ export function ClusterView({ cluster, access, teamName }: ViewProps) {
         </div>
         <ClusterActions cluster={cluster} access={access} teamName={teamName} />
       </Group>
+      {(cluster.status === "deleting" || cluster.status === "deleted") && (
+        <DeletedNotice cluster={cluster} sessionEnded={inTerminal && !terminalAllowed} me={me} />
+      )}
       {cluster.status === "failed" && (
         <Alert color="red" title="Provisioning failed">
           <Text size="sm" style={{ whiteSpace: "pre-wrap" }}>
@@ -138,6 +150,27 @@ export function ClusterView({ cluster, access, teamName }: ViewProps) {
   );
 }
 
+/** Who deleted the cluster (when someone else did, by their e-mail), that a terminal session
+ * on it ended, and the way back to the list. */
+function DeletedNotice({ cluster, sessionEnded, me }: { cluster: Cluster; sessionEnded: boolean; me?: string }) {
+  const gone = cluster.status === "deleted" ? "was deleted" : "is being deleted";
+  const who = !cluster.deleted_by
+    ? " (its time ran out)"
+    : cluster.deleted_by === me
+      ? " by you"
+      : ` by ${cluster.deleted_by_email ?? "another member"}`;
+  return (
+    <Alert color="orange" title={`This cluster ${gone}${who}`} role="status">
+      <Stack gap="xs" align="flex-start">
+        {sessionEnded && <Text size="sm">Your terminal session on it has ended.</Text>}
+        <Button component={Link} to="/" size="xs" variant="default">
+          Back to clusters
+        </Button>
+      </Stack>
+    </Alert>
+  );
+}
+
 function Overview({ cluster, teamName }: { cluster: Cluster; teamName?: string }) {
   const now = useNow();
   const history = useAppSelector((state) => selectHistory(state, cluster.id)) ?? [];
@@ -148,7 +181,7 @@ function Overview({ cluster, teamName }: { cluster: Cluster; teamName?: string }
     ["Team", cluster.team_id ? (teamName ?? "team") : "personal"],
     ["Age", age(cluster.created_at, now)],
     ["Time left", cluster.status === "deleted" ? "—" : timeLeft(cluster.expires_at, now)],
-    ["API server", cluster.api_server ?? "—"],
+    ["Kubernetes API", cluster.endpoint ?? "—"],
   ];
   const steps = [
     { label: "created", time: cluster.created_at, message: null as string | null },
@@ -160,7 +193,7 @@ function Overview({ cluster, teamName }: { cluster: Cluster; teamName?: string }
 
   return (
     <SimpleGrid cols={{ base: 1, md: 2 }}>
-      <Paper withBorder p="md">
+      <Paper withBorder p="md" aria-label="Cluster facts" role="region">
         <Stack gap={6}>
           {facts.map(([label, value]) => (
             <Group key={label} justify="space-between" wrap="nowrap">

@@ -1,21 +1,21 @@
-import { Button, Group, Modal, NumberInput, SegmentedControl, Select, Stack, Text, TextInput } from "@mantine/core";
+import { Button, Group, Modal, NumberInput, Radio, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useId } from "react";
+import { useEffect } from "react";
 import { useNavigate } from "react-router";
-import type { Provider } from "../../api/types";
+import type { Provider, ProviderInfo } from "../../api/types";
 import { showFormError } from "../../components/formErrors";
 import { notifySuccess } from "../../components/notify";
 import { teamWhyNot } from "../../permissions";
 import { dnsLabelError } from "../../validation";
 import { useListTeamsQuery } from "../teams/teamsApi";
-import { useCreateClusterMutation } from "./clustersApi";
+import { useCreateClusterMutation, useListProvidersQuery } from "./clustersApi";
 
 const PERSONAL = "";
-const PROVIDERS: { value: Provider; label: string }[] = [
-  { value: "kind", label: "kind" },
-  { value: "k3d", label: "k3d" },
-  { value: "kwok", label: "kwok" },
-];
+
+/** The version choices of one provider, its default marked. */
+function versionChoices(offer: ProviderInfo | undefined) {
+  return (offer?.versions ?? []).map((v) => ({ value: v, label: v === offer?.default_version ? `${v} (default)` : v }));
+}
 
 interface Props {
   opened: boolean;
@@ -34,8 +34,8 @@ interface Values {
 export function CreateClusterDialog({ opened, onClose }: Props) {
   const { data: teams = [] } = useListTeamsQuery();
   const [createCluster, { isLoading }] = useCreateClusterMutation();
+  const { data: providers = [], isLoading: loadingProviders } = useListProvidersQuery(undefined, { skip: !opened });
   const navigate = useNavigate();
-  const providerLabel = useId();
   // Teams where my role cannot create clusters are listed too, disabled, with the reason.
   const teamChoices = [
     { value: PERSONAL, label: "Personal (only me)" },
@@ -51,11 +51,30 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
     initialValues: { name: "", provider: "kind", kubernetes_version: "", workers: 0, ttl_hours: 4, team_id: PERSONAL },
     validate: {
       name: (v) => dnsLabelError(v, 40),
-      kubernetes_version: (v) => (!v.trim() || /^v?1\.\d{1,2}\.\d{1,2}$/.test(v.trim()) ? null : "A version like v1.31.0"),
       workers: (v) => (Number.isInteger(Number(v)) && Number(v) >= 0 && Number(v) <= 5 ? null : "0 to 5 workers"),
       ttl_hours: (v) => (Number.isInteger(Number(v)) && Number(v) >= 1 ? null : "At least 1 hour"),
     },
   });
+
+  const offerOf = (provider: Provider) => providers.find((p) => p.provider === provider);
+  const chooseProvider = (provider: string) => {
+    form.setFieldValue("provider", provider as Provider);
+    form.setFieldValue("kubernetes_version", offerOf(provider as Provider)?.default_version ?? "");
+  };
+  // Once the offers arrive: the first available provider, with its default version.
+  const { provider: chosen, kubernetes_version: chosenVersion } = form.values;
+  useEffect(() => {
+    const offer = providers.find((p) => p.provider === chosen);
+    if (!offer) return;
+    if (!offer.available) {
+      const first = providers.find((p) => p.available);
+      if (first) chooseProvider(first.provider);
+    } else if (!chosenVersion && offer.default_version) {
+      form.setFieldValue("kubernetes_version", offer.default_version);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [providers, chosen]);
+  const noneAvailable = !loadingProviders && providers.length > 0 && !providers.some((p) => p.available);
 
   const close = () => {
     form.reset();
@@ -63,12 +82,11 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
   };
 
   const submit = form.onSubmit(async (values) => {
-    const version = values.kubernetes_version.trim();
     const result = await createCluster({
       name: values.name,
       provider: values.provider,
       team_id: values.team_id || null,
-      kubernetes_version: version ? (version.startsWith("v") ? version : `v${version}`) : null,
+      kubernetes_version: values.kubernetes_version || null,
       workers: Number(values.workers),
       ttl_hours: Number(values.ttl_hours),
     });
@@ -86,25 +104,34 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
       <form onSubmit={submit} noValidate aria-label="Create cluster">
         <Stack>
           <TextInput label="Name" placeholder="dev" data-autofocus {...form.getInputProps("name")} />
-          <div>
-            <Text id={providerLabel} size="sm" fw={500} mb={4}>
-              Provider
+          <Radio.Group
+            label="Provider"
+            description={noneAvailable ? "No provider is available on this server" : undefined}
+            value={form.values.provider}
+            onChange={chooseProvider}
+          >
+            <Stack gap={6} mt={4}>
+              {(["kind", "k3d", "kwok"] as const).map((provider) => {
+                const offer = offerOf(provider);
+                const unavailable = offer !== undefined && !offer.available;
+                const about = unavailable ? `Not available: ${offer.reason}` : offer?.cli_version && `${provider} ${offer.cli_version}`;
+                return (
+                  <Radio key={provider} value={provider} label={provider} disabled={unavailable} description={about || undefined} />
+                );
+              })}
+            </Stack>
+          </Radio.Group>
+          {form.values.provider === "kwok" && (
+            <Text size="xs" c="dimmed">
+              Simulated nodes: pods are scheduled but never run. For the Kubernetes API, controllers and manifests.
             </Text>
-            <SegmentedControl
-              fullWidth
-              aria-labelledby={providerLabel}
-              data={PROVIDERS}
-              {...form.getInputProps("provider")}
-            />
-            {form.values.provider === "kwok" && (
-              <Text size="xs" c="dimmed" mt={4}>
-                Simulated nodes: pods are scheduled but never run. For the Kubernetes API, controllers and manifests.
-              </Text>
-            )}
-          </div>
-          <TextInput
+          )}
+          <Select
             label="Kubernetes version"
-            placeholder="provider default"
+            description="The versions this provider offers on this server"
+            placeholder={loadingProviders ? "Loading…" : "provider default"}
+            allowDeselect={false}
+            data={versionChoices(offerOf(form.values.provider))}
             {...form.getInputProps("kubernetes_version")}
           />
           <Group grow>
@@ -122,7 +149,7 @@ export function CreateClusterDialog({ opened, onClose }: Props) {
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button type="submit" loading={isLoading}>
+            <Button type="submit" loading={isLoading} disabled={noneAvailable}>
               Create
             </Button>
           </Group>

@@ -6,6 +6,8 @@ import type {
   ClusterStatus,
   Kubeconfig,
   Provider,
+  ProviderInfo,
+  ProviderList,
   StreamTicket,
   TerminalTicket,
 } from "../../api/types";
@@ -40,6 +42,10 @@ export const clustersApi = baseApi.injectEndpoints({
         ...(data?.pages ?? []).flatMap((page) => page.clusters.map((c) => ({ type: "Cluster" as const, id: c.id }))),
       ],
     }),
+    listProviders: build.query<ProviderInfo[], void>({
+      query: () => "/providers",
+      transformResponse: (body: ProviderList) => body.providers,
+    }),
     getCluster: build.query<Cluster, string>({
       query: (id) => `/clusters/${id}`,
       providesTags: (_r, _e, id) => [{ type: "Cluster", id }],
@@ -73,6 +79,7 @@ export const clustersApi = baseApi.injectEndpoints({
 
 export const {
   useListClustersInfiniteQuery,
+  useListProvidersQuery,
   useGetClusterQuery,
   useCreateClusterMutation,
   useDeleteClusterMutation,

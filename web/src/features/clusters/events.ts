@@ -15,6 +15,7 @@ export interface ClusterEvent {
     status?: ClusterStatus;
     status_message?: string | null;
     expires_at?: string | null;
+    deleted_by?: string | null;
     [key: string]: unknown;
   };
 }
@@ -68,11 +69,19 @@ export function applyClusterEvent(dispatch: AppDispatch, event: ClusterEvent): v
 }
 
 function patchFor(status: ClusterStatus, message: string | null, event: ClusterEvent) {
-  const patch: { status: ClusterStatus; status_message: string | null; ready_at?: string; expires_at?: string } = {
-    status,
-    status_message: message,
-  };
+  const patch: {
+    status: ClusterStatus;
+    status_message: string | null;
+    ready_at?: string;
+    expires_at?: string;
+    deleted_by?: string;
+    endpoint?: null;
+    api_server?: null;
+  } = { status, status_message: message };
   if (status === "ready") patch.ready_at = event.time;
+  if (status === "deleting" || status === "deleted") patch.endpoint = null;
+  if (status === "deleted") patch.api_server = null;
+  if (event.data.deleted_by) patch.deleted_by = event.data.deleted_by;
   if (event.data.expires_at) patch.expires_at = event.data.expires_at;
   return patch;
 }

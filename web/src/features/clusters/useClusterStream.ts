@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { apiUrl } from "../../api/baseApi";
 import { useAppDispatch, useAppSelector } from "../../hooks";
 import { selectAccessToken } from "../auth/authSlice";
+import { applyPersonalEvent, PERSONAL_EVENT_PREFIX, type PersonalEvent } from "../invitations/personalEvents";
 import { clustersApi } from "./clustersApi";
 import { applyClusterEvent, type ClusterEvent } from "./events";
 import { streamChanged } from "./liveSlice";
@@ -21,7 +22,8 @@ export function clusterStreamUrl(ticket: string, lastEventId?: string): string {
   return url.toString();
 }
 
-/** Keeps the cluster cache current from the gateway's event stream while signed in. */
+/** Keeps the cluster cache current from the gateway's event stream while signed in, and
+ * applies the team events that concern the signed-in person (invitations, role, removal). */
 export function useClusterStream(): void {
   const signedIn = useAppSelector(selectAccessToken) !== null;
   const dispatch = useAppDispatch();
@@ -53,7 +55,9 @@ export function useClusterStream(): void {
       source.onmessage = (message: MessageEvent<string>) => {
         if (message.lastEventId) lastEventId.current = message.lastEventId;
         try {
-          applyClusterEvent(dispatch, JSON.parse(message.data) as ClusterEvent);
+          const event = JSON.parse(message.data) as ClusterEvent | PersonalEvent;
+          if (event.type.startsWith(PERSONAL_EVENT_PREFIX)) dispatch(applyPersonalEvent(event as PersonalEvent));
+          else applyClusterEvent(dispatch, event as ClusterEvent);
         } catch {
           // A frame that is not a cluster event (keepalive or a newer format) changes nothing.
         }

@@ -6,7 +6,8 @@ import { useAcceptInvitationMutation, useDeclineInvitationMutation, useMyInvitat
 
 /** Invitations addressed to me, with accept and decline; nothing when there are none. */
 export function MyInvitations() {
-  // Invitations are not on the event stream; look again whenever the tab regains focus.
+  // New and revoked invitations arrive on the event stream (personalEvents.ts); focus also
+  // reads them again, for what happened while the stream was down.
   const { data: invitations = [] } = useMyInvitationsQuery(undefined, { refetchOnFocus: true });
   if (invitations.length === 0) return null;
   return (
@@ -31,6 +32,7 @@ function InvitationRow({ invitation }: { invitation: Invitation }) {
           Join <b>{invitation.team_name}</b> as
         </Text>
         <RoleBadge role={invitation.role} />
+        {invitation.invited_by_email && <Text size="sm">invited by {invitation.invited_by_email}</Text>}
       </Group>
       <Group gap="xs">
         <Button
