@@ -10,7 +10,6 @@ cluster). Drains are decisions, not liveness, and live in the provisioner's data
 import asyncio
 import logging
 import os
-import shutil
 from datetime import timedelta
 
 from nats.js import JetStreamContext
@@ -26,7 +25,7 @@ from pyk8s_contracts.errors import ErrorCode
 from pyk8s_contracts.hosts import HostAnnouncement, HostProvider
 from pyk8s_kit.bus import ServiceError
 
-from .drivers import CliError, Driver, Unavailable
+from .drivers import CliError, Driver
 from .drivers.process import run_checked
 from .operations import Operations
 from .settings import ProvisionerSettings
@@ -103,18 +102,13 @@ class HostBoard:
         return found
 
 
-def offered(provider: Provider, driver: Driver) -> HostProvider:
-    """Whether this host can make `provider`'s clusters, and in which versions."""
-    try:
-        driver.version_for(None)
-    except Unavailable:
+async def offered(provider: Provider, driver: Driver) -> HostProvider:
+    """Whether this host can make `provider`'s clusters, and in which versions (what the
+    driver describes, its probe reused while fresh)."""
+    info = await driver.describe()
+    if not info.available:
         return HostProvider(name=provider, available=False)
-    versions = driver.versions()
-    return HostProvider(
-        name=provider,
-        available=shutil.which(driver.binary) is not None,
-        kubernetes_versions=None if versions is None else list(versions),
-    )
+    return HostProvider(name=provider, available=True, kubernetes_versions=list(info.versions))
 
 
 async def engine_memory() -> int | None:
@@ -161,7 +155,7 @@ class HostAgent:
             docker_host=os.environ.get("DOCKER_HOST") or LOCAL_SOCKET,
             max_clusters=self.settings.host_max_clusters,
             memory_bytes=await self.memory(),
-            providers=[offered(provider, driver) for provider, driver in self.drivers.items()],
+            providers=[await offered(p, driver) for p, driver in self.drivers.items()],
             clusters=await self.ops.host_cluster_count(),
             announced_at=utcnow(),
         )

@@ -82,9 +82,8 @@ def announced_hosts_double(settings, drivers, memory_bytes: int = 64 * 1024**3):
     from pyk8s_contracts.hosts import HostAnnouncement
     from pyk8s_provisioner.hosts import offered
 
-    providers = [offered(provider, driver) for provider, driver in drivers.items()]
-
     async def announced() -> dict:
+        providers = [await offered(provider, driver) for provider, driver in drivers.items()]
         announcement = HostAnnouncement(
             host_id=settings.host_id,
             docker_host="unix:///var/run/docker.sock",
