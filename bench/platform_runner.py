@@ -78,48 +78,41 @@ class Platform:
 
 class EventSubscriber:
     """An outside program as docs/events.md shows one: the `events` identity with its own
-    durable pull consumer on PYK8S_EVENTS. Records when each event arrived (perf_counter and
-    wall clock) and wakes whoever waits for a cluster's event."""
+    durable pull consumer on PYK8S_EVENTS, in a process of its own (`subscribe` below), so
+    that the benchmark's load does not delay it. Keeps when each event arrived there
+    (perf_counter, the same clock in every process, and wall clock) and when the stream stored
+    it, and wakes whoever waits for an event."""
 
     def __init__(self, platform: Platform, subject: str, durable: str) -> None:
-        self.platform = platform
-        self.subject = subject
-        self.durable = durable
-        self.arrivals: list[tuple[float, float, dict]] = []
+        self.argv = [
+            sys.executable,
+            __file__,
+            platform.nats_url,
+            str(platform.credentials("events")),
+            subject,
+            durable,
+        ]
+        self.arrivals: list[tuple[float, float, float, dict]] = []
         self.waiting: dict[tuple[str, str], asyncio.Future] = {}
-        self.nc = None
+        self.process: asyncio.subprocess.Process | None = None
         self.task: asyncio.Task | None = None
 
     async def start(self) -> "EventSubscriber":
-        self.nc = await nats.connect(
-            self.platform.nats_url,
-            nkeys_seed=str(self.platform.credentials("events")),
-            inbox_prefix="_INBOX_events",
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv, stdout=asyncio.subprocess.PIPE, limit=2**20
         )
-        consumer = await self.nc.jetstream().pull_subscribe(
-            self.subject,
-            durable=self.durable,
-            stream="PYK8S_EVENTS",
-            config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),
-        )
-        self.task = asyncio.create_task(self.read(consumer))
+        if await self.process.stdout.readline() != b"subscribed\n":
+            raise SystemExit("the event subscriber did not start")
+        self.task = asyncio.create_task(self.read())
         return self
 
-    async def read(self, consumer) -> None:
-        while True:
-            try:
-                # One at a time: a batch fetch waits to fill up, which would add to the latency.
-                batch = await consumer.fetch(1, timeout=5)
-            except nats.errors.TimeoutError:
-                continue
-            for msg in batch:
-                arrived, wall = time.perf_counter(), time.time()
-                event = json.loads(msg.data)
-                self.arrivals.append((arrived, wall, event))
-                future = self.waiting.pop((event["subject"], event["type"]), None)
-                if future is not None and not future.done():
-                    future.set_result(arrived)
-                await msg.ack()
+    async def read(self) -> None:
+        async for line in self.process.stdout:
+            arrived, wall, stored, event = json.loads(line)
+            self.arrivals.append((arrived, wall, stored, event))
+            future = self.waiting.pop((event["subject"], event["type"]), None)
+            if future is not None and not future.done():
+                future.set_result(arrived)
 
     def expect(self, subject: str, event_type: str) -> asyncio.Future:
         """A future set to the arrival time of the event `event_type` about `subject`."""
@@ -128,11 +121,34 @@ class EventSubscriber:
         return future
 
     async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
         if self.task is not None:
-            self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
-        if self.nc is not None:
-            await self.nc.close()
+
+
+async def subscribe(url: str, seed: str, subject: str, durable: str) -> None:
+    """The subscriber's process: one line of JSON per event on stdout."""
+    nc = await nats.connect(url, nkeys_seed=seed, inbox_prefix="_INBOX_events")
+    consumer = await nc.jetstream().pull_subscribe(
+        subject,
+        durable=durable,
+        stream="PYK8S_EVENTS",
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),
+    )
+    print("subscribed", flush=True)
+    while True:
+        try:
+            # One at a time: a batch fetch waits to fill up, which would add to the latency.
+            batch = await consumer.fetch(1, timeout=5)
+        except nats.errors.TimeoutError:
+            continue
+        for msg in batch:
+            arrived, wall = time.perf_counter(), time.time()
+            stored = msg.metadata.timestamp.timestamp()
+            print(json.dumps([arrived, wall, stored, json.loads(msg.data)]), flush=True)
+            await msg.ack()
 
 
 def ready(url: str) -> bool:
@@ -170,3 +186,7 @@ def delete(api: httpx.Client, headers: dict[str, str], cluster_id: str) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"cluster {cluster_id} was not deleted")
         time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    asyncio.run(subscribe(*sys.argv[1:5]))
