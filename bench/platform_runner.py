@@ -67,7 +67,7 @@ class Platform:
         while not ready(self.http):
             if self.runner.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the platform did not start; see {self.data.parent / 'up.log'}")
-            time.sleep(0.3)
+            time.sleep(0.1)
         return self
 
     def stop(self) -> None:
