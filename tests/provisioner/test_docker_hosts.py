@@ -16,7 +16,7 @@ from pyk8s_kit.testing import ensure_all_streams, wait_until_async
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.service import runtime_name
 
-from .conftest import ProvisionerProcess, local_nodes, provisioner_env
+from .conftest import NoTeamsDouble, ProvisionerProcess, local_nodes, provisioner_env
 
 # Each host announces every 0.5 s and is silent after 6 s without an announcement: room for
 # a late announcement on a busy shared machine, short enough for the test.
@@ -45,6 +45,7 @@ async def test_clusters_spread_over_two_docker_hosts_and_survive_one_going_silen
             tmp_path / host_id,
         )
     await ensure_all_streams(nats_server)
+    teams = await NoTeamsDouble().start(nats_server)
     actor = uuid.uuid4()
     admin = uuid.uuid4()
     admin_token = auth_keys.assertion(admin, **{PLATFORM_ADMIN_CLAIM: True})
@@ -127,6 +128,7 @@ async def test_clusters_spread_over_two_docker_hosts_and_survive_one_going_silen
     finally:
         for process in hosts.values():
             process.stop()
+        await teams.stop()
         for host, provider, runtime in made.values():
             if host == "host-a":
                 names = local_nodes(provider, runtime)
