@@ -68,19 +68,24 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-class ProvisionerProcess:
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+class ServiceProcess:
+    """`python -m <module>` with `env`, its output in `log_dir`; started, killed (SIGKILL) and
+    stopped (SIGTERM) by the test."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, module: str) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.module = module
+        self.name = module.removeprefix("pyk8s_")
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
     def start(self, **extra_env: str) -> None:
         self.starts += 1
         # The process writes here until it ends; the file closes with it.
-        log = open(self.log_dir / f"provisioner-{self.starts}.log", "wb")  # noqa: SIM115
+        log = open(self.log_dir / f"{self.name}-{self.starts}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pyk8s_provisioner"],
+            [sys.executable, "-m", self.module],
             env={**self.env, **extra_env},
             stdout=log,
             stderr=log,
@@ -100,14 +105,19 @@ class ProvisionerProcess:
 
     def full_logs(self) -> str:
         return "\n".join(
-            p.read_text(errors="replace") for p in sorted(self.log_dir.glob("provisioner-*.log"))
+            p.read_text(errors="replace") for p in sorted(self.log_dir.glob(f"{self.name}-*.log"))
         )
 
     def logs(self) -> str:
         return "\n".join(
             p.read_text(errors="replace")[-3000:]
-            for p in sorted(self.log_dir.glob("provisioner-*.log"))
+            for p in sorted(self.log_dir.glob(f"{self.name}-*.log"))
         )
+
+
+class ProvisionerProcess(ServiceProcess):
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        super().__init__(env, log_dir, "pyk8s_provisioner")
 
 
 def provisioner_env(database_url: str, nats_server, work_dir: Path) -> dict[str, str]:

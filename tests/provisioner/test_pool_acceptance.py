@@ -1,46 +1,48 @@
-"""Issue 14's acceptance run: a pool of two Docker hosts with two provisioner replicas each, on
-a three-node NATS cluster whose streams (and the hosts bucket) have three replicas.
+"""Issue 14's acceptance run: a pool of two Docker hosts with two provisioner replicas each,
+and two replicas each of auth, teams and the gateway, on a three-node NATS cluster whose
+streams (and the hosts bucket) have three replicas. Every request goes through the gateways'
+REST API, alternating between the two, with the tokens of people signed up through them.
 
 20 clusters are created (kind and k3d test doubles) and spread over both hosts with their
-placement recorded; half-way through, the NATS node that leads PYK8S_EVENTS and carries the
-test's requests is SIGKILLed. Then both of host-b's replicas are killed: its clusters turn
-`unreachable` while creates go on on host-a; restarted, they bring them back `ready`. Drained,
-host-b takes nothing new. All along an outside program (the `events` identity, its own durable
-consumer) reads the cluster events: none lost, none twice, each cluster's lifecycle exactly as
-it happened. Test traffic stays on loopback and the two engines' local sockets."""
+placement recorded; half-way through, the NATS node that leads PYK8S_EVENTS is SIGKILLed.
+Then both of host-b's provisioner replicas are killed: its clusters turn `unreachable` while
+creates go on on host-a; restarted, they bring them back `ready`. Drained, host-b takes
+nothing new. All along an outside program (the `events` identity, its own durable consumer)
+reads the cluster events: none lost, none twice, each cluster's lifecycle exactly as it
+happened. Test traffic stays on loopback and the two engines' local sockets."""
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+import httpx
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from conftest import AuthKeysDouble, GatewayClient
-from pyk8s_contracts import clusters as c
-from pyk8s_contracts import hosts as hosts_contract
+from pyk8s_auth.main import MIGRATIONS as AUTH_MIGRATIONS
 from pyk8s_contracts import subjects
-from pyk8s_contracts.auth import PLATFORM_ADMIN_CLAIM
-from pyk8s_contracts.errors import ErrorCode
-from pyk8s_kit.bus import ServiceError
-from pyk8s_kit.embedded import EmbeddedNatsCluster
+from pyk8s_kit.embedded import EmbeddedNatsCluster, free_port
 from pyk8s_kit.testing import ensure_all_streams, move_stream_leader, wait_until_async
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.service import runtime_name
+from pyk8s_teams.main import MIGRATIONS as TEAMS_MIGRATIONS
 
 from .conftest import (
-    NoTeamsDouble,
     ProvisionerProcess,
+    ServiceProcess,
     local_nodes,
     provisioner_env,
     remove_nodes,
 )
 
 HOSTS = ("host-a", "host-b")
+ADMIN = "pooladmin"
+PW = "correct horse battery"
 REPLICAS_PER_HOST = 2
 CLUSTERS = 20
 KILL_NATS_AFTER = 10
@@ -121,9 +123,84 @@ async def stream_events(cluster: EmbeddedNatsCluster) -> list[dict]:
         await nc.close()
 
 
+def service_env(name: str, nats: EmbeddedNatsCluster, **settings: str) -> dict[str, str]:
+    """What a deployment gives component `name`: the cluster's server list, its own
+    identity, three replicas for the streams it owns."""
+    prefix = name.upper()
+    return {
+        **os.environ,
+        f"{prefix}_ENVIRONMENT": "test",
+        f"{prefix}_NATS_URL": nats.url,
+        f"{prefix}_NATS_CREDENTIALS": str(nats.seeds[name]),
+        f"{prefix}_NATS_STREAM_REPLICAS": "3",
+        f"{prefix}_LOG_LEVEL": "INFO",
+        **{f"{prefix}_{key.upper()}": value for key, value in settings.items()},
+    }
+
+
+def control_plane(
+    nats: EmbeddedNatsCluster, databases: dict[str, str], tmp_path
+) -> tuple[list[ServiceProcess], list[str], list[str]]:
+    """Two replicas each of auth, teams and the gateway (each service's replicas share its
+    database); returns them, the URLs that answer their readiness, and the gateways' URLs."""
+    made, probes, gateways = [], [], []
+    for name in ("auth", "teams", "gateway"):
+        for index in range(2):
+            port = str(free_port())
+            folder = tmp_path / f"{name}-{index}"
+            folder.mkdir()
+            if name == "gateway":
+                # No terminal service here: the gateway is ready without it.
+                env = service_env(
+                    name, nats, port=port, required_services='["auth", "teams", "provisioner"]'
+                )
+                gateways.append(f"http://127.0.0.1:{port}")
+                probes.append(f"http://127.0.0.1:{port}/health/ready")
+            else:
+                settings = {"database_url": databases[name], "health_port": port}
+                if name == "auth":
+                    settings["platform_admins"] = f"{ADMIN}@example.com"
+                env = service_env(name, nats, **settings)
+                probes.append(f"http://127.0.0.1:{port}/health/ready")
+            made.append(ServiceProcess(env, folder, f"pyk8s_{name}"))
+    return made, probes, gateways
+
+
+async def answers(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await client.get(url, timeout=2)).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@dataclass
+class Person:
+    """A user signed up and logged in through one gateway, calling any of them."""
+
+    api: list[httpx.AsyncClient]
+    token: str
+
+    @classmethod
+    async def sign_up(cls, api: list[httpx.AsyncClient], username: str) -> "Person":
+        body = {"username": username, "email": f"{username}@example.com", "password": PW}
+        made = await api[0].post("/auth/signup", json=body)
+        assert made.status_code == 201, made.text
+        tokens = await api[1].post("/auth/login", json={"login": username, "password": PW})
+        assert tokens.status_code == 200, tokens.text
+        return cls(api, tokens.json()["access_token"])
+
+    async def call(self, method: str, path: str, gateway: int = 0, **kw) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return await self.api[gateway].request(method, path, headers=headers, **kw)
+
+
 async def test_a_pool_of_two_hosts_on_a_nats_cluster(
     make_database, nats_cluster: EmbeddedNatsCluster, second_docker, tmp_path
 ):
+    databases = {
+        "auth": make_database("auth", AUTH_MIGRATIONS),
+        "teams": make_database("teams", TEAMS_MIGRATIONS),
+    }
     env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_cluster, tmp_path / "w")
     env.update(
         TIMING,
@@ -135,7 +212,7 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
         PROVISIONER_HOST_MEMORY_MB="65536",
     )
     env.pop("DOCKER_HOST", None)
-    replicas: dict[str, list[ProvisionerProcess]] = {}
+    replicas: dict[str, list[ServiceProcess]] = {}
     for host_id, extra in zip(HOSTS, ({}, {"DOCKER_HOST": second_docker.host}), strict=True):
         replicas[host_id] = []
         for index in range(REPLICAS_PER_HOST):
@@ -148,98 +225,86 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
                 "PROVISIONER_WORK_DIR": str(folder / "work"),
             }
             replicas[host_id].append(ProvisionerProcess(settings, folder))
-    await ensure_all_streams(nats_cluster, replicas=3)
-    keys = await AuthKeysDouble().start(nats_cluster)
-    teams = await NoTeamsDouble().start(nats_cluster)
-    client = GatewayClient(await nats_cluster.connect("gateway"), keys)
-    actor = uuid.uuid4()
-    admin = uuid.uuid4()
-    admin_token = keys.assertion(admin, **{PLATFORM_ADMIN_CLAIM: True})
-    made: dict[uuid.UUID, tuple[str, str, str]] = {}  # id: (host, provider, runtime)
+    others, probes, gateway_urls = control_plane(nats_cluster, databases, tmp_path)
+    everything = [*others, *(p for processes in replicas.values() for p in processes)]
+    api = [httpx.AsyncClient(base_url=f"{url}/api/v1", timeout=30) for url in gateway_urls]
+    made: dict[str, tuple[str, str, str]] = {}  # id: (host, provider, runtime)
     subscriber = OutsideSubscriber(nats_cluster)
     reading: asyncio.Task | None = None
 
-    async def by_name(name: str) -> c.Cluster | None:
-        listed = await client.ask(
-            subjects.PROVISIONER_CLUSTER_LIST, c.ClusterListRequest(actor_id=actor), c.ClusterList
-        )
-        return next((cluster for cluster in listed.clusters if cluster.name == name), None)
+    async def listed(person: Person) -> list[dict]:
+        answer = await person.call("GET", "/clusters", params={"limit": 200})
+        return answer.json()["clusters"] if answer.status_code == 200 else []
 
-    async def create(name: str, provider: str) -> c.Cluster:
-        """Asked until answered: through the failover a request may go unanswered although
-        the cluster was made (the retry then meets its name: it is that one)."""
+    async def create(person: Person, name: str, provider: str) -> dict:
+        """Asked until answered, through each gateway in turn: during the failover a request
+        may go unanswered although the cluster was made (the retry then meets its name)."""
+        attempts = 0
 
-        async def attempt() -> c.Cluster | None:
-            payload = c.ClusterCreateRequest(actor_id=actor, name=name, provider=provider)
-            try:
-                return await client.ask(subjects.PROVISIONER_CLUSTER_CREATE, payload, c.Cluster)
-            except ServiceError as error:
-                if error.code == ErrorCode.CONFLICT:
-                    return await by_name(name)
-                assert error.code == ErrorCode.UNAVAILABLE, error
-                return None
+        async def attempt() -> dict | None:
+            nonlocal attempts
+            attempts += 1
+            body = {"name": name, "provider": provider}
+            answer = await person.call("POST", "/clusters", len(made) % 2, json=body)
+            if answer.status_code == 409:
+                return next((c for c in await listed(person) if c["name"] == name), None)
+            assert answer.status_code in (202, 503), answer.text
+            return answer.json() if answer.status_code == 202 else None
 
         cluster = await wait_until_async(attempt, timeout=60, interval=0.2)
-        made[cluster.id] = (cluster.host_id, provider, runtime_name(name, cluster.id))
+        made[cluster["id"]] = (
+            cluster["host_id"],
+            provider,
+            runtime_name(name, uuid.UUID(cluster["id"])),
+        )
         return cluster
 
-    async def statuses() -> dict[uuid.UUID, str]:
-        try:
-            listed = await client.ask(
-                subjects.PROVISIONER_CLUSTER_LIST,
-                c.ClusterListRequest(actor_id=actor),
-                c.ClusterList,
-            )
-        except ServiceError as error:
-            assert error.code == ErrorCode.UNAVAILABLE, error
-            return {}
-        return {cluster.id: cluster.status for cluster in listed.clusters}
-
-    async def all_are(ids, status) -> bool:
-        current = await statuses()
+    async def all_are(person: Person, ids, status) -> bool:
+        current = {c["id"]: c["status"] for c in await listed(person)}
         return all(current.get(i) == status for i in ids)
 
-    async def wait_all(ids, status: str, timeout: float) -> None:
+    async def wait_all(person: Person, ids, status: str, timeout: float) -> None:
         try:
-            await wait_until_async(lambda: all_are(ids, status), timeout=timeout, interval=0.2)
+            await wait_until_async(
+                lambda: all_are(person, ids, status), timeout=timeout, interval=0.2
+            )
         except AssertionError:
-            current = await statuses()
+            current = {c["id"]: c["status"] for c in await listed(person)}
             others = {made[i][2]: current.get(i) for i in ids if current.get(i) != status}
             raise AssertionError(f"not {status} within {timeout}s: {others}") from None
 
-    async def reachable_hosts() -> set[str]:
-        payload = hosts_contract.HostListRequest(actor_id=admin)
-        try:
-            listed = await client.ask(
-                subjects.PROVISIONER_HOST_LIST, payload, hosts_contract.HostList, actor=admin_token
-            )
-        except ServiceError:  # not serving yet
-            return set()
-        return {h.id for h in listed.hosts if h.reachable}
-
-    async def both_announce() -> bool:
-        return await reachable_hosts() == set(HOSTS)
-
-    def on(host_id: str) -> list[uuid.UUID]:
+    def on(host_id: str) -> list[str]:
         return [i for i, (host, _, _) in made.items() if host == host_id]
 
     try:
-        for process in [p for processes in replicas.values() for p in processes]:
+        await ensure_all_streams(nats_cluster, replicas=3)
+        for process in everything:
             process.start()
+        async with httpx.AsyncClient() as probe:
+            for url in probes:
+                await wait_until_async(lambda u=url: answers(probe, u), timeout=90, interval=0.2)
+        user = await Person.sign_up(api, "pooluser")
+        admin = await Person.sign_up(api, ADMIN)
+
+        async def both_announce() -> bool:
+            answer = await admin.call("GET", "/hosts")
+            hosts = answer.json()["hosts"] if answer.status_code == 200 else []
+            return {h["id"] for h in hosts if h["reachable"]} == set(HOSTS)
+
         await wait_until_async(both_announce, timeout=90, interval=0.2)
         reading = asyncio.create_task(subscriber.run())
 
-        # The node carrying the test's requests leads the events stream when it dies.
-        victim = next(n for n in nats_cluster.nodes if n.port == client.nc.connected_url.port)
+        # The node that leads the events stream dies half-way through the creates.
+        victim = nats_cluster.nodes[0]
         await move_stream_leader(nats_cluster, subjects.EVENTS_STREAM, victim.server_name)
         started = time.monotonic()
         for index in range(CLUSTERS):
             if index == KILL_NATS_AFTER:
                 victim.kill()
                 nats_killed = time.monotonic()
-            await create(f"pool{index}", ("kind", "k3d")[index % 2])
+            await create(user, f"pool{index}", ("kind", "k3d")[index % 2])
         creates_after_kill = time.monotonic() - nats_killed
-        await wait_all(list(made), "ready", 150)
+        await wait_all(user, list(made), "ready", 150)
         to_ready = time.monotonic() - started
         placed = Counter(host for host, _, _ in made.values())
         assert placed == {"host-a": CLUSTERS // 2, "host-b": CLUSTERS // 2}, placed
@@ -253,27 +318,25 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
         for process in replicas["host-b"]:
             process.kill()
         killed = time.monotonic()
-        await wait_all(first_on_b, "unreachable", 40)
+        await wait_all(user, first_on_b, "unreachable", 40)
         to_unreachable = time.monotonic() - killed
-        later = await asyncio.gather(*(create(f"later{i}", "kind") for i in range(2)))
-        assert [cluster.host_id for cluster in later] == ["host-a", "host-a"]
-        await wait_all(on("host-a"), "ready", 60)
+        later = [await create(user, f"later{i}", "kind") for i in range(2)]
+        assert [cluster["host_id"] for cluster in later] == ["host-a", "host-a"]
+        await wait_all(user, on("host-a"), "ready", 60)
 
         for process in replicas["host-b"]:
             process.start()
         restarted = time.monotonic()
-        await wait_all(first_on_b, "ready", 60)
+        await wait_all(user, first_on_b, "ready", 60)
         to_ready_again = time.monotonic() - restarted
 
-        drain = hosts_contract.HostRequest(actor_id=admin, host_id="host-b")
-        drained = await client.ask(
-            subjects.PROVISIONER_HOST_DRAIN, drain, hosts_contract.Host, actor=admin_token
-        )
-        assert drained.drained and drained.clusters == CLUSTERS // 2
-        after_drain = [await create(f"drained{i}", "k3d") for i in range(2)]
-        assert {cluster.host_id for cluster in after_drain} == {"host-a"}
+        drained = await admin.call("POST", "/hosts/host-b/drain", 1)
+        assert drained.status_code == 200, drained.text
+        assert drained.json()["drained"] and drained.json()["clusters"] == CLUSTERS // 2
+        after_drain = [await create(user, f"drained{i}", "k3d") for i in range(2)]
+        assert {cluster["host_id"] for cluster in after_drain} == {"host-a"}
         assert on("host-b") == first_on_b
-        await wait_all(list(made), "ready", 60)
+        await wait_all(user, list(made), "ready", 60)
 
         # The outside subscriber got every event of the run, once.
         events = await stream_events(nats_cluster)
@@ -285,9 +348,7 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
         lifecycles: dict[str, list[str]] = {}
         for event in events:
             lifecycles.setdefault(event["subject"], []).append(event["type"].rsplit(".", 1)[-1])
-        assert lifecycles == {
-            str(i): WENT_AWAY_AND_BACK if i in first_on_b else LIFECYCLE for i in made
-        }
+        assert lifecycles == {i: WENT_AWAY_AND_BACK if i in first_on_b else LIFECYCLE for i in made}
         print(
             f"{CLUSTERS} clusters ready on two hosts in {to_ready:.1f}s, placed {dict(placed)} "
             f"(the last {CLUSTERS - KILL_NATS_AFTER} asked in {creates_after_kill:.1f}s after "
@@ -301,11 +362,10 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
         subscriber.stopped = True
         if reading is not None:
             await asyncio.gather(reading, return_exceptions=True)
-        for process in [p for processes in replicas.values() for p in processes]:
+        for client in api:
+            await client.aclose()
+        for process in everything:
             process.stop()
-        await client.close()
-        await keys.stop()
-        await teams.stop()
         for host, provider, runtime in made.values():
             if host == "host-a":
                 remove_nodes(provider, runtime)
