@@ -12,6 +12,8 @@ status, events once by CloudEvent id, nothing orphaned, 503 during, recovery aft
 - NATS restarted: mid-create (kind double, kwok) tests/faults/test_nats_restart.py; API 503
   and recovery tests/test_outages.py
 - one node of a three-node NATS cluster SIGKILLed: tests/faults/test_nats_node_loss.py
+- a Docker host's provisioner replicas and one NATS node SIGKILLed, on a pool of two hosts:
+  tests/provisioner/test_pool_acceptance.py
 - PostgreSQL stopped: tests/test_outages.py
 - invited sign-up during a teams outage: gateway/tests/test_invitations.py
 - a supervised child dying under `make up`: tests/test_make_up.py

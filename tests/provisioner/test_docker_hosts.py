@@ -3,16 +3,9 @@ recorded and their nodes on that host's engine; the host whose provisioner is ki
 silent, its clusters turn unreachable while creates go to the other; restarted, it brings them
 back ready; a drained host takes nothing new. Test traffic stays on local sockets."""
 
-import os
-import shutil
-import signal
 import subprocess
-import tempfile
 import time
 import uuid
-from pathlib import Path
-
-import pytest
 
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import hosts as hosts_contract
@@ -23,114 +16,14 @@ from pyk8s_kit.testing import ensure_all_streams, wait_until_async
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.service import runtime_name
 
-from .conftest import LABELS, ProvisionerProcess, provisioner_env
+from .conftest import NoTeamsDouble, ProvisionerProcess, local_nodes, provisioner_env
 
-NODE_IMAGE = os.environ.get("PYK8S_NODE_IMAGE", "pyk8s-lab/node:local")
 # Each host announces every 0.5 s and is silent after 6 s without an announcement: room for
 # a late announcement on a busy shared machine, short enough for the test.
 TIMING = {
     "PROVISIONER_HOST_ANNOUNCE_INTERVAL_SECONDS": "0.5",
     "PROVISIONER_HOST_DEADLINE_SECONDS": "6",
 }
-
-
-class SecondDocker:
-    """A dockerd of the test's own: its socket, data root, exec root and pid file in a
-    folder of its own, in a network namespace of its own (`unshare --net`: its bridge and
-    addresses never meet the machine's engine's; a dockerd sharing the namespace with
-    `--bridge none` deletes the other's docker0), with the node image copied in from the
-    machine's engine (no registry is reachable)."""
-
-    def __init__(self) -> None:
-        # Short: a unix socket path may not exceed 107 bytes.
-        self.root = Path(tempfile.mkdtemp(prefix="pyk8s-dockerd-"))
-        self.host = f"unix://{self.root}/docker.sock"
-        self.process: subprocess.Popen | None = None
-
-    def docker(self, *args: str, **kw) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["docker", "-H", self.host, *args], capture_output=True, text=True, **kw
-        )
-
-    def start(self) -> "SecondDocker":
-        self.process = subprocess.Popen(
-            [
-                "unshare",
-                "--net",
-                "--",
-                "dockerd",
-                "--host",
-                self.host,
-                "--data-root",
-                str(self.root / "data"),
-                "--exec-root",
-                str(self.root / "exec"),
-                "--pidfile",
-                str(self.root / "docker.pid"),
-                "--iptables=false",
-                "--ip6tables=false",
-                "--storage-driver",
-                "vfs",
-            ],
-            stdout=open(self.root / "dockerd.log", "wb"),  # noqa: SIM115
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while self.docker("info").returncode != 0:
-            assert self.process.poll() is None, (self.root / "dockerd.log").read_text()
-            assert time.monotonic() < deadline, "the second dockerd did not answer in 30 s"
-            time.sleep(0.2)
-        saved = subprocess.Popen(["docker", "save", NODE_IMAGE], stdout=subprocess.PIPE)
-        loaded = subprocess.run(
-            ["docker", "-H", self.host, "load", "-q"], stdin=saved.stdout, capture_output=True
-        )
-        saved.wait()
-        assert loaded.returncode == 0, loaded.stderr
-        return self
-
-    def nodes(self, provider: str, runtime: str) -> list[str]:
-        out = self.docker(
-            "ps", "--filter", f"label={LABELS[provider]}={runtime}", "--format", "{{.Names}}"
-        ).stdout
-        return out.split()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            names = self.docker("ps", "-aq").stdout.split()
-            if names:
-                self.docker("rm", "-f", *names)
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def local_nodes(provider: str, runtime: str) -> list[str]:
-    out = subprocess.run(
-        [
-            "docker",
-            "ps",
-            "--filter",
-            f"label={LABELS[provider]}={runtime}",
-            "--format",
-            "{{.Names}}",
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout
-    return out.split()
-
-
-@pytest.fixture
-def second_docker():
-    if not (shutil.which("dockerd") and shutil.which("unshare")) or os.geteuid() != 0:
-        pytest.skip("a second Docker engine needs dockerd, unshare and root")
-    engine = SecondDocker().start()
-    yield engine
-    engine.stop()
 
 
 async def test_clusters_spread_over_two_docker_hosts_and_survive_one_going_silent(
@@ -152,6 +45,7 @@ async def test_clusters_spread_over_two_docker_hosts_and_survive_one_going_silen
             tmp_path / host_id,
         )
     await ensure_all_streams(nats_server)
+    teams = await NoTeamsDouble().start(nats_server)
     actor = uuid.uuid4()
     admin = uuid.uuid4()
     admin_token = auth_keys.assertion(admin, **{PLATFORM_ADMIN_CLAIM: True})
@@ -234,6 +128,7 @@ async def test_clusters_spread_over_two_docker_hosts_and_survive_one_going_silen
     finally:
         for process in hosts.values():
             process.stop()
+        await teams.stop()
         for host, provider, runtime in made.values():
             if host == "host-a":
                 names = local_nodes(provider, runtime)

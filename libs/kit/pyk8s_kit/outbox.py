@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from nats.js import JetStreamContext
-from sqlalchemy import DateTime, String, Text, delete, func, select
+from sqlalchemy import DateTime, String, Text, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +17,10 @@ from pyk8s_contracts.events import CloudEvent
 from .db import Database
 
 log = logging.getLogger(__name__)
+
+# Taken by the relay's transaction: the relays of a service's replicas publish one batch at a
+# time (advisory locks belong to one database, so each service's relays wait only for their own).
+RELAY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('pyk8s:outbox-relay'))")
 
 # A publish JetStream has not acknowledged within this is sent again (its message id makes the
 # repeat harmless). Short, because while a NATS cluster elects a stream's new leader publishes
@@ -61,7 +65,12 @@ def add_event(
 
 
 class OutboxRelay:
-    """Publishes outbox rows in order. Replicas share the table through SKIP LOCKED."""
+    """Publishes outbox rows in order. Every replica runs one; they take turns, a batch each,
+    under a transaction-scoped advisory lock, so rows are published in the order they were
+    written whichever replica publishes them (with SKIP LOCKED, a second replica would publish
+    the next rows while the first still publishes the earlier ones). A replica that dies
+    mid-batch releases the lock with its connection; its rows, not deleted, go in the next
+    batch, and JetStream drops what it had published already (same `Nats-Msg-Id`)."""
 
     def __init__(
         self, db: Database, model: type[OutboxMixin], js: JetStreamContext, interval: float = 1.0
@@ -101,12 +110,10 @@ class OutboxRelay:
 
     async def publish_batch(self, size: int = 100) -> int:
         async with self._db.session() as session:
+            await session.execute(RELAY_LOCK)
             rows = (
                 await session.scalars(
-                    select(self._model)
-                    .order_by(self._model.created_at, self._model.id)
-                    .limit(size)
-                    .with_for_update(skip_locked=True)
+                    select(self._model).order_by(self._model.created_at, self._model.id).limit(size)
                 )
             ).all()
             for row in rows:

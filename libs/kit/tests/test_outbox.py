@@ -1,5 +1,6 @@
 """The transactional outbox publishes committed events once, and nothing rolled back."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -89,3 +90,20 @@ async def test_events_of_one_transaction_keep_their_order(setup):
         CloudEvent.model_validate_json((await sub.next_msg(2)).data).data["n"] for _ in range(20)
     ]
     assert seen == list(range(20))
+
+
+async def test_relays_of_two_replicas_publish_in_the_order_written(setup):
+    db, js = setup
+    async with db.session() as session:
+        for n in range(60):
+            add_event(session, OutboxEvent, "test.happened", event(n))
+    replicas = [OutboxRelay(db, OutboxEvent, js) for _ in range(2)]
+    # Both at once, small batches: each batch waits for the one before it to finish.
+    while sum(await asyncio.gather(*(relay.publish_batch(size=7) for relay in replicas))):
+        pass
+    sub = await js.subscribe("test.happened", ordered_consumer=True)
+    seen = [
+        CloudEvent.model_validate_json((await sub.next_msg(2)).data).data["n"] for _ in range(60)
+    ]
+    assert seen == list(range(60))
+    assert await stream_count(js) == 60

@@ -435,6 +435,41 @@ async def test_expire_moves_expired_clusters_to_deleting(world):
     assert await work(db, cluster.id) == ["create", "delete"]
 
 
+async def test_two_replicas_sweeping_at_once_expire_each_cluster_once(world):
+    service, ops, _, db = world
+    clusters = [await service.create(create_request(uuid.uuid4(), f"x{n}")) for n in range(6)]
+    async with db.session() as session:
+        for cluster in clusters:
+            (await session.get(Cluster, cluster.id)).expires_at = utcnow() - timedelta(minutes=1)
+    # Another replica: its own connections, so the two sweeps overlap in the database.
+    peer_db = Database(ops.settings.database_url)
+    peer = Operations(peer_db, ops.settings, ops.drivers)
+    try:
+        swept = await asyncio.gather(*(o.expire() for o in (ops, peer, ops, peer)))
+    finally:
+        await peer_db.dispose()
+    assert sum(swept) == 6
+    for cluster in clusters:
+        assert await verbs(db, cluster.id) == ["created", "expired"]
+        assert await work(db, cluster.id) == ["create", "delete"]
+
+
+async def test_two_replicas_reconciling_at_once_create_the_cluster_once(world):
+    service, ops, _, db = world
+    cluster = await service.create(create_request(uuid.uuid4()))
+    peer_db = Database(ops.settings.database_url)
+    peer = Operations(peer_db, ops.settings, ops.drivers)
+    try:
+        # Both replicas start at once: each queues the pending create again.
+        await asyncio.gather(ops.reconcile(), peer.reconcile())
+        assert await work(db, cluster.id) == ["create", "create", "create"]
+        # Two of those deliveries taken by the two replicas at once.
+        await asyncio.gather(ops.create(cluster.id), peer.create(cluster.id))
+    finally:
+        await peer_db.dispose()
+    assert await verbs(db, cluster.id) == ["created", "provisioning", "ready"]
+
+
 def test_runtime_names_fit_k3d_and_never_collide():
     ids = [uuid.uuid4() for _ in range(50)]
     names = {runtime_name("a" * 40, i) for i in ids}

@@ -17,7 +17,10 @@ from pyk8s_contracts import teams as c
 from pyk8s_contracts.common import ByUser, Ok
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_kit.bus import ACTOR_HEADER, ServiceError, request
+from pyk8s_kit.db import Database
 from pyk8s_teams.main import MIGRATIONS, start
+from pyk8s_teams.peers import Peers
+from pyk8s_teams.service import TeamsService
 from pyk8s_teams.settings import TeamsSettings
 
 
@@ -80,7 +83,7 @@ async def bus(make_database, nats_server, auth_keys):
     peers = PeersDouble()
     await peers.start(auth_nc, provisioner_nc)
     nc = await nats_server.connect("gateway")
-    yield Bus(nc, peers, auth_keys)
+    yield Bus(nc, peers, auth_keys, url)
     for connection in (nc, auth_nc, provisioner_nc):
         await connection.close()
     await runtime.stop()
@@ -91,6 +94,7 @@ class Bus:
     nc: NATS
     peers: PeersDouble
     keys: Any
+    database_url: str
 
 
 async def ask(bus: Bus, subject: str, payload, reply=Ok):
@@ -346,3 +350,38 @@ async def test_team_deletion_asks_the_provisioner(bus):
     assert await refused(bus, subjects.TEAMS_GET, delete) == ErrorCode.NOT_FOUND
     mine = await ask(bus, subjects.TEAMS_LIST, ByUser(actor_id=ids["admin"]), c.TeamList)
     assert mine.teams == []
+
+
+async def test_one_sign_up_redeemed_by_two_replicas_at_once_joins_once(bus):
+    owner = bus.peers.person("owner")
+    team = await ask(
+        bus, subjects.TEAMS_CREATE, c.TeamCreateRequest(actor_id=owner, name="pair"), c.TeamWithRole
+    )
+    made = await ask(
+        bus,
+        subjects.TEAMS_INVITATIONS_CREATE,
+        c.InvitationCreateRequest(
+            actor_id=owner, team_id=team.id, login="new@example.com", role=c.Role.MEMBER
+        ),
+        c.InvitationCreated,
+    )
+    invited = a.SignupInvited(
+        user_id=uuid.uuid4(), email="new@example.com", invitation_token=made.token
+    )
+    # Two replicas of the service (their own connections to the database), each handed the
+    # same sign-up, as a redelivery after a slow acknowledgement would.
+    settings = TeamsSettings(environment="test", database_url=bus.database_url)
+    databases = [Database(bus.database_url) for _ in range(2)]
+    try:
+        replicas = [TeamsService(db, settings, Peers(bus.nc, 5)) for db in databases]
+        results = await asyncio.gather(
+            *(replica.redeem(invited) for replica in replicas), return_exceptions=True
+        )
+    finally:
+        for db in databases:
+            await db.dispose()
+    joined = [r for r in results if isinstance(r, c.TeamWithRole)]
+    refused_ = [r for r in results if isinstance(r, ServiceError)]
+    assert len(joined) == 1 and joined[0].role == c.Role.MEMBER
+    # Not `unavailable`: the redeemer acknowledges it instead of trying again.
+    assert len(refused_) == 1 and refused_[0].code != ErrorCode.UNAVAILABLE
