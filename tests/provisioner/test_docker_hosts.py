@@ -2,7 +2,8 @@
 recorded and their nodes on that host's engine; the host whose provisioner is killed goes
 silent, its clusters turn unreachable while creates go to the other; restarted, it brings them
 back ready; a drained host takes nothing new; a terminal runs its shell on the engine of its
-cluster's host. Test traffic stays on local sockets."""
+cluster's host, and the Kubernetes API proxy reaches a cluster at its host's address. Test
+traffic stays on local sockets."""
 
 import os
 import shutil
@@ -12,6 +13,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -291,19 +293,23 @@ async def test_clusters_spread_over_two_docker_hosts_and_survive_one_going_silen
                     subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
 
 
-async def test_a_terminal_runs_its_shell_on_the_engine_of_its_clusters_host(
+async def test_terminals_and_the_api_proxy_go_to_the_clusters_host(
     make_database, nats_server, gateway_client, auth_keys, second_docker, tmp_path
 ):
     env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_server, tmp_path / "w")
     env.update(TIMING)
     env.pop("DOCKER_HOST", None)
     engines = {"host-a": "unix:///var/run/docker.sock", "host-b": second_docker.host}
+    # host-b is "another machine": its API servers are reached at its address (never dialled
+    # here); host-a has none, the gateway runs on its machine.
+    addresses = {"host-a": {}, "host-b": {"PROVISIONER_HOST_ADDRESS": "127.0.0.2"}}
     hosts = {}
     for host_id, engine in engines.items():
         (tmp_path / host_id).mkdir()
         hosts[host_id] = ProvisionerProcess(
             {
                 **env,
+                **addresses[host_id],
                 "DOCKER_HOST": engine,
                 "PROVISIONER_HOST_ID": host_id,
                 "PROVISIONER_WORK_DIR": str(tmp_path / host_id / "work"),
@@ -391,6 +397,17 @@ async def test_a_terminal_runs_its_shell_on_the_engine_of_its_clusters_host(
                     {"id": opened.session_id},
                 )
                 assert tuple(recorded.one()) == (host_id, engines[host_id])
+
+        # The proxy and admin kubeconfig reads get host-b's clusters at host-b's address.
+        for host_id, (cluster_id, _) in made.items():
+            asked = c.ClusterProxyRequest(actor_id=actor, cluster_id=cluster_id)
+            proxy = await gateway_client.ask(
+                subjects.PROVISIONER_CLUSTER_PROXY, asked, c.ClusterProxy
+            )
+            cluster = await gateway_client.ask(subjects.PROVISIONER_CLUSTER_GET, asked, c.Cluster)
+            expected = "127.0.0.2" if host_id == "host-b" else "127.0.0.1"
+            assert urlsplit(proxy.server).hostname == expected, proxy.server
+            assert cluster.api_server == proxy.server
     finally:
         await terminal.stop()
         for process in hosts.values():

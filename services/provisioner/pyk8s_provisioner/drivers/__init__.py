@@ -20,8 +20,12 @@ def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
         settings.kwok_versions_dir,
     )
     return {
-        Provider.KIND: KindDriver(settings.kind_bin, timeouts, settings.kind_node_image, scratch),
-        Provider.K3D: K3dDriver(settings.k3d_bin, timeouts, settings.k3d_node_image, scratch),
+        Provider.KIND: KindDriver(
+            settings.kind_bin, timeouts, settings.kind_node_image, scratch, settings.host_address
+        ),
+        Provider.K3D: K3dDriver(
+            settings.k3d_bin, timeouts, settings.k3d_node_image, scratch, settings.host_address
+        ),
         Provider.KWOK: KwokDriver(
             kwok_tools,
             timeouts,

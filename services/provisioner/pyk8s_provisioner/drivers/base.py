@@ -179,9 +179,13 @@ class ContainerDriver(Driver):
         timeouts: Timeouts,
         node_image: str | None = None,
         scratch_dir: Path | None = None,
+        host_address: str | None = None,
     ) -> None:
         super().__init__(binary, timeouts, scratch_dir)
         self.node_image = node_image
+        # Set when the API server must be reached from other machines at this address: it is
+        # published on every interface and its certificate names the address.
+        self.host_address = host_address
 
     @abstractmethod
     def expected_roles(self, workers: int) -> Counter[str]:
