@@ -33,6 +33,7 @@ def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
             str(settings.kwok_apiserver_bind_address),
             Shell(settings.kwok_shell_image, settings.kwok_shell_network),
             scratch,
+            settings.host_address,
         ),
     }
 
