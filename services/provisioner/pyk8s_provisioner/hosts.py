@@ -164,6 +164,7 @@ class HostAgent:
         return HostAnnouncement(
             host_id=self.settings.host_id,
             docker_host=docker_endpoint(),
+            address=self.settings.host_address,
             max_clusters=self.settings.host_max_clusters,
             memory_bytes=await self.memory(),
             providers=[offered(provider, driver) for provider, driver in self.drivers.items()],

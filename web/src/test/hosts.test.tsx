@@ -7,7 +7,8 @@ function pool() {
   const admin = gateway.addUser("ada");
   gateway.platformAdmins.add(admin.id);
   const member = gateway.addUser("mia");
-  gateway.addHost("host-a", { clusters: 3, memory_used_bytes: 2100 * 1024 * 1024 });
+  const a = gateway.addHost("host-a", { clusters: 3, memory_used_bytes: 2100 * 1024 * 1024 });
+  if (a.announcement) a.announcement.address = "engine-a.example";
   gateway.addHost("host-b", { reachable: false, drained: true, clusters: 1, announcement: null });
   return { gateway, admin, member };
 }
@@ -29,7 +30,7 @@ describe("the hosts page", () => {
     expect(a.getByText("2,100 MiB of 16,384 MiB")).toBeInTheDocument();
     // Only the providers whose CLI the host has, with their versions when limited.
     expect(a.getByText("kind, kwok (v1.34.4)")).toBeInTheDocument();
-    expect(a.getByText("tcp://host-a.example:2376")).toBeInTheDocument();
+    expect(a.getByText("tcp://host-a.example:2376 · API servers at engine-a.example")).toBeInTheDocument();
     const b = within(row("host-b"));
     expect(b.getByText("Unreachable")).toBeInTheDocument();
     expect(b.getByText("Drained")).toBeInTheDocument();

@@ -68,6 +68,7 @@ function HostRow({ host }: { host: Host }) {
         {announced && (
           <Text size="xs" c="dimmed">
             {announced.docker_host}
+            {announced.address && ` · API servers at ${announced.address}`}
           </Text>
         )}
       </StackedCell>
