@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "pyk8s-lab"
 BIN = ROOT / ".tools" / "bin"
 VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+# A pool of Docker hosts: one provisioner Deployment per host instead of one.
+HOSTS_VALUES = Path(__file__).parent / "hosts-values.yaml"
 TOOLS = (
     "helm",
     "kwokctl",
@@ -69,7 +71,7 @@ def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
     return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
 
 
-@pytest.mark.parametrize("values", VALUES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("values", [*VALUES, HOSTS_VALUES], ids=lambda p: p.stem)
 def test_lint_strict(values):
     run("helm", "lint", "--strict", str(CHART), "-f", str(values))
 
@@ -182,6 +184,68 @@ def test_only_the_gateway_is_reachable_and_services_reach_only_nats_postgresql_a
         assert bool(open_ports) == (service == "provisioner")
 
 
+def container_env(deployment: dict) -> dict[str, str | None]:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_a_pool_of_docker_hosts_has_one_provisioner_per_host_and_the_terminal_reaches_all():
+    docs = render(HOSTS_VALUES)
+    deployments = by_kind(docs, "Deployment")
+    name = f"{RELEASE}-pyk8s-lab-provisioner"
+    assert {n for n in deployments if n.startswith(name)} == {f"{name}-host-a", f"{name}-host-b"}
+    a, b = deployments[f"{name}-host-a"], deployments[f"{name}-host-b"]
+    env_a, env_b = container_env(a), container_env(b)
+    assert {k: env_a[k] for k in env_a if k.startswith(("DOCKER_", "PROVISIONER_HOST"))} == {
+        "PROVISIONER_HOST_ID": "host-a",
+        "DOCKER_HOST": "tcp://engine-a.example:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": "/etc/pyk8s/docker-tls",
+        "PROVISIONER_HOST_MAX_CLUSTERS": "30",
+        "PROVISIONER_HOST_MEMORY_MB": "65536",
+        "PROVISIONER_HOST_ADDRESS": "engine-a.example",
+    }
+    assert env_b["PROVISIONER_HOST_ID"] == "host-b" and "PROVISIONER_HOST_ADDRESS" not in env_b
+    assert (a["spec"]["replicas"], b["spec"]["replicas"]) == (2, 1)
+    selectors = [d["spec"]["selector"]["matchLabels"]["pyk8s-lab.io/docker-host"] for d in (a, b)]
+    assert selectors == ["host-a", "host-b"]
+    for deployment, secret in ((a, "engine-a-tls"), (b, "engine-b-tls")):
+        pod = deployment["spec"]["template"]["spec"]
+        assert [c["name"] for c in pod["containers"]] == ["provisioner"]  # no dind
+        tls = next(v for v in pod["volumes"] if v["name"] == "docker-tls")
+        assert tls["secret"]["secretName"] == secret
+        assert "strategy" not in deployment["spec"]  # remote engines: rolling updates
+    terminal = deployments[f"{RELEASE}-pyk8s-lab-terminal"]
+    assert container_env(terminal)["TERMINAL_DOCKER_HOST"] == "tcp://engine-a.example:2376"
+    assert container_env(terminal)["TERMINAL_DOCKER_CERT_PATH"] == "/etc/pyk8s/docker-tls"
+    pod = terminal["spec"]["template"]["spec"]
+    assert "affinity" not in pod
+    tls = next(v for v in pod["volumes"] if v["name"] == "docker-tls")["projected"]["sources"]
+    paths = {
+        (source["secret"]["name"], item["path"])
+        for source in tls
+        for item in source["secret"]["items"]
+    }
+    assert {path for _, path in paths} == {
+        f"{folder}{file}"
+        for folder in ("", "host-a/", "host-b/")
+        for file in ("ca.pem", "cert.pem", "key.pem")
+    }
+    assert ("engine-b-tls", "host-b/key.pem") in paths
+    policy = by_kind(docs, "NetworkPolicy")[f"{RELEASE}-pyk8s-lab-provisioner"]["spec"]
+    ports = [p["port"] for rule in policy["egress"] if "to" not in rule for p in rule["ports"]]
+    assert sorted(ports) == [2376, 2377]
+    hpa = render(HOSTS_VALUES, "--set", "provisioner.autoscaling.enabled=true")
+    assert f"{name}" not in by_kind(hpa, "HorizontalPodAutoscaler")
+
+
+def test_without_a_pool_the_one_provisioner_serves_the_default_host():
+    deployments = by_kind(render(), "Deployment")
+    provisioner = deployments[f"{RELEASE}-pyk8s-lab-provisioner"]
+    assert "PROVISIONER_HOST_ID" not in container_env(provisioner)
+    assert "pyk8s-lab.io/docker-host" not in provisioner["spec"]["selector"]["matchLabels"]
+
+
 def test_ingress_carries_websocket_and_sse():
     docs = render(None, "--set", "ingress.enabled=true")
     ingress = by_kind(docs, "Ingress")[f"{RELEASE}-pyk8s-lab-gateway"]
@@ -259,7 +323,7 @@ def kubectl(cluster: dict, *args: str, input: str | None = None) -> str:
     return run("kubectl", *args, env=cluster["env"], input=input)
 
 
-@pytest.mark.parametrize("values", VALUES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("values", [*VALUES, HOSTS_VALUES], ids=lambda p: p.stem)
 def test_the_api_server_accepts_the_rendered_manifests(cluster, values):
     namespace = f"dry-{values.stem}"
     kubectl(cluster, "create", "namespace", namespace)

@@ -17,6 +17,7 @@ const DashboardPage = page(() => import("./features/clusters/DashboardPage"), "D
 const TeamsPage = page(() => import("./features/teams/TeamsPage"), "TeamsPage");
 const TeamPage = page(() => import("./features/teams/TeamPage"), "TeamPage");
 const ClusterPage = page(() => import("./features/clusters/ClusterPage"), "ClusterPage");
+const HostsPage = page(() => import("./features/hosts/HostsPage"), "HostsPage");
 
 export function AppRoutes() {
   return (
@@ -30,6 +31,7 @@ export function AppRoutes() {
             <Route path="teams" element={<TeamsPage />} />
             <Route path="teams/:teamId" element={<TeamPage />} />
             <Route path="clusters/:clusterId" element={<ClusterPage />} />
+            <Route path="hosts" element={<HostsPage />} />
             <Route path="*" element={<NotFound />} />
           </Route>
         </Route>

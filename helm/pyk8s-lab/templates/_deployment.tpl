@@ -1,5 +1,6 @@
 {{/*
-The one Deployment every component runs: (dict "root" $ "component" "auth").
+The one Deployment every component runs: (dict "root" $ "component" "auth"); with
+"host" (an entry of provisioner.hosts), the provisioner Deployment of that Docker host.
 Each process reads only its own nkey seed, probes /health/live and /health/ready on its health
 port (the gateway on its HTTP port) and writes only to an emptyDir /tmp.
 */}}
@@ -9,20 +10,27 @@ port (the gateway on its HTTP port) and writes only to an emptyDir /tmp.
 {{- $v := index $root.Values $c }}
 {{- $prefix := upper $c }}
 {{- $docker := $root.Values.docker }}
+{{- $mode := include "pyk8s-lab.dockerMode" $root }}
+{{- $host := .host }}
 {{- $usesDocker := has $c (list "provisioner" "terminal") }}
 {{- $port := ternary $v.port $v.healthPort (eq $c "gateway") }}
 {{- $portName := ternary "http" "health" (eq $c "gateway") }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: {{ include "pyk8s-lab.componentName" . }}
+  name: {{ include "pyk8s-lab.componentName" . }}{{ with $host }}-{{ .id }}{{ end }}
   labels:
     {{- include "pyk8s-lab.componentLabels" . | nindent 4 }}
+    {{- with $host }}
+    pyk8s-lab.io/docker-host: {{ .id }}
+    {{- end }}
 spec:
-  {{- if not $v.autoscaling.enabled }}
+  {{- if $host }}
+  replicas: {{ default $v.replicaCount $host.replicaCount }}
+  {{- else if not $v.autoscaling.enabled }}
   replicas: {{ $v.replicaCount }}
   {{- end }}
-  {{- if and $usesDocker (ne $docker.mode "remote") }}
+  {{- if and $usesDocker (has $mode (list "host" "dind")) }}
   # The engine is node-local: a new pod replaces the old one instead of running beside it.
   strategy:
     type: Recreate
@@ -30,6 +38,9 @@ spec:
   selector:
     matchLabels:
       {{- include "pyk8s-lab.componentSelectorLabels" . | nindent 6 }}
+      {{- with $host }}
+      pyk8s-lab.io/docker-host: {{ .id }}
+      {{- end }}
   template:
     metadata:
       {{- with $root.Values.podAnnotations }}
@@ -38,6 +49,9 @@ spec:
       {{- end }}
       labels:
         {{- include "pyk8s-lab.componentLabels" . | nindent 8 }}
+        {{- with $host }}
+        pyk8s-lab.io/docker-host: {{ .id }}
+        {{- end }}
         {{- with $root.Values.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -50,7 +64,7 @@ spec:
       {{- end }}
       securityContext:
         {{- $pod := deepCopy $root.Values.podSecurityContext }}
-        {{- if and $usesDocker (eq $docker.mode "host") $docker.host.socketGroup }}
+        {{- if and $usesDocker (eq $mode "host") $docker.host.socketGroup }}
         {{- $_ := set $pod "supplementalGroups" (list $docker.host.socketGroup) }}
         {{- end }}
         {{- toYaml $pod | nindent 8 }}
@@ -123,7 +137,7 @@ spec:
               value: /tmp
             {{- end }}
             {{- if $usesDocker }}
-            {{- include "pyk8s-lab.dockerEnv" (dict "root" $root "component" $c) | trim | nindent 12 }}
+            {{- include "pyk8s-lab.dockerEnv" (dict "root" $root "component" $c "host" $host) | trim | nindent 12 }}
             {{- end }}
             {{- range $name, $value := $v.env }}
             - name: {{ $name }}
@@ -159,7 +173,7 @@ spec:
             {{- if $usesDocker }}
             {{- include "pyk8s-lab.dockerMounts" $root | trim | nindent 12 }}
             {{- end }}
-        {{- if and (eq $c "provisioner") (eq $docker.mode "dind") }}
+        {{- if and (eq $c "provisioner") (eq $mode "dind") }}
         {{- include "pyk8s-lab.dindContainer" $root | trim | nindent 8 }}
         {{- end }}
       volumes:
@@ -181,10 +195,10 @@ spec:
                 path: ca.crt
         {{- end }}
         {{- if $usesDocker }}
-        {{- include "pyk8s-lab.dockerVolumes" (dict "root" $root "component" $c) | trim | nindent 8 }}
+        {{- include "pyk8s-lab.dockerVolumes" (dict "root" $root "component" $c "host" $host) | trim | nindent 8 }}
         {{- end }}
       {{- $affinity := $root.Values.affinity }}
-      {{- if and (eq $c "terminal") (ne $docker.mode "remote") }}
+      {{- if and (eq $c "terminal") (has $mode (list "host" "dind")) }}
       {{- $affinity = include "pyk8s-lab.besideProvisioner" $root | fromYaml }}
       {{- end }}
       {{- with $affinity }}
@@ -204,6 +218,8 @@ spec:
 {{/* A component's PodDisruptionBudget and optional HorizontalPodAutoscaler. */}}
 {{- define "pyk8s-lab.availability" -}}
 {{- $v := index .root.Values .component }}
+{{- /* Per-host provisioner Deployments have their replicas each (provisioner.hosts). */}}
+{{- $scaled := and $v.autoscaling.enabled (not (and (eq .component "provisioner") .root.Values.provisioner.hosts)) }}
 {{- if $v.pdb.enabled }}
 apiVersion: policy/v1
 kind: PodDisruptionBudget
@@ -217,7 +233,7 @@ spec:
     matchLabels:
       {{- include "pyk8s-lab.componentSelectorLabels" . | nindent 6 }}
 {{- end }}
-{{- if $v.autoscaling.enabled }}
+{{- if $scaled }}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler

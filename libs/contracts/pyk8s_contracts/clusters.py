@@ -69,11 +69,16 @@ class ClusterAccessRequest(Contract):
 
 class ClusterNode(Contract):
     """Where a terminal attaches: the Docker container of the cluster's first server node
-    (kwok, whose nodes are not containers: a shell container with kubectl pointed at it)."""
+    (kwok, whose nodes are not containers: a shell container with kubectl pointed at it), on
+    the Docker engine of the cluster's host: `docker_host` as that host's provisioner reaches
+    it (its DOCKER_HOST, or the local socket). None: a provisioner from before Docker hosts,
+    whose engine is the terminal's own."""
 
     cluster_id: UUID
     status: ClusterStatus
     container: str
+    host_id: str | None = None
+    docker_host: str | None = None
 
 
 # Kubernetes versions as the node images tag them: v1.31.0 (kindest/node:v1.31.0,

@@ -32,6 +32,9 @@ class HostAnnouncement(Contract):
     host_id: HostId
     # Where the worker's CLIs reach the Docker engine (DOCKER_HOST, or the local socket).
     docker_host: str
+    # Where other machines reach the clusters' published API servers (PROVISIONER_HOST_ADDRESS);
+    # None: on the engine's machine only.
+    address: str | None = None
     max_clusters: Annotated[int, Field(ge=0)]
     # Memory the host offers to clusters, in bytes.
     memory_bytes: Annotated[int, Field(ge=0)]

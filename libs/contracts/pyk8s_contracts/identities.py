@@ -106,12 +106,15 @@ PERMISSIONS: dict[str, Permissions] = {
             s.TEAMS_ROLES,
             s.event_subject("cluster", ">"),
             s.WORK_PROVISIONER_ALL,
+            # The replica that took `provisioner.cluster.node` asks the cluster's host.
+            f"{s.HOST_NODE_PREFIX}.*",
         ],
         subscribe=[
             "provisioner.cluster.*",
             "provisioner.team.*",
             "provisioner.host.*",
             "provisioner.providers.*",
+            f"{s.HOST_NODE_PREFIX}.*",
             *_micro_service("provisioner"),
         ],
         serves=True,

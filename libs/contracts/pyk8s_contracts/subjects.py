@@ -58,6 +58,9 @@ PROVISIONER_HOST_DRAIN = "provisioner.host.drain"
 PROVISIONER_HOST_UNDRAIN = "provisioner.host.undrain"
 # What each provider offers: available or why not, CLI and Kubernetes versions.
 PROVISIONER_PROVIDERS_LIST = "provisioner.providers.list"
+# What only the processes of one Docker host can do, asked by the replica that took the
+# request: `provisioner.node.<host>` makes a ready cluster's terminal container there.
+HOST_NODE_PREFIX = "provisioner.node"
 # Work queued on the WORK stream, per Docker host: `pyk8s.work.provisioner.<host>.<action>`,
 # taken by the durable pull consumer of that host's provisioner workers only.
 WORK_PROVISIONER_PREFIX = "pyk8s.work.provisioner"
@@ -100,6 +103,10 @@ def event_subject(entity: str, verb: str) -> str:
 def work_subject(host_id: str, action: str) -> str:
     """Work for one Docker host's provisioner workers (`action`: create, delete)."""
     return f"{WORK_PROVISIONER_PREFIX}.{host_id}.{action}"
+
+
+def host_node(host_id: str) -> str:
+    return f"{HOST_NODE_PREFIX}.{host_id}"
 
 
 def host_work(host_id: str) -> str:

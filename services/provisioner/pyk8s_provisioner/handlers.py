@@ -1,15 +1,19 @@
 """One function per NATS subject: decode contract -> call service -> reply."""
 
+from nats.aio.client import Client as NATS
+
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import hosts as hosts_contract
 from pyk8s_contracts import subjects
 from pyk8s_contracts.teams import TeamClusterCountReply, TeamClusterCountRequest
-from pyk8s_kit.bus import Router
+from pyk8s_kit.bus import Router, request
 
 from .service import ClusterService, HostService
 
 
-def build_router(service: ClusterService, hosts: HostService) -> Router:
+def build_router(service: ClusterService, hosts: HostService, nc: NATS, host_id: str) -> Router:
+    """`host_id`: the Docker host this process serves; its `provisioner.node.<host>` requests
+    come here."""
     router = Router()
 
     @router.endpoint(subjects.PROVISIONER_HOST_LIST, hosts_contract.HostListRequest)
@@ -60,8 +64,14 @@ def build_router(service: ClusterService, hosts: HostService) -> Router:
     async def check_access(req: c.ClusterAccessRequest) -> c.Cluster:
         return await service.check_access(req)
 
-    @router.endpoint(subjects.PROVISIONER_CLUSTER_NODE, c.ClusterNodeRequest)
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_NODE, c.ClusterNodeRequest, concurrent=True)
     async def node(req: c.ClusterNodeRequest) -> c.ClusterNode:
+        # Whichever replica took it, the cluster's host makes the container.
+        host = await service.host_of(req.cluster_id)
+        return await request(nc, subjects.host_node(host), req, c.ClusterNode)
+
+    @router.endpoint(subjects.host_node(host_id), c.ClusterNodeRequest)
+    async def node_here(req: c.ClusterNodeRequest) -> c.ClusterNode:
         return await service.node(req)
 
     @router.endpoint(subjects.PROVISIONER_PROVIDERS_LIST, c.ProvidersRequest)

@@ -37,6 +37,11 @@ READ_TIMEOUT_SECONDS = 5.0
 LOCAL_SOCKET = "unix:///var/run/docker.sock"
 
 
+def docker_endpoint() -> str:
+    """The engine this process's CLIs reach, as the docker CLI picks it."""
+    return os.environ.get("DOCKER_HOST") or LOCAL_SOCKET
+
+
 class HostBoard:
     """The hosts bucket: each host's latest announcement under its id."""
 
@@ -152,7 +157,8 @@ class HostAgent:
     async def announcement(self) -> HostAnnouncement:
         return HostAnnouncement(
             host_id=self.settings.host_id,
-            docker_host=os.environ.get("DOCKER_HOST") or LOCAL_SOCKET,
+            docker_host=docker_endpoint(),
+            address=self.settings.host_address,
             max_clusters=self.settings.host_max_clusters,
             memory_bytes=await self.memory(),
             providers=[await offered(p, driver) for p, driver in self.drivers.items()],

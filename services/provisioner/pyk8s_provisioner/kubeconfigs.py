@@ -6,9 +6,11 @@ gateway and gets its token from the `pyk8s` exec plugin, with no secret inside
 
 import base64
 import binascii
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -18,6 +20,25 @@ INSTALL_HINT = (
     "(uv tool install pyk8s-cli, or uv run pyk8s in the PyK8s-Lab workspace) "
     "and sign in with `pyk8s login`."
 )
+
+
+# How kind and k3d name an API server they publish on the engine's own machine.
+MACHINE_LOCAL = {"127.0.0.1", "0.0.0.0", "localhost"}
+SERVER_LINE = re.compile(r"^(\s*server:\s*)(\S+)\s*$", re.MULTILINE)
+
+
+def reachable_at(kubeconfig: str, address: str) -> str:
+    """The kubeconfig with each API server published on the engine's machine named by
+    `address`, where other machines reach it; other servers are left as they are."""
+
+    def named(match: re.Match[str]) -> str:
+        url = urlsplit(match.group(2))
+        if url.hostname not in MACHINE_LOCAL:
+            return match.group(0)
+        netloc = f"{address}:{url.port}" if url.port else address
+        return match.group(1) + url._replace(netloc=netloc).geturl()
+
+    return SERVER_LINE.sub(named, kubeconfig)
 
 
 class KubeconfigError(ValueError):

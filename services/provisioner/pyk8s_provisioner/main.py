@@ -47,7 +47,8 @@ async def start(settings: ProvisionerSettings | None = None) -> Runtime:
     service = ClusterService(
         runtime.db, settings, TeamsOverNats(runtime.nc), drivers, board.announced
     )
-    await runtime.serve([build_router(service, HostService(runtime.db, board.announced))])
+    hosts = HostService(runtime.db, board.announced)
+    await runtime.serve([build_router(service, hosts, runtime.nc, settings.host_id)])
     runtime.spawn(worker.run(), "provisioner-worker")
     runtime.spawn(agent.run(), "provisioner-host-agent")
     runtime.spawn(

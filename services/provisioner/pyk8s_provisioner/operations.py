@@ -20,7 +20,7 @@ from pyk8s_contracts.clusters import Provider
 from pyk8s_contracts.common import utcnow
 from pyk8s_kit.db import Database
 
-from . import repository
+from . import kubeconfigs, repository
 from .crypto import KubeconfigBox
 from .drivers import CliError, CreateSpec, Driver, api_server_of
 from .events import emit, enqueue
@@ -182,6 +182,8 @@ class Operations:
             cluster.status = status.value
             cluster.status_message = message
             if kubeconfig is not None:
+                if self.settings.host_address:
+                    kubeconfig = kubeconfigs.reachable_at(kubeconfig, self.settings.host_address)
                 cluster.kubeconfig_encrypted = self.box.seal(kubeconfig)
                 cluster.api_server = api_server_of(kubeconfig)
                 cluster.ready_at = utcnow()

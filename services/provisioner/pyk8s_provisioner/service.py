@@ -25,6 +25,7 @@ from .access import TeamRoles
 from .crypto import KubeconfigBox
 from .drivers import CliError, Driver, Unavailable
 from .events import emit, emit_admin_kubeconfig_read, enqueue
+from .hosts import docker_endpoint
 from .models import AdminKubeconfigRead, Cluster
 from .models import Host as HostRow
 from .settings import ProvisionerSettings
@@ -303,11 +304,26 @@ class ClusterService:
             cluster.expires_at = new_expiry
             return to_contract(cluster)
 
+    async def host_of(self, cluster_id: uuid.UUID) -> str:
+        """The host a cluster lives on: where its terminal container is made."""
+        async with self.db.session() as session:
+            cluster = await repository.get(session, cluster_id)
+        if cluster is None:
+            raise access.not_found()
+        return cluster.host_id
+
     async def node(self, req: c.ClusterNodeRequest) -> c.ClusterNode:
+        """The terminal's container, made on this host's engine: only this host's processes
+        answer for its clusters (kwok's shell needs the cluster's files kept here)."""
         async with self.db.session() as session:
             cluster = await repository.get(session, req.cluster_id)
         if cluster is None:
             raise access.not_found()
+        if cluster.host_id != self.settings.host_id:
+            raise ServiceError(
+                ErrorCode.CONFLICT,
+                f"the cluster is on host {cluster.host_id}, not {self.settings.host_id}",
+            )
         driver = self.drivers[c.Provider(cluster.provider)]
         container = driver.node_container(cluster.runtime_name)
         if cluster.status == S.READY:
@@ -317,7 +333,13 @@ class ClusterService:
                 raise ServiceError(
                     ErrorCode.UNAVAILABLE, f"could not start the cluster's shell container: {error}"
                 ) from None
-        return c.ClusterNode(cluster_id=cluster.id, status=cluster.status, container=container)
+        return c.ClusterNode(
+            cluster_id=cluster.id,
+            status=cluster.status,
+            container=container,
+            host_id=cluster.host_id,
+            docker_host=docker_endpoint(),
+        )
 
     async def team_count(self, team_id: uuid.UUID) -> int:
         async with self.db.session() as session:

@@ -63,6 +63,13 @@ class ProvisionerSettings(ServiceSettings):
     # TLS by DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, as the docker CLI does; unset, the local
     # socket). Every replica with the same id serves the same engine.
     host_id: HostId = DEFAULT_HOST_ID
+    # Where other machines reach this host's published ports (an IPv4 address or DNS name).
+    # kind and k3d publish a cluster's API server on the engine's machine and name it
+    # 127.0.0.1 or 0.0.0.0 in the kubeconfig. Set, the API server is published on every
+    # interface, its certificate names this address too, and the stored kubeconfig (read by
+    # the Kubernetes API proxy and admin kubeconfig reads) names it: for an engine on another
+    # machine than the gateway. Unset: the gateway runs on the engine's machine.
+    host_address: str | None = Field(None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
     # What the host takes: at most this many clusters not deleted, and clusters whose
     # estimated memory fits in host_memory_mb (unset: the engine's total memory).
     host_max_clusters: int = Field(20, ge=0)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pyk8s_contracts.clusters import Provider
 from pyk8s_provisioner.drivers import (
@@ -17,6 +18,7 @@ from pyk8s_provisioner.drivers import (
     api_server_of,
 )
 from pyk8s_provisioner.drivers.process import CliResult, error_text
+from pyk8s_provisioner.kubeconfigs import reachable_at
 from pyk8s_provisioner.kubernetes import bindings_manifest
 
 from .conftest import K3D_DOUBLE, KIND_DOUBLE, containers
@@ -276,4 +278,38 @@ async def test_every_cli_call_gets_a_kubeconfig_of_ours(tmp_path, monkeypatch):
         str(work / "cli" / "kubeconfig"),
         str(work / "demo-1" / "kubeconfig"),
         str(work / "cli" / "kubeconfig"),
+    ]
+
+
+def test_a_host_with_an_address_publishes_api_servers_for_other_machines(tmp_path):
+    """kind: on every interface with the address among the certificate's names (a config
+    even without workers); k3d: the address added to the server's names."""
+    spec = CreateSpec("demo-1a2b3c4d", None, 0, tmp_path / "demo")
+    kind = KindDriver("kind", TIMEOUTS, host_address="engine-b.example")
+    kind.prepare(spec)
+    assert kind.create_argv(spec)[-2:] == ["--config", str(tmp_path / "demo/kind-config.yaml")]
+    config = yaml.safe_load((tmp_path / "demo/kind-config.yaml").read_text())
+    assert config["networking"] == {"apiServerAddress": "0.0.0.0"}
+    patch = yaml.safe_load(config["kubeadmConfigPatches"][0])
+    assert patch["apiServer"]["certSANs"] == ["localhost", "127.0.0.1", "engine-b.example"]
+    assert "--config" not in KindDriver("kind", TIMEOUTS).create_argv(spec)
+    k3d = K3dDriver("k3d", TIMEOUTS, host_address="engine-b.example")
+    assert k3d.create_argv(spec)[-2:] == ["--k3s-arg", "--tls-san=engine-b.example@server:*"]
+    assert "--k3s-arg" not in K3dDriver("k3d", TIMEOUTS).create_argv(spec)
+
+
+def test_stored_kubeconfigs_name_the_hosts_address():
+    config = (
+        "clusters:\n- cluster:\n    server: https://127.0.0.1:41234\n  name: a\n"
+        "- cluster:\n    server: https://0.0.0.0:6443\n  name: b\n"
+        "- cluster:\n    server: https://10.1.2.3:6443\n  name: c\n"
+    )
+    servers = [
+        cluster["cluster"]["server"]
+        for cluster in yaml.safe_load(reachable_at(config, "engine-b.example"))["clusters"]
+    ]
+    assert servers == [
+        "https://engine-b.example:41234",
+        "https://engine-b.example:6443",
+        "https://10.1.2.3:6443",
     ]

@@ -238,6 +238,7 @@ async def test_announcements_leave_the_bucket_after_the_deadline(
         host_id="edge-1",
         host_max_clusters=7,
         host_memory_mb=2048,
+        host_address="edge-1.example",
         host_announce_interval_seconds=0.5,
         host_deadline_seconds=1.0,
     )
@@ -252,6 +253,7 @@ async def test_announcements_leave_the_bucket_after_the_deadline(
         assert list(announced) == ["edge-1"]
         edge = announced["edge-1"]
         assert (edge.max_clusters, edge.memory_bytes, edge.clusters) == (7, 2048 * 1024**2, 0)
+        assert edge.address == "edge-1.example"
         offered = {p.name.value: (p.available, p.kubernetes_versions) for p in edge.providers}
         assert offered["kind"] == (True, None) and offered["k3d"] == (True, None)
         await wait_until_async(lambda: _silent(board), timeout=10, interval=0.1)

@@ -5,10 +5,13 @@ removed after its test."""
 
 import asyncio
 import json
+import ssl
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import psutil
 import pytest
 
@@ -23,6 +26,7 @@ from pyk8s_provisioner.drivers import (
     api_server_of,
 )
 from pyk8s_provisioner.drivers.kwok import COMPONENTS, installed_versions
+from pyk8s_provisioner.kubeconfigs import admin_credential, reachable_at
 from pyk8s_provisioner.kubernetes import group
 
 TIMEOUTS = Timeouts(wait_seconds=60, grace_seconds=30, short_seconds=60)
@@ -267,3 +271,29 @@ def test_the_real_kwokctl_takes_every_flag_the_driver_passes(tmp_path):
         flags = [word.split("=", 1)[0] for word in argv if word.startswith("--")]
         for flag in flags:
             assert f"{flag} " in done.stdout, f"{' '.join(argv[:3])} does not know {flag}"
+
+
+async def test_a_host_address_is_where_the_api_server_is_reached_and_what_its_certificate_names(
+    tmp_path,
+):
+    """With PROVISIONER_HOST_ADDRESS (here 127.0.0.2, loopback, where the API server listening
+    on every interface answers), the stored kubeconfig names the address and a client that
+    checks the certificate's names, as the proxy does, is answered there."""
+    driver = kwok_driver(tmp_path, apiserver_address="0.0.0.0")
+    driver.host_address = "127.0.0.2"
+    name = "t-kwok-address"
+    try:
+        kubeconfig = reachable_at(
+            await driver.create(CreateSpec(name, None, 0, tmp_path / name)), "127.0.0.2"
+        )
+        credential = admin_credential(kubeconfig)
+        assert urlsplit(credential.server).hostname == "127.0.0.2"
+        key = tmp_path / "client.pem"
+        key.write_text(credential.client_certificate + credential.client_key)
+        context = ssl.create_default_context(cadata=credential.certificate_authority)
+        context.load_cert_chain(key)
+        async with httpx.AsyncClient(verify=context) as client:
+            version = await client.get(f"{credential.server}/version", timeout=10)
+        assert version.status_code == 200 and version.json()["major"] == "1"
+    finally:
+        remove_kwok(driver.workdir, name)

@@ -48,6 +48,9 @@ class SessionInfo:
     team_id: uuid.UUID | None
     owner_id: uuid.UUID
     container: str
+    # The cluster's Docker host and its engine, as its provisioner announces them.
+    host_id: str | None = None
+    docker_host: str | None = None
 
 
 @dataclass

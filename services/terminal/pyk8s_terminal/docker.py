@@ -184,3 +184,47 @@ def _demultiplex(raw: bytes) -> str:
         out += raw[8 : 8 + size]
         raw = raw[8 + size :]
     return out.decode(errors="replace")
+
+
+class Engines:
+    """The Docker engine of each host, one client each, made when first asked for.
+
+    A cluster's node is on the engine its host's provisioner announces (`docker_host`): a unix
+    socket, reached on this machine, or tcp:// with mutual TLS, whose client certificates are
+    in `<cert_path>/<host id>` when that folder exists (each engine its own CA), otherwise in
+    `cert_path` itself (one pair every engine trusts). A node named without an engine (a
+    provisioner from before Docker hosts) is on `default`, the engine of this service's own
+    settings."""
+
+    def __init__(self, default: Docker, api_version: str, cert_path: str) -> None:
+        self.default = default
+        self._api_version = api_version
+        self._cert_path = cert_path
+        self._clients: dict[tuple[str | None, str], Docker] = {}
+
+    def for_host(self, host_id: str | None, docker_host: str | None) -> Docker:
+        if not docker_host:
+            return self.default
+        key = (host_id, docker_host)
+        if key not in self._clients:
+            self._clients[key] = self._client(host_id, docker_host)
+        return self._clients[key]
+
+    def _client(self, host_id: str | None, docker_host: str) -> Docker:
+        address = urlsplit(docker_host)
+        if address.scheme == "unix":
+            return Docker(address.path, self._api_version)
+        if address.scheme != "tcp":
+            raise DockerError(f"host {host_id}: unsupported Docker endpoint {docker_host}")
+        own = Path(self._cert_path, host_id) if self._cert_path and host_id else None
+        cert_path = str(own) if own and own.is_dir() else self._cert_path
+        try:
+            return Docker("", self._api_version, host=docker_host, cert_path=cert_path)
+        except (ValueError, OSError) as error:
+            raise DockerError(f"host {host_id}: {error}") from None
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+        await self.default.close()

@@ -35,6 +35,9 @@ class TerminalSession(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(index=True)
     cluster_id: Mapped[uuid.UUID] = mapped_column(index=True)
     container: Mapped[str] = mapped_column(String(200))
+    # Where the container is: its host and that host's engine (None: the service's own).
+    host_id: Mapped[str | None] = mapped_column(String(32))
+    docker_host: Mapped[str | None] = mapped_column(String(500))
     exec_id: Mapped[str | None] = mapped_column(String(100))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Refreshed by the replica that runs the session; a session whose heartbeat stops (its

@@ -40,7 +40,7 @@ from pyk8s_kit.outbox import add_event
 
 from .access import Denied, check_access
 from .bridge import SessionBridge, SessionInfo, marker
-from .docker import Docker, DockerError
+from .docker import DockerError, Engines
 from .models import OutboxEvent, TerminalSession
 from .models import Ticket as TicketRow
 from .repository import TerminalRepository
@@ -93,10 +93,13 @@ def _event(verb: str, row: TerminalSession) -> CloudEvent:
 
 
 class TerminalService:
-    def __init__(self, db: Database, nc: NATS, docker: Docker, settings: TerminalSettings) -> None:
+    def __init__(
+        self, db: Database, nc: NATS, engines: Engines, settings: TerminalSettings
+    ) -> None:
         self.db = db
         self.nc = nc
-        self.docker = docker
+        # Each host's Docker engine: a session runs on the engine of its cluster's host.
+        self.engines = engines
         self.settings = settings
         self.live: dict[uuid.UUID, SessionBridge] = {}
         # Held so the loop does not drop a running recheck.
@@ -157,15 +160,20 @@ class TerminalService:
             team_id=cluster.team_id,
             owner_id=cluster.owner_id,
             container=node.container,
+            host_id=node.host_id,
+            docker_host=node.docker_host,
         )
         await self._record_open(info)
         try:
-            stream = await self.docker.start_shell(
+            docker = self.engines.for_host(node.host_id, node.docker_host)
+            stream = await docker.start_shell(
                 node.container, [marker(info.id), "TERM=xterm-256color"]
             )
-            await self.docker.resize(stream.exec_id, req.cols, req.rows)
+            await docker.resize(stream.exec_id, req.cols, req.rows)
         except DockerError as error:
-            log.warning("could not start a shell in %s: %s", node.container, error)
+            log.warning(
+                "could not start a shell in %s on host %s: %s", node.container, node.host_id, error
+            )
             await self._record_end(
                 info.id, Ended(close_code=CLOSE_ERROR, reason="could not start a shell"), None, 0, 0
             )
@@ -173,7 +181,7 @@ class TerminalService:
                 ErrorCode.UNAVAILABLE, "could not start a shell on the node"
             ) from None
         bridge = SessionBridge(
-            info, stream, self.nc, self.docker, self.settings, self._finished, self.denial
+            info, stream, self.nc, docker, self.settings, self._finished, self.denial
         )
         self.live[info.id] = bridge
         await bridge.start()
@@ -210,6 +218,8 @@ class TerminalService:
                     user_id=info.user_id,
                     cluster_id=info.cluster_id,
                     container=info.container,
+                    host_id=info.host_id,
+                    docker_host=info.docker_host,
                     started_at=_now(),
                     bytes_in=0,
                     bytes_out=0,
@@ -357,7 +367,8 @@ class TerminalService:
     async def _kill_leftovers(self, rows: list[TerminalSession]) -> None:
         for row in rows:
             try:
-                await self.docker.kill_marked(row.container, marker(row.id))
+                docker = self.engines.for_host(row.host_id, row.docker_host)
+                await docker.kill_marked(row.container, marker(row.id))
             except DockerError as error:
                 log.info("no cleanup for lost session %s: %s", row.id, error)
 

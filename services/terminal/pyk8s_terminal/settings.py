@@ -7,9 +7,13 @@ class TerminalSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TERMINAL_", extra="ignore")
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pyk8s_terminal"
+    # The engine of clusters whose provisioner names none (from before Docker hosts), and the
+    # one the readiness check pings. Every other session runs on the engine its cluster's
+    # host announces (docker.Engines).
     docker_socket: str = "/var/run/docker.sock"
     # A remote engine instead of the socket: tcp://host:2376, with mutual TLS from the folder
     # in docker_cert_path (ca.pem, cert.pem, key.pem, as the Docker CLI's DOCKER_CERT_PATH).
+    # Hosts' remote engines take theirs from docker_cert_path/<host id> when it exists.
     docker_host: str = ""
     docker_cert_path: str = ""
     # Oldest Engine API that has everything used here (Debian's docker.io 20.10 speaks 1.41).

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pyk8s_terminal.docker import Docker
+from pyk8s_terminal.docker import Docker, DockerError, Engines
 
 
 def issue(folder, stem, subject, issuer=None, issuer_key=None, ca=False):
@@ -127,3 +127,31 @@ def test_a_remote_engine_needs_tcp_and_certificates(certificates):
         Docker("", "1.41", host="http://engine:2375", cert_path=str(certificates / "client"))
     with pytest.raises(ValueError, match="tcp://"):
         Docker("", "1.41", host="tcp://engine:2376")
+
+
+async def test_each_hosts_engine_is_reached_with_that_hosts_certificates(
+    tls_engine, certificates, tmp_path
+):
+    """`<cert path>/<host id>` holds a host's own pair; a host without a folder uses the pair
+    at the top, here one its engine does not trust."""
+    top = tmp_path / "certs"
+    (top / "host-b").mkdir(parents=True)
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (top / "host-b" / name).write_bytes((certificates / "client" / name).read_bytes())
+    issue(top, "ca", "other-ca", ca=True)
+    issue(top, "cert", "terminal")
+    (top / "key.pem").write_bytes((top / "cert-key.pem").read_bytes())
+    default = Docker("/nonexistent.sock", "1.41")
+    engines = Engines(default, "1.41", str(top))
+    try:
+        host_b = engines.for_host("host-b", tls_engine)
+        assert engines.for_host("host-b", tls_engine) is host_b
+        assert await host_b.ping()
+        assert not await engines.for_host("host-c", tls_engine).ping()
+        assert engines.for_host("local", None) is default
+        socket = engines.for_host("host-d", "unix:///run/engine-d/docker.sock")
+        assert socket._socket == "/run/engine-d/docker.sock"
+        with pytest.raises(DockerError, match="unsupported"):
+            engines.for_host("host-e", "ssh://engine-e")
+    finally:
+        await engines.close()

@@ -28,7 +28,7 @@ async def service(make_database):
         environment="test", database_url=url, max_sessions_per_user=3, max_sessions_per_cluster=4
     )
     # No NATS and no Docker: these tests stay with tickets and the session table.
-    yield TerminalService(db, nc=None, docker=None, settings=settings)
+    yield TerminalService(db, nc=None, engines=None, settings=settings)
     await db.dispose()
 
 
@@ -121,9 +121,10 @@ async def test_readiness_includes_the_docker_engine(make_database, nats_server):
             "database": True,
             "docker": True,
         }
-        real, runtime.service.docker = runtime.service.docker, Docker("/nonexistent.sock", "1.41")
+        engines = runtime.service.engines
+        real, engines.default = engines.default, Docker("/nonexistent.sock", "1.41")
         assert (await runtime.readiness())["docker"] is False
-        await runtime.service.docker.close()
-        runtime.service.docker = real
+        await engines.default.close()
+        engines.default = real
     finally:
         await runtime.stop()

@@ -77,6 +77,6 @@ export const baseQueryWithRefresh: BaseQueryFn<string | FetchArgs, unknown, Fetc
 export const baseApi = createApi({
   reducerPath: "api",
   baseQuery: baseQueryWithRefresh,
-  tagTypes: ["Me", "Team", "Member", "TeamInvitation", "MyInvitation", "Cluster"],
+  tagTypes: ["Me", "Team", "Member", "TeamInvitation", "MyInvitation", "Cluster", "Host"],
   endpoints: () => ({}),
 });

@@ -877,6 +877,8 @@ export interface components {
             host_id: string;
             /** Docker Host */
             docker_host: string;
+            /** Address */
+            address?: string | null;
             /** Max Clusters */
             max_clusters: number;
             /** Memory Bytes */

@@ -26,6 +26,20 @@ export function saveSession(session: Session | null): void {
   else localStorage.removeItem(KEY);
 }
 
+/** The claims of an access token (a JWT), read without checking its signature: they only
+ * decide what the interface shows. Anything unreadable has no claims. */
+export function claimsOf(token: string | null | undefined): Record<string, unknown> {
+  const payload = token?.split(".")[1];
+  if (!payload) return {};
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const claims: unknown = JSON.parse(json);
+    return claims && typeof claims === "object" ? (claims as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 export function sessionFrom(pair: TokenPair): Session {
   return { accessToken: pair.access_token, refreshToken: pair.refresh_token };
 }

@@ -31,3 +31,6 @@ export type ClusterCreate = Schemas["ClusterCreateBody"];
 export type Kubeconfig = Schemas["Kubeconfig"];
 export type TerminalTicket = Schemas["TerminalTicket"];
 export type StreamTicket = Schemas["StreamTicket"];
+
+export type Host = Schemas["Host"];
+export type HostList = Schemas["HostList"];

@@ -4,7 +4,7 @@ import { Suspense } from "react";
 import { Link, Outlet, useLocation } from "react-router";
 import { useAppDispatch, useAppSelector } from "../hooks";
 import { useLogoutMutation } from "../features/auth/authApi";
-import { selectSession, signedOut } from "../features/auth/authSlice";
+import { selectIsPlatformAdmin, selectSession, signedOut } from "../features/auth/authSlice";
 import { useCurrentUser } from "../features/auth/useCurrentUser";
 import { useClusterStream } from "../features/clusters/useClusterStream";
 import { Loading } from "./QueryState";
@@ -19,12 +19,15 @@ const LINKS = [
   { to: "/", label: "Clusters" },
   { to: "/teams", label: "Teams" },
 ];
+// Shown to platform admins only.
+const ADMIN_LINKS = [{ to: "/hosts", label: "Hosts" }];
 
 export function Layout() {
   const [opened, { toggle, close }] = useDisclosure();
   const location = useLocation();
   const me = useCurrentUser();
   const session = useAppSelector(selectSession);
+  const links = useAppSelector(selectIsPlatformAdmin) ? [...LINKS, ...ADMIN_LINKS] : LINKS;
   const dispatch = useAppDispatch();
   const [logout, { isLoading }] = useLogoutMutation();
   useClusterStream();
@@ -48,7 +51,7 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs">
-        {LINKS.map((link) => (
+        {links.map((link) => (
           <NavLink
             key={link.to}
             component={Link}

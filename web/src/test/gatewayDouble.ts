@@ -5,7 +5,7 @@
 // non-members, 403 where the table does not allow the caller's role.
 import { http, HttpResponse, type JsonBodyType } from "msw";
 import type { paths } from "../api/schema";
-import type { Cluster, ClusterStatus, Invitation, Kubeconfig, ProviderInfo, Role, User } from "../api/types";
+import type { Cluster, ClusterStatus, Host, Invitation, Kubeconfig, ProviderInfo, Role, User } from "../api/types";
 import { allows, clusterRights, teamRights, type ClusterAction, type TeamAction } from "../permissions";
 
 const PUBLIC_URL = "http://localhost:3000";
@@ -123,6 +123,9 @@ export class GatewayDouble {
   teams = new Map<string, TeamRow>();
   invitations = new Map<string, Invitation>();
   clusters = new Map<string, Cluster>();
+  hosts = new Map<string, Host>();
+  /** Users whose access tokens carry the platform admin claim. */
+  platformAdmins = new Set<string>();
   private accessTokens = new Map<string, string>();
   private refreshTokens = new Map<string, string>();
   /** Open event streams, each with the user it is for. */
@@ -263,9 +266,38 @@ export class GatewayDouble {
     for (const [controller, userId] of this.streams) if (!only || userId === only) controller.enqueue(frame);
   }
 
+  /** A Docker host as the provisioner lists it, announcing itself unless `reachable` is false. */
+  addHost(id: string, fields: Partial<Host> = {}): Host {
+    const host: Host = {
+      id,
+      reachable: true,
+      drained: false,
+      clusters: 0,
+      memory_used_bytes: 0,
+      announcement: {
+        host_id: id,
+        docker_host: `tcp://${id}.example:2376`,
+        max_clusters: 20,
+        memory_bytes: 16384 * 1024 * 1024,
+        providers: [
+          { name: "kind", available: true, kubernetes_versions: null },
+          { name: "kwok", available: true, kubernetes_versions: ["v1.34.4"] },
+          { name: "k3d", available: false, kubernetes_versions: null },
+        ],
+        clusters: 0,
+        announced_at: now(),
+      },
+      ...fields,
+    };
+    this.hosts.set(id, host);
+    return host;
+  }
+
   // ---- internals ----
   private issueTokens(userId: string) {
-    const access = `at-${newId()}`;
+    // Shaped like the gateway's JWTs: the web reads the platform admin claim from it.
+    const claims = { sub: userId, jti: newId(), ...(this.platformAdmins.has(userId) ? { pyk8s_platform_admin: true } : {}) };
+    const access = `e30.${btoa(JSON.stringify(claims)).replace(/=+$/, "")}.double`;
     const refresh = `rt-${newId()}`;
     this.accessTokens.set(access, userId);
     this.refreshTokens.set(refresh, userId);
@@ -642,6 +674,26 @@ export class GatewayDouble {
           headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" },
         });
       }),
+      // hosts: platform admins only
+      this.route("get", "/hosts", 200, ({ request }) => {
+        this.platformAdmin(request);
+        return { hosts: [...this.hosts.values()] };
+      }),
+      this.route("post", "/hosts/{host_id}/drain", 200, ({ request, params }) => this.setDrained(request, params.host_id, true)),
+      this.route("post", "/hosts/{host_id}/undrain", 200, ({ request, params }) => this.setDrained(request, params.host_id, false)),
     ];
+  }
+
+  private platformAdmin(request: Request): Account {
+    const caller = this.caller(request);
+    if (!this.platformAdmins.has(caller.id)) throw new ProblemError(403, "forbidden", "this needs the platform admin role");
+    return caller;
+  }
+
+  private setDrained(request: Request, id: string, drained: boolean): Host {
+    this.platformAdmin(request);
+    const host = this.hosts.get(id) ?? this.addHost(id, { reachable: false, announcement: null });
+    host.drained = drained;
+    return host;
   }
 }

@@ -3,8 +3,19 @@ The Docker engine the provisioner and the terminal share (docker.mode):
   host   the node's socket, mounted from the node;
   dind   a privileged Docker-in-Docker sidecar in the provisioner pod, whose socket is shared
          through a node folder with the terminal pod, scheduled onto the same node;
-  remote an engine elsewhere, DOCKER_HOST over TCP with mutual TLS.
+  remote an engine elsewhere, DOCKER_HOST over TCP with mutual TLS;
+  hosts  (provisioner.hosts set) a pool of such engines, one provisioner Deployment each;
+         the terminal reaches every one of them with that host's certificates.
 */}}
+
+{{/* docker.mode, or "hosts" when provisioner.hosts lists a pool of engines. */}}
+{{- define "pyk8s-lab.dockerMode" -}}
+{{- if .Values.provisioner.hosts }}hosts{{ else }}{{ .Values.docker.mode }}{{ end }}
+{{- end }}
+
+{{/* Where the client certificates of remote engines are mounted (the terminal's hold one
+     folder per host, named after its id, and the first host's pair at the top). */}}
+{{- define "pyk8s-lab.dockerCertPath" -}}/etc/pyk8s/docker-tls{{- end }}
 
 {{- define "pyk8s-lab.dockerSocket" -}}
 {{- if eq .Values.docker.mode "host" }}/var/run/docker.sock{{ else }}/run/pyk8s-dind/docker.sock{{ end }}
@@ -12,7 +23,35 @@ The Docker engine the provisioner and the terminal share (docker.mode):
 
 {{- define "pyk8s-lab.dockerEnv" -}}
 {{- $docker := .root.Values.docker }}
-{{- if eq $docker.mode "remote" }}
+{{- $mode := include "pyk8s-lab.dockerMode" .root }}
+{{- if and (eq $mode "hosts") .host }}
+- name: PROVISIONER_HOST_ID
+  value: {{ .host.id | quote }}
+- name: DOCKER_HOST
+  value: {{ .host.dockerHost | quote }}
+- name: DOCKER_TLS_VERIFY
+  value: "1"
+- name: DOCKER_CERT_PATH
+  value: {{ include "pyk8s-lab.dockerCertPath" . }}
+{{- with .host.maxClusters }}
+- name: PROVISIONER_HOST_MAX_CLUSTERS
+  value: {{ . | quote }}
+{{- end }}
+{{- with .host.memoryMB }}
+- name: PROVISIONER_HOST_MEMORY_MB
+  value: {{ . | quote }}
+{{- end }}
+{{- with .host.address }}
+- name: PROVISIONER_HOST_ADDRESS
+  value: {{ . | quote }}
+{{- end }}
+{{- else if eq $mode "hosts" }}
+{{- /* Sessions follow each cluster's host; this engine is the one readiness pings. */}}
+- name: TERMINAL_DOCKER_HOST
+  value: {{ (first .root.Values.provisioner.hosts).dockerHost | quote }}
+- name: TERMINAL_DOCKER_CERT_PATH
+  value: {{ include "pyk8s-lab.dockerCertPath" . }}
+{{- else if eq $docker.mode "remote" }}
 {{- $host := required "docker.remote.host is required with docker.mode remote" $docker.remote.host }}
 {{- if eq .component "provisioner" }}
 - name: DOCKER_HOST
@@ -37,7 +76,7 @@ The Docker engine the provisioner and the terminal share (docker.mode):
 {{- end }}
 
 {{- define "pyk8s-lab.dockerMounts" -}}
-{{- $mode := .Values.docker.mode }}
+{{- $mode := include "pyk8s-lab.dockerMode" . }}
 {{- if eq $mode "host" }}
 - name: docker-socket
   mountPath: /var/run/docker.sock
@@ -53,7 +92,34 @@ The Docker engine the provisioner and the terminal share (docker.mode):
 
 {{- define "pyk8s-lab.dockerVolumes" -}}
 {{- $docker := .root.Values.docker }}
-{{- if eq $docker.mode "host" }}
+{{- $mode := include "pyk8s-lab.dockerMode" .root }}
+{{- if and (eq $mode "hosts") .host }}
+- name: docker-tls
+  secret:
+    secretName: {{ .host.tlsSecret }}
+    defaultMode: 0440
+{{- else if eq $mode "hosts" }}
+- name: docker-tls
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- $files := list "ca.pem" "cert.pem" "key.pem" }}
+      - secret:
+          name: {{ (first .root.Values.provisioner.hosts).tlsSecret }}
+          items:
+            {{- range $files }}
+            - {key: {{ . }}, path: {{ . }}}
+            {{- end }}
+      {{- range .root.Values.provisioner.hosts }}
+      {{- $host := . }}
+      - secret:
+          name: {{ .tlsSecret }}
+          items:
+            {{- range $files }}
+            - {key: {{ . }}, path: {{ $host.id }}/{{ . }}}
+            {{- end }}
+      {{- end }}
+{{- else if eq $docker.mode "host" }}
 - name: docker-socket
   hostPath:
     path: {{ $docker.host.socketPath }}
@@ -114,7 +180,7 @@ podAffinity:
 {{/* What the engine needs beyond NATS and PostgreSQL: dind pulls images from registries over
      HTTPS; a remote engine listens on 2376. */}}
 {{- define "pyk8s-lab.dockerEgress" -}}
-{{- $mode := .root.Values.docker.mode }}
+{{- $mode := include "pyk8s-lab.dockerMode" .root }}
 {{- if and (eq $mode "dind") (eq .component "provisioner") }}
 - ports:
     - protocol: TCP
@@ -125,6 +191,16 @@ podAffinity:
 - ports:
     - protocol: TCP
       port: 2376
+{{- else if eq $mode "hosts" }}
+{{- $ports := list }}
+{{- range .root.Values.provisioner.hosts }}
+{{- $ports = append $ports (default "2376" (regexFind "[0-9]+$" (urlParse .dockerHost).host)) }}
+{{- end }}
+- ports:
+    {{- range uniq $ports }}
+    - protocol: TCP
+      port: {{ int . }}
+    {{- end }}
 {{- else }}
 []
 {{- end }}

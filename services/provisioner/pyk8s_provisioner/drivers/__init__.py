@@ -24,10 +24,20 @@ def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
     )
     return {
         Provider.KIND: KindDriver(
-            settings.kind_bin, timeouts, settings.kind_node_image, scratch, settings.kind_versions
+            settings.kind_bin,
+            timeouts,
+            settings.kind_node_image,
+            scratch,
+            settings.kind_versions,
+            settings.host_address,
         ),
         Provider.K3D: K3dDriver(
-            settings.k3d_bin, timeouts, settings.k3d_node_image, scratch, settings.k3d_versions
+            settings.k3d_bin,
+            timeouts,
+            settings.k3d_node_image,
+            scratch,
+            settings.k3d_versions,
+            settings.host_address,
         ),
         Provider.KWOK: KwokDriver(
             kwok_tools,
@@ -36,6 +46,7 @@ def build_drivers(settings: ProvisionerSettings) -> dict[Provider, Driver]:
             str(settings.kwok_apiserver_bind_address),
             Shell(settings.kwok_shell_image, settings.kwok_shell_network),
             scratch,
+            settings.host_address,
         ),
     }
 

@@ -222,6 +222,7 @@ class ContainerDriver(Driver):
         node_image: str | None = None,
         scratch_dir: Path | None = None,
         versions: tuple[str, ...] | None = None,
+        host_address: str | None = None,
     ) -> None:
         """`node_image`: what a create without a version gets (None: the CLI's own default).
         `versions`: the Kubernetes versions offered (e.g. those a registry mirror holds);
@@ -230,6 +231,9 @@ class ContainerDriver(Driver):
         super().__init__(binary, timeouts, scratch_dir)
         self.node_image = node_image
         self.configured_versions = versions
+        # Set when the API server must be reached from other machines at this address: it is
+        # published on every interface and its certificate names the address.
+        self.host_address = host_address
         # From the latest probe: the default version and the local tag of each version.
         self.default_version: str | None = None
         self.tags: dict[str, str] = {}

@@ -55,6 +55,9 @@ class K3dDriver(ContainerDriver):
         image = self.image(spec.kubernetes_version)
         if image:
             argv += ["--image", image]
+        if self.host_address:
+            # k3d publishes the API server on every interface already.
+            argv += ["--k3s-arg", f"--tls-san={self.host_address}@server:*"]
         return argv
 
     async def discard(self, runtime_name: str, work_dir: Path) -> None:

@@ -16,9 +16,26 @@ KIND_VERSION = re.compile(r"^kind (v\S+)", re.MULTILINE)
 DEFAULT_IMAGE = re.compile(rb"kindest/node:(v1\.[0-9]{1,2}\.[0-9]{1,2})@sha256:")
 
 
-def kind_config(workers: int) -> str:
+def kind_config(workers: int, host_address: str | None = None) -> str:
     nodes = ["- role: control-plane"] + ["- role: worker"] * workers
-    return "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n" + "\n".join(nodes) + "\n"
+    config = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n" + "\n".join(nodes) + "\n"
+    if host_address:
+        # Published on every interface, with the address among the certificate's names.
+        # kind's kubeadm patches are merge patches, which replace lists: the names kind gives
+        # by itself are listed again.
+        config += (
+            "networking:\n"
+            '  apiServerAddress: "0.0.0.0"\n'
+            "kubeadmConfigPatches:\n"
+            "- |\n"
+            "  kind: ClusterConfiguration\n"
+            "  apiServer:\n"
+            "    certSANs:\n"
+            '    - "localhost"\n'
+            '    - "127.0.0.1"\n'
+            f'    - "{host_address}"\n'
+        )
+    return config
 
 
 class KindDriver(ContainerDriver):
@@ -58,8 +75,12 @@ class KindDriver(ContainerDriver):
 
     def prepare(self, spec: CreateSpec) -> None:
         super().prepare(spec)
-        if spec.workers:
-            self.config_path(spec.work_dir).write_text(kind_config(spec.workers))
+        if self._configured(spec):
+            config = kind_config(spec.workers, self.host_address)
+            self.config_path(spec.work_dir).write_text(config)
+
+    def _configured(self, spec: CreateSpec) -> bool:
+        return bool(spec.workers or self.host_address)
 
     def create_argv(self, spec: CreateSpec) -> list[str]:
         argv = [
@@ -76,7 +97,7 @@ class KindDriver(ContainerDriver):
         image = self.image(spec.kubernetes_version)
         if image:
             argv += ["--image", image]
-        if spec.workers:
+        if self._configured(spec):
             argv += ["--config", str(self.config_path(spec.work_dir))]
         return argv
 

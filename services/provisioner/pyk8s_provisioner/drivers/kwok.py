@@ -93,16 +93,20 @@ def installed_versions(versions_dir: Path | None) -> tuple[str, ...]:
     return tuple(sorted(found, key=version_key, reverse=True))
 
 
-def kwokctl_config(apiserver_address: str) -> str:
+def kwokctl_config(apiserver_address: str, host_address: str | None = None) -> str:
     """KwokctlConfiguration (JSON is YAML). kwokctl's default binds every component to
     0.0.0.0, etcd included, which serves plain HTTP without authentication: anyone on the
     network could rewrite the cluster. Everything listens on loopback; the API server on
-    the address asked for."""
+    the address asked for, with `host_address` (where other machines reach it) among its
+    certificate's names besides kwokctl's own."""
+    options: dict[str, object] = {"bindAddress": "127.0.0.1"}
+    if host_address:
+        options["kubeApiserverCertSANs"] = [host_address]
     return json.dumps(
         {
             "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
             "kind": "KwokctlConfiguration",
-            "options": {"bindAddress": "127.0.0.1"},
+            "options": options,
             "componentsPatches": [
                 {
                     "name": "kube-apiserver",
@@ -141,9 +145,11 @@ class KwokDriver(Driver):
         apiserver_address: str,
         shell: Shell,
         scratch_dir: Path | None = None,
+        host_address: str | None = None,
     ) -> None:
         super().__init__(tools.kwokctl, timeouts, scratch_dir)
         self.tools = tools
+        self.host_address = host_address
         # KWOK_WORKDIR: kwokctl keeps every cluster there (configuration, certificates,
         # etcd data, pid files), so it outlives the provisioner process.
         self.workdir = workdir
@@ -210,7 +216,8 @@ class KwokDriver(Driver):
 
     def prepare(self, spec: CreateSpec) -> None:
         super().prepare(spec)
-        self.config_path(spec.work_dir).write_text(kwokctl_config(self.apiserver_address))
+        config = kwokctl_config(self.apiserver_address, self.host_address)
+        self.config_path(spec.work_dir).write_text(config)
 
     def create_argv(self, spec: CreateSpec) -> list[str]:
         version_dir = self.version_dir(spec.kubernetes_version or self.versions()[0])
