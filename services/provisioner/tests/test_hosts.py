@@ -220,8 +220,9 @@ async def test_drained_hosts_take_no_new_clusters(two_hosts):
     with pytest.raises(ServiceError) as refused:
         await service.create(c.ClusterCreateRequest(actor_id=actor, name="d9", provider="k3d"))
     assert refused.value.code == "service_unavailable"
+    # A create that names no version asks for the provider's default (the k3d double's).
     assert refused.value.message == (
-        "no Docker host can take a k3d cluster now: host-a is drained; host-b is drained"
+        "no Docker host can take a k3d v1.31.5 cluster now: host-a is drained; host-b is drained"
     )
 
 
@@ -255,7 +256,8 @@ async def test_announcements_leave_the_bucket_after_the_deadline(
         assert (edge.max_clusters, edge.memory_bytes, edge.clusters) == (7, 2048 * 1024**2, 0)
         assert edge.address == "edge-1.example"
         offered = {p.name.value: (p.available, p.kubernetes_versions) for p in edge.providers}
-        assert offered["kind"] == (True, None) and offered["k3d"] == (True, None)
+        # What the drivers describe: the doubles' default versions (no node image held here).
+        assert offered["kind"] == (True, ["v1.34.0"]) and offered["k3d"] == (True, ["v1.31.5"])
         await wait_until_async(lambda: _silent(board), timeout=10, interval=0.1)
     finally:
         await nc.close()

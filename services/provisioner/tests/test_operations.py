@@ -533,6 +533,7 @@ async def test_kind_and_k3d_versions_are_checked_before_anything_is_queued(
         ops.settings,
         teams,
         build_drivers(ops.settings.model_copy(update={f"{provider}_bin": str(tmp_path / "no")})),
+        service.announced,
     )
     with pytest.raises(ServiceError) as missing:
         await without_cli.create(create_request(actor, provider=provider))
