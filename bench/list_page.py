@@ -45,17 +45,17 @@ class AllTeams:
         return self.roles if team_ids is None else {t: self.roles[t] for t in team_ids}
 
 
-async def seed(db: Database) -> list[uuid.UUID]:
-    teams = [uuid.uuid4() for _ in range(TEAMS)]
+def cluster_rows(team_ids: list[uuid.UUID], count: int) -> list[dict]:
+    """`count` ready clusters spread over the teams, as rows of the provisioner's table."""
     now = utcnow()
     rows = []
-    for n in range(CLUSTERS):
+    for n in range(count):
         cluster_id = uuid.uuid4()
         rows.append(
             {
                 "id": cluster_id,
                 "name": f"c{n}",
-                "team_id": teams[n % TEAMS],
+                "team_id": team_ids[n % len(team_ids)],
                 "owner_id": uuid.uuid4(),
                 "provider": "kind",
                 "workers": 0,
@@ -66,8 +66,13 @@ async def seed(db: Database) -> list[uuid.UUID]:
                 "expires_at": now + timedelta(hours=4),
             }
         )
+    return rows
+
+
+async def seed(db: Database) -> list[uuid.UUID]:
+    teams = [uuid.uuid4() for _ in range(TEAMS)]
     async with db.session() as session:
-        await session.execute(insert(Cluster), rows)
+        await session.execute(insert(Cluster), cluster_rows(teams, CLUSTERS))
     return teams
 
 

@@ -15,17 +15,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import psutil
+from list_page import cluster_rows
 from platform_runner import Platform, percentile, sign_up
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pyk8s_contracts.clusters import ClusterStatus as S
-from pyk8s_contracts.common import utcnow
 from pyk8s_contracts.teams import Role
 from pyk8s_kit.db import Database
 from pyk8s_provisioner.models import Cluster
@@ -69,26 +67,8 @@ async def seed(platform: Platform, user_id: uuid.UUID, clusters: int, teams: int
             insert(Membership),
             [{"team_id": t, "user_id": user_id, "role": Role.MEMBER.value} for t in team_ids],
         )
-    now = utcnow()
-    rows = []
-    for n in range(clusters):
-        cluster_id = uuid.uuid4()
-        rows.append(
-            {
-                "id": cluster_id,
-                "name": f"c{n}",
-                "team_id": team_ids[n % teams],
-                "owner_id": uuid.uuid4(),
-                "provider": "kind",
-                "workers": 0,
-                "status": S.READY.value,
-                "runtime_name": f"r-{cluster_id.hex[:12]}",
-                "created_at": now - timedelta(seconds=n // 10),
-                "expires_at": now + timedelta(hours=4),
-            }
-        )
     async with writing(platform.database_url("provisioner")) as db:
-        await db.execute(insert(Cluster), rows)
+        await db.execute(insert(Cluster), cluster_rows(team_ids, clusters))
 
 
 @asynccontextmanager
