@@ -1,6 +1,6 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { CLUSTER_PAGE_SIZE } from "../features/clusters/clustersApi";
+import { PAGE_SIZE } from "../api/pages";
 import { installGateway, renderApp, signedInStore } from "./render";
 
 function world() {
@@ -63,16 +63,16 @@ describe("cluster list", () => {
 
   it("loads more pages through next_cursor", async () => {
     const { gateway, me } = world();
-    for (let n = 0; n < CLUSTER_PAGE_SIZE + 5; n++) gateway.addCluster(`c${String(n).padStart(3, "0")}`, me, null, "ready");
+    for (let n = 0; n < PAGE_SIZE + 5; n++) gateway.addCluster(`c${String(n).padStart(3, "0")}`, me, null, "ready");
     const { user } = renderApp("/", signedInStore(gateway, me));
     // Newest first: the last one added leads the first page.
-    await screen.findByTestId(`cluster-row-c0${CLUSTER_PAGE_SIZE + 4}`);
-    expect(rowNames()).toHaveLength(CLUSTER_PAGE_SIZE);
+    await screen.findByTestId(`cluster-row-c0${PAGE_SIZE + 4}`);
+    expect(rowNames()).toHaveLength(PAGE_SIZE);
     expect(screen.queryByTestId("cluster-row-c000")).not.toBeInTheDocument();
 
     await user.click(screen.getByRole("button", { name: "Load more" }));
-    await expect.poll(() => rowNames().length).toBe(CLUSTER_PAGE_SIZE + 5);
-    expect(new Set(rowNames()).size).toBe(CLUSTER_PAGE_SIZE + 5);
+    await expect.poll(() => rowNames().length).toBe(PAGE_SIZE + 5);
+    expect(new Set(rowNames()).size).toBe(PAGE_SIZE + 5);
     expect(screen.queryByRole("button", { name: "Load more" })).not.toBeInTheDocument();
   });
 });

@@ -21,7 +21,7 @@ async function openDialog(user: ReturnType<typeof renderApp>["user"]) {
 }
 
 describe("create-cluster dialog", () => {
-  it("offers the teams where I am member or above, and shows the others disabled with the reason", async () => {
+  it("offers the teams where I am member or above, newest first, and shows the others disabled with the reason", async () => {
     const { gateway, me } = setup();
     const { user } = renderApp("/", signedInStore(gateway, me));
     await screen.findByText("No clusters yet");
@@ -33,17 +33,17 @@ describe("create-cluster dialog", () => {
     const options = await screen.findAllByRole("option");
     expect(options.map((o) => o.textContent)).toEqual([
       "Personal (only me)",
-      "owned",
-      "admined",
-      "membered",
       "viewed (viewer: cannot create clusters)",
+      "membered",
+      "admined",
+      "owned",
     ]);
     expect(options.map((o) => o.getAttribute("aria-disabled") === "true" || o.hasAttribute("data-combobox-disabled"))).toEqual([
       false,
-      false,
-      false,
-      false,
       true,
+      false,
+      false,
+      false,
     ]);
     await user.click(screen.getByRole("option", { name: "viewed (viewer: cannot create clusters)" }));
     expect(select).toHaveValue("Personal (only me)");

@@ -9,6 +9,9 @@ import type { Cluster, ClusterStatus, Host, Invitation, Kubeconfig, ProviderInfo
 import { allows, clusterRights, teamRights, type ClusterAction, type TeamAction } from "../permissions";
 
 const PUBLIC_URL = "http://localhost:3000";
+/** The gateway's page sizes (pyk8s_contracts.common). */
+const DEFAULT_PAGE_LIMIT = 50;
+const MAX_PAGE_LIMIT = 200;
 const BASE = `${PUBLIC_URL}/api/v1`;
 
 type Api = { [P in keyof paths as P extends `/api/v1${infer Rest}` ? Rest : never]: paths[P] };
@@ -397,6 +400,25 @@ export class GatewayDouble {
     });
   }
 
+  /** One page of a list as the gateway pages it: newest first, then by id; `limit` from 1 to
+   * the largest page (422 otherwise); the double's cursor is the index of the page's first item. */
+  private page<T>(url: URL, all: T[], key: (item: T) => [string, string]): { items: T[]; next_cursor: string | null } {
+    const limit = Number(url.searchParams.get("limit") ?? DEFAULT_PAGE_LIMIT);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+      throw new ProblemError(422, "validation_error", "request validation failed", {
+        errors: [{ loc: ["query", "limit"], msg: `Input should be between 1 and ${MAX_PAGE_LIMIT}`, type: "less_than_equal" }],
+      });
+    }
+    const start = Number(url.searchParams.get("cursor") ?? 0);
+    const sorted = [...all].sort((a, b) => {
+      const [createdA, idA] = key(a);
+      const [createdB, idB] = key(b);
+      return createdB.localeCompare(createdA) || idB.localeCompare(idA);
+    });
+    const next = start + limit < sorted.length ? String(start + limit) : null;
+    return { items: sorted.slice(start, start + limit), next_cursor: next };
+  }
+
   private answerInvitation(invitationId: string, user: User, answer: "accepted" | "declined"): Invitation {
     const invitation = this.invitations.get(invitationId);
     if (!invitation || invitation.invitee_id !== user.id) throw new ProblemError(404, "not_found", "invitation not found");
@@ -454,10 +476,11 @@ export class GatewayDouble {
       }),
 
       // teams
-      this.route("get", "/teams", 200, ({ request }) => {
+      this.route("get", "/teams", 200, ({ request, url }) => {
         const user = this.caller(request);
-        const teams = [...this.teams.values()].filter((t) => t.members.has(user.id));
-        return { teams: teams.map((t) => this.teamWithRole(t, user)) };
+        const mine = [...this.teams.values()].filter((t) => t.members.has(user.id));
+        const { items, next_cursor } = this.page(url, mine, (t) => [t.created_at, t.id]);
+        return { teams: items.map((t) => this.teamWithRole(t, user)), next_cursor };
       }),
       this.route("post", "/teams", 201, ({ request, body }) => {
         const user = this.caller(request);
@@ -477,9 +500,11 @@ export class GatewayDouble {
         const team = this.teamFor(params.team_id, this.caller(request), "delete");
         this.teams.delete(team.id);
       }),
-      this.route("get", "/teams/{team_id}/members", 200, ({ request, params }) => {
+      this.route("get", "/teams/{team_id}/members", 200, ({ request, params, url }) => {
         const team = this.teamFor(params.team_id, this.caller(request), "read");
-        return { members: [...team.members.keys()].map((userId) => this.member(team, userId)) };
+        const all = [...team.members.keys()].map((userId) => this.member(team, userId));
+        const { items, next_cursor } = this.page(url, all, (m) => [m.joined_at, m.user_id]);
+        return { members: items, next_cursor };
       }),
       this.route("patch", "/teams/{team_id}/members/{user_id}", 200, ({ request, params, body }) => {
         const user = this.caller(request);
@@ -501,9 +526,11 @@ export class GatewayDouble {
         this.refuseLastOwner(team, params.user_id);
         team.members.delete(params.user_id);
       }),
-      this.route("get", "/teams/{team_id}/invitations", 200, ({ request, params }) => {
+      this.route("get", "/teams/{team_id}/invitations", 200, ({ request, params, url }) => {
         const team = this.teamFor(params.team_id, this.caller(request), "see_invitations");
-        return { invitations: [...this.invitations.values()].filter((i) => i.team_id === team.id && i.status === "pending") };
+        const pending = [...this.invitations.values()].filter((i) => i.team_id === team.id && i.status === "pending");
+        const { items, next_cursor } = this.page(url, pending, (i) => [i.created_at, i.id]);
+        return { invitations: items, next_cursor };
       }),
       this.route("post", "/teams/{team_id}/invitations", 201, ({ request, params, body }) => {
         const user = this.caller(request);
@@ -527,9 +554,11 @@ export class GatewayDouble {
         if (!invitation || invitation.team_id !== params.team_id) throw new ProblemError(404, "not_found", "invitation not found");
         invitation.status = "revoked";
       }),
-      this.route("get", "/invitations", 200, ({ request }) => {
+      this.route("get", "/invitations", 200, ({ request, url }) => {
         const user = this.caller(request);
-        return { invitations: [...this.invitations.values()].filter((i) => i.invitee_id === user.id && i.status === "pending") };
+        const pending = [...this.invitations.values()].filter((i) => i.invitee_id === user.id && i.status === "pending");
+        const { items, next_cursor } = this.page(url, pending, (i) => [i.created_at, i.id]);
+        return { invitations: items, next_cursor };
       }),
       this.route("post", "/invitations/{invitation_id}/accept", 200, ({ request, params }) => {
         const user = this.caller(request);
@@ -559,14 +588,8 @@ export class GatewayDouble {
           (!teamId || c.team_id === teamId) &&
           (!query.get("provider") || c.provider === query.get("provider")) &&
           (!query.get("created_by") || c.owner_id === query.get("created_by"));
-        // Newest first, then by id: the gateway's order. The double's cursor is the index.
-        const all = [...this.clusters.values()]
-          .filter(matches)
-          .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
-        const start = Number(query.get("cursor") ?? 0);
-        const limit = Number(query.get("limit") ?? 50);
-        const next = start + limit < all.length ? String(start + limit) : null;
-        return { clusters: all.slice(start, start + limit), next_cursor: next };
+        const { items, next_cursor } = this.page(url, [...this.clusters.values()].filter(matches), (c) => [c.created_at, c.id]);
+        return { clusters: items, next_cursor };
       }),
       this.route("post", "/clusters", 202, ({ request, body }) => {
         const user = this.caller(request);

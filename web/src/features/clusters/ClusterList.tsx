@@ -1,6 +1,7 @@
-import { Button, Center, Group, Select } from "@mantine/core";
+import { Group, Select } from "@mantine/core";
 import type { ReactNode } from "react";
 import type { ClusterStatus, Provider } from "../../api/types";
+import { LoadMore } from "../../components/LoadMore";
 import { QueryState } from "../../components/QueryState";
 import { useNow } from "../../components/useNow";
 import { ClusterTable } from "./ClusterTable";
@@ -40,13 +41,7 @@ export function ClusterList({ filter, teamNames, creators, empty }: ListProps) {
       {clusters.length > 0 ? (
         <>
           <ClusterTable clusters={clusters} teamNames={teamNames} creators={creators} now={now} />
-          {list.hasNextPage && (
-            <Center mt="sm">
-              <Button variant="default" onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage}>
-                Load more
-              </Button>
-            </Center>
-          )}
+          <LoadMore list={list} />
         </>
       ) : (
         empty

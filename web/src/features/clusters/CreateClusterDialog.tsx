@@ -7,7 +7,7 @@ import { showFormError } from "../../components/formErrors";
 import { notifySuccess } from "../../components/notify";
 import { teamWhyNot } from "../../permissions";
 import { dnsLabelError } from "../../validation";
-import { useListTeamsQuery } from "../teams/teamsApi";
+import { useListAllTeamsQuery } from "../teams/teamsApi";
 import { useCreateClusterMutation, useListProvidersQuery } from "./clustersApi";
 
 const PERSONAL = "";
@@ -32,7 +32,7 @@ interface Values {
 }
 
 export function CreateClusterDialog({ opened, onClose }: Props) {
-  const { data: teams = [] } = useListTeamsQuery();
+  const { data: teams = [] } = useListAllTeamsQuery();
   const [createCluster, { isLoading }] = useCreateClusterMutation();
   const { data: providers = [], isLoading: loadingProviders } = useListProvidersQuery(undefined, { skip: !opened });
   const navigate = useNavigate();

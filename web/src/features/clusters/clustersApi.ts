@@ -1,4 +1,5 @@
 import { baseApi } from "../../api/baseApi";
+import { cursorPages, PAGE_SIZE, pageParams } from "../../api/pages";
 import type {
   Cluster,
   ClusterCreate,
@@ -19,24 +20,12 @@ export interface ClusterFilter {
   provider?: Provider;
 }
 
-export const CLUSTER_PAGE_SIZE = 50;
-
-function clusterParams(filter: ClusterFilter, cursor: string | null) {
-  const params: Record<string, string | number> = { limit: CLUSTER_PAGE_SIZE };
-  for (const [key, value] of Object.entries(filter)) if (value) params[key] = value;
-  if (cursor) params.cursor = cursor;
-  return params;
-}
-
 export const clustersApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
     // Pages newest first; "Load more" follows each page's next_cursor.
     listClusters: build.infiniteQuery<ClusterList, ClusterFilter, string | null>({
-      infiniteQueryOptions: {
-        initialPageParam: null,
-        getNextPageParam: (lastPage) => lastPage.next_cursor ?? undefined,
-      },
-      query: ({ queryArg, pageParam }) => ({ url: "/clusters", params: clusterParams(queryArg, pageParam) }),
+      infiniteQueryOptions: cursorPages<ClusterList>(),
+      query: ({ queryArg, pageParam }) => ({ url: "/clusters", params: pageParams(pageParam, PAGE_SIZE, { ...queryArg }) }),
       providesTags: (data) => [
         { type: "Cluster" as const, id: "LIST" },
         ...(data?.pages ?? []).flatMap((page) => page.clusters.map((c) => ({ type: "Cluster" as const, id: c.id }))),

@@ -20,8 +20,10 @@ export interface PersonalEvent {
 }
 
 function teamName(state: RootState, event: PersonalEvent): string {
-  const teams = teamsApi.endpoints.listTeams.select()(state).data ?? [];
-  const known = teams.find((t) => t.id === event.data.team_id);
+  // Whichever of my team lists is cached: every team (selects, names) or the teams page's pages.
+  const all = teamsApi.endpoints.listAllTeams.select()(state).data ?? [];
+  const paged = (teamsApi.endpoints.listTeams.select()(state).data?.pages ?? []).flatMap((page) => page.teams);
+  const known = [...all, ...paged].find((t) => t.id === event.data.team_id);
   return event.data.team_name ?? known?.display_name ?? known?.name ?? "a team";
 }
 

@@ -4,6 +4,7 @@ import { useMemo } from "react";
 import { useNavigate, useParams } from "react-router";
 import type { Member, Role } from "../../api/types";
 import { ExplainedButton } from "../../components/ExplainedButton";
+import { LoadMore } from "../../components/LoadMore";
 import { NotFound } from "../../components/NotFound";
 import { notifySuccess } from "../../components/notify";
 import { QueryState } from "../../components/QueryState";
@@ -17,17 +18,18 @@ import { TeamInvitations } from "./TeamInvitations";
 import {
   useDeleteTeamMutation,
   useGetTeamQuery,
-  useListMembersQuery,
-  useListTeamInvitationsQuery,
+  useListMembersInfiniteQuery,
+  useListTeamInvitationsInfiniteQuery,
   useRemoveMemberMutation,
 } from "./teamsApi";
 
 export function TeamPage() {
   const { teamId = "" } = useParams();
   const team = useGetTeamQuery(teamId);
-  const members = useListMembersQuery(teamId);
+  const members = useListMembersInfiniteQuery(teamId);
+  const memberRows = useMemo(() => (members.data?.pages ?? []).flatMap((page) => page.members), [members.data]);
   const me = useCurrentUser();
-  const myRole = members.data?.find((m) => m.user_id === me.data?.id)?.role ?? team.data?.role;
+  const myRole = memberRows.find((m) => m.user_id === me.data?.id)?.role ?? team.data?.role;
 
   return (
     <QueryState
@@ -64,10 +66,11 @@ export function TeamPage() {
               Members
             </Title>
             <QueryState isLoading={members.isLoading} error={members.error} refetch={members.refetch}>
-              <MemberList teamId={teamId} members={members.data ?? []} myRole={myRole} myId={me.data?.id} />
+              <MemberList teamId={teamId} members={memberRows} myRole={myRole} myId={me.data?.id} />
+              <LoadMore list={members} />
             </QueryState>
           </Paper>
-          <TeamClusters teamId={teamId} teamName={team.data.name} members={members.data ?? []} myId={me.data?.id} />
+          <TeamClusters teamId={teamId} teamName={team.data.name} members={memberRows} myId={me.data?.id} />
           {can.invite(myRole) ? (
             <InvitationsPanel teamId={teamId} myRole={myRole} />
           ) : (
@@ -113,7 +116,7 @@ function TeamClusters({ teamId, teamName, members, myId }: TeamClustersProps) {
 }
 
 function InvitationsPanel({ teamId, myRole }: { teamId: string; myRole: Role }) {
-  const invitations = useListTeamInvitationsQuery(teamId);
+  const invitations = useListTeamInvitationsInfiniteQuery(teamId);
   return (
     <Paper withBorder p="md">
       <Title order={4} mb="sm">
@@ -121,7 +124,8 @@ function InvitationsPanel({ teamId, myRole }: { teamId: string; myRole: Role }) 
       </Title>
       <Stack>
         <QueryState isLoading={invitations.isLoading} error={invitations.error} refetch={invitations.refetch}>
-          <TeamInvitations teamId={teamId} invitations={invitations.data ?? []} />
+          <TeamInvitations teamId={teamId} invitations={(invitations.data?.pages ?? []).flatMap((page) => page.invitations)} />
+          <LoadMore list={invitations} />
         </QueryState>
         <InviteForm teamId={teamId} myRole={myRole} />
       </Stack>

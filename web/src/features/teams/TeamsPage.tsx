@@ -1,19 +1,21 @@
 import { Paper, Stack, Title } from "@mantine/core";
+import { LoadMore } from "../../components/LoadMore";
 import { QueryState } from "../../components/QueryState";
 import { MyInvitations } from "../invitations/MyInvitations";
 import { CreateTeamForm } from "./CreateTeamForm";
 import { TeamList } from "./TeamList";
-import { useListTeamsQuery } from "./teamsApi";
+import { useListTeamsInfiniteQuery } from "./teamsApi";
 
 export function TeamsPage() {
-  const teams = useListTeamsQuery();
+  const teams = useListTeamsInfiniteQuery();
   return (
     <Stack>
       <Title order={2}>Teams</Title>
       <MyInvitations />
       <Paper withBorder p="md">
         <QueryState isLoading={teams.isLoading} error={teams.error} refetch={teams.refetch}>
-          <TeamList teams={teams.data ?? []} />
+          <TeamList teams={(teams.data?.pages ?? []).flatMap((page) => page.teams)} />
+          <LoadMore list={teams} />
         </QueryState>
       </Paper>
       <Paper withBorder p="md">

@@ -1,6 +1,6 @@
 import { baseApi } from "../../api/baseApi";
+import { cursorPages, fetchAllPages, pageParams } from "../../api/pages";
 import type {
-  Invitation,
   InvitationCreate,
   InvitationCreated,
   InvitationList,
@@ -12,15 +12,22 @@ import type {
   TeamList,
 } from "../../api/types";
 
+function teamTags(teams: Team[]) {
+  return [{ type: "Team" as const, id: "LIST" }, ...teams.map((t) => ({ type: "Team" as const, id: t.id }))];
+}
+
 export const teamsApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
-    listTeams: build.query<Team[], void>({
-      query: () => "/teams",
-      transformResponse: (body: TeamList) => body.teams,
-      providesTags: (teams = []) => [
-        { type: "Team" as const, id: "LIST" },
-        ...teams.map((t) => ({ type: "Team" as const, id: t.id })),
-      ],
+    // The teams page: newest first, "Load more" follows each page's next_cursor.
+    listTeams: build.infiniteQuery<TeamList, void, string | null>({
+      infiniteQueryOptions: cursorPages<TeamList>(),
+      query: ({ pageParam }) => ({ url: "/teams", params: pageParams(pageParam) }),
+      providesTags: (data) => teamTags((data?.pages ?? []).flatMap((page) => page.teams)),
+    }),
+    // Every team at once, for what must offer each of them (team selects, names, my roles).
+    listAllTeams: build.query<Team[], void>({
+      queryFn: (_arg, _api, _extra, baseQuery) => fetchAllPages(baseQuery, "/teams", (page: TeamList) => page.teams),
+      providesTags: (teams = []) => teamTags(teams),
     }),
     getTeam: build.query<Team, string>({
       query: (teamId) => `/teams/${teamId}`,
@@ -34,9 +41,9 @@ export const teamsApi = baseApi.injectEndpoints({
       query: (teamId) => ({ url: `/teams/${teamId}`, method: "DELETE" }),
       invalidatesTags: (_r, _e, teamId) => [{ type: "Team", id: "LIST" }, { type: "Team", id: teamId }],
     }),
-    listMembers: build.query<Member[], string>({
-      query: (teamId) => `/teams/${teamId}/members`,
-      transformResponse: (body: MemberList) => body.members,
+    listMembers: build.infiniteQuery<MemberList, string, string | null>({
+      infiniteQueryOptions: cursorPages<MemberList>(),
+      query: ({ queryArg: teamId, pageParam }) => ({ url: `/teams/${teamId}/members`, params: pageParams(pageParam) }),
       providesTags: (_r, _e, teamId) => [{ type: "Member", id: teamId }],
     }),
     setMemberRole: build.mutation<Member, { teamId: string; userId: string; role: Role }>({
@@ -55,9 +62,9 @@ export const teamsApi = baseApi.injectEndpoints({
         { type: "Team", id: "LIST" },
       ],
     }),
-    listTeamInvitations: build.query<Invitation[], string>({
-      query: (teamId) => `/teams/${teamId}/invitations`,
-      transformResponse: (body: InvitationList) => body.invitations,
+    listTeamInvitations: build.infiniteQuery<InvitationList, string, string | null>({
+      infiniteQueryOptions: cursorPages<InvitationList>(),
+      query: ({ queryArg: teamId, pageParam }) => ({ url: `/teams/${teamId}/invitations`, params: pageParams(pageParam) }),
       providesTags: (_r, _e, teamId) => [{ type: "TeamInvitation", id: teamId }],
     }),
     invite: build.mutation<InvitationCreated, { teamId: string } & InvitationCreate>({
@@ -75,14 +82,15 @@ export const teamsApi = baseApi.injectEndpoints({
 });
 
 export const {
-  useListTeamsQuery,
+  useListTeamsInfiniteQuery,
+  useListAllTeamsQuery,
   useGetTeamQuery,
   useCreateTeamMutation,
   useDeleteTeamMutation,
-  useListMembersQuery,
+  useListMembersInfiniteQuery,
   useSetMemberRoleMutation,
   useRemoveMemberMutation,
-  useListTeamInvitationsQuery,
+  useListTeamInvitationsInfiniteQuery,
   useInviteMutation,
   useRevokeInvitationMutation,
 } = teamsApi;
