@@ -70,10 +70,10 @@ describe("cluster list", () => {
     expect(rowNames()).toHaveLength(PAGE_SIZE);
     expect(screen.queryByTestId("cluster-row-c000")).not.toBeInTheDocument();
 
-    await user.click(screen.getByRole("button", { name: "Load more" }));
+    await user.click(screen.getByRole("button", { name: "Load more clusters" }));
     await expect.poll(() => rowNames().length).toBe(PAGE_SIZE + 5);
     expect(new Set(rowNames()).size).toBe(PAGE_SIZE + 5);
-    expect(screen.queryByRole("button", { name: "Load more" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Load more clusters" })).not.toBeInTheDocument();
   });
 });
 

@@ -149,7 +149,7 @@ export class GatewayDouble {
     { provider: "kwok", available: true, cli_version: "v0.8.0", versions: ["v1.34.4"], default_version: "v1.34.4" },
   ];
   /** Every request seen, as "METHOD /path", for assertions on what was sent. */
-  requests: { method: string; path: string; body: unknown }[] = [];
+  requests: { method: string; path: string; query: Record<string, string>; body: unknown }[] = [];
 
   // ---- seeding helpers (what other people did before the test) ----
   addUser(username: string, password = "correct horse battery"): Account {
@@ -388,7 +388,7 @@ export class GatewayDouble {
       const url = new URL(request.url);
       const text = method === "get" ? "" : await request.text();
       const body = (text ? JSON.parse(text) : undefined) as RequestBody<Operation<P, M>>;
-      this.requests.push({ method: method.toUpperCase(), path: url.pathname, body });
+      this.requests.push({ method: method.toUpperCase(), path: url.pathname, query: Object.fromEntries(url.searchParams), body });
       try {
         const result = handle({ request, url, params: params as PathParams<Operation<P, M>>, body });
         if (status === 204) return new HttpResponse(null, { status: 204 });
@@ -632,7 +632,7 @@ export class GatewayDouble {
       // Written with msw directly: the generated schema does not have this route yet.
       http.get(`${BASE}/clusters/:cluster_id/kubeconfig/admin`, ({ request, params }) => {
         const url = new URL(request.url);
-        this.requests.push({ method: "GET", path: url.pathname, body: undefined });
+        this.requests.push({ method: "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), body: undefined });
         try {
           const cluster = this.clusterFor(String(params.cluster_id), this.caller(request), "admin_kubeconfig");
           this.adminKubeconfigReads.push(cluster.id);

@@ -151,3 +151,20 @@ describe("the double's team rules", () => {
     expect(await status(gateway, me, "DELETE", `/teams/${team.id}/members/${me.id}`)).toBe(409);
   });
 });
+
+describe("the double's paging", () => {
+  it("takes a limit from 1 to the gateway's largest page, and names the next page", async () => {
+    const gateway = installGateway();
+    const me = gateway.addUser("mia");
+    for (const name of ["a", "b", "c"]) gateway.addTeam(name, [[me, "owner"]]);
+    const headers = { Authorization: `Bearer ${gateway.sessionFor(me).accessToken}` };
+    const page = async (query: string) => fetch(`${BASE}/teams?${query}`, { headers });
+
+    expect((await page("limit=0")).status).toBe(422);
+    expect((await page("limit=201")).status).toBe(422);
+    const first = await (await page("limit=2")).json();
+    expect(first.teams.map((t: { name: string }) => t.name)).toEqual(["c", "b"]);
+    const last = await (await page(`limit=2&cursor=${first.next_cursor}`)).json();
+    expect(last).toMatchObject({ teams: [{ name: "a" }], next_cursor: null });
+  });
+});

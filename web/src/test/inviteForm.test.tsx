@@ -56,6 +56,7 @@ describe("invite form", () => {
     expect(gateway.requests.find((r) => r.method === "POST" && r.path.endsWith("/invitations"))).toEqual({
       method: "POST",
       path: `/api/v1/teams/${team.id}/invitations`,
+      query: {},
       body: { login: "ben", role: "viewer" },
     });
     expect(within(form).getByLabelText("Username or email")).toHaveValue("");

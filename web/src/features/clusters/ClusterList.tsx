@@ -41,7 +41,7 @@ export function ClusterList({ filter, teamNames, creators, empty }: ListProps) {
       {clusters.length > 0 ? (
         <>
           <ClusterTable clusters={clusters} teamNames={teamNames} creators={creators} now={now} />
-          <LoadMore list={list} />
+          <LoadMore list={list} what="clusters" />
         </>
       ) : (
         empty

@@ -1,11 +1,13 @@
 import { baseApi } from "../../api/baseApi";
+import { fetchAllPages } from "../../api/pages";
 import type { Invitation, InvitationList, Team } from "../../api/types";
 
 export const invitationsApi = baseApi.injectEndpoints({
   endpoints: (build) => ({
+    // Every pending invitation: each one asks for an answer, none may hide on a later page.
     myInvitations: build.query<Invitation[], void>({
-      query: () => "/invitations",
-      transformResponse: (body: InvitationList) => body.invitations,
+      queryFn: (_arg, _api, _extra, baseQuery) =>
+        fetchAllPages(baseQuery, "/invitations", (page: InvitationList) => page.invitations),
       providesTags: ["MyInvitation"],
     }),
     acceptInvitation: build.mutation<Team, string>({

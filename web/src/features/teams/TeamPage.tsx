@@ -67,7 +67,7 @@ export function TeamPage() {
             </Title>
             <QueryState isLoading={members.isLoading} error={members.error} refetch={members.refetch}>
               <MemberList teamId={teamId} members={memberRows} myRole={myRole} myId={me.data?.id} />
-              <LoadMore list={members} />
+              <LoadMore list={members} what="members" />
             </QueryState>
           </Paper>
           <TeamClusters teamId={teamId} teamName={team.data.name} members={memberRows} myId={me.data?.id} />
@@ -125,7 +125,7 @@ function InvitationsPanel({ teamId, myRole }: { teamId: string; myRole: Role }) 
       <Stack>
         <QueryState isLoading={invitations.isLoading} error={invitations.error} refetch={invitations.refetch}>
           <TeamInvitations teamId={teamId} invitations={(invitations.data?.pages ?? []).flatMap((page) => page.invitations)} />
-          <LoadMore list={invitations} />
+          <LoadMore list={invitations} what="invitations" />
         </QueryState>
         <InviteForm teamId={teamId} myRole={myRole} />
       </Stack>

@@ -15,7 +15,7 @@ export function TeamsPage() {
       <Paper withBorder p="md">
         <QueryState isLoading={teams.isLoading} error={teams.error} refetch={teams.refetch}>
           <TeamList teams={(teams.data?.pages ?? []).flatMap((page) => page.teams)} />
-          <LoadMore list={teams} />
+          <LoadMore list={teams} what="teams" />
         </QueryState>
       </Paper>
       <Paper withBorder p="md">
