@@ -70,14 +70,16 @@ def test_a_platform_admin_drains_and_undrains_the_host(person):
         0,
     )
     providers = {p["name"]: p for p in local["announcement"]["providers"]}
-    assert providers["kind"]["available"] and providers["kind"]["kubernetes_versions"] is None
+    # The kind double's default version, the only one offered here (no node image held).
+    assert providers["kind"]["available"]
+    assert providers["kind"]["kubernetes_versions"] == ["v1.34.0"]
     drained = admin.post("/hosts/local/drain")
     assert drained.status_code == 200 and drained.json()["drained"] is True
     refused = someone.post("/clusters", json={"name": "nowhere", "provider": "kind"})
     assert refused.status_code == 503
     assert refused.json()["code"] == "service_unavailable"
     assert refused.json()["detail"] == (
-        "no Docker host can take a kind cluster now: local is drained"
+        "no Docker host can take a kind v1.34.0 cluster now: local is drained"
     )
     assert someone.get("/clusters").json()["clusters"] == []  # nothing half-written
     undrained = admin.post("/hosts/local/undrain")
