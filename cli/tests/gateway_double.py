@@ -186,7 +186,9 @@ class GatewayDouble:
 
         @app.get("/api/v1/clusters")
         async def clusters(request: Request):
-            return [self.cluster] if self.role_of(request) else unauthorized
+            if not self.role_of(request):
+                return unauthorized
+            return {"clusters": [self.cluster], "next_cursor": None}
 
         @app.get("/api/v1/clusters/{cluster_id}/kubeconfig")
         async def kubeconfig(cluster_id: str, request: Request):
