@@ -189,10 +189,19 @@ async def ensure_all_streams(server: EmbeddedNats | EmbeddedNatsCluster, replica
     """Creates every stream as its owner would at start-up, for tests that run without it."""
     from .streams import OWNED_STREAMS, ensure_streams
 
+    async def made(nc, owner: str) -> bool:
+        # A cluster that has just formed may time out a creation while it places the
+        # replicas; the owners retry at start-up too (ensure_streams is idempotent).
+        try:
+            await ensure_streams(nc.jetstream(), owner, replicas)
+        except NatsError:
+            return False
+        return True
+
     for owner in OWNED_STREAMS:
         nc = await server.connect(owner)
         try:
-            await ensure_streams(nc.jetstream(), owner, replicas)
+            await wait_until_async(lambda nc=nc, owner=owner: made(nc, owner), timeout=60)
         finally:
             await nc.close()
 
