@@ -79,4 +79,5 @@ lint: setup web
 # Every benchmark; the others under bench/ are what they share.
 BENCH_HELPERS = bench/platform_runner.py bench/baseline_app.py bench/locustfile.py
 bench: setup test-deps
+	scripts/install-bench-tools.sh
 	@for b in $(filter-out $(BENCH_HELPERS),$(wildcard bench/*.py)); do echo "== $$b"; $(UV) run python $$b || exit 1; done
