@@ -27,6 +27,8 @@ _UNREACHABLE = (
     socket.gaierror,
     PoolTimeout,
     asyncpg.PostgresConnectionError,
+    # The server closed the connection during a statement (Database.fetch_one meets it as is).
+    asyncpg.ConnectionDoesNotExistError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,

@@ -1,14 +1,18 @@
-"""The session scopes: reads without a transaction, and pooled connections checked before use
-only when they have been idle (a busy pool skips the round trip)."""
+"""The session scopes: reads without a transaction, pooled connections checked before use
+only when they have been idle (a busy pool skips the round trip), and hot reads straight on the
+driver (`Query`, `Database.fetch_one`)."""
 
+import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import String, select, text
+from sqlalchemy import Float, String, bindparam, func, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pyk8s_kit import db as kit_db
 from pyk8s_kit.db import Database, make_metadata
+from pyk8s_kit.outages import is_outage
+from pyk8s_kit.testing import wait_until_async
 
 
 class Base(DeclarativeBase):
@@ -79,3 +83,42 @@ async def test_a_busy_connection_is_not_pinged(database, monkeypatch):
     monkeypatch.setattr(kit_db, "PING_AFTER_IDLE_SECONDS", 0.0)
     await backend_pid(database, database.reading)
     assert pings == [1]
+
+
+NOTE_TEXT = kit_db.Query(select(Note.text).where(Note.id == bindparam("note_id")))
+
+
+async def test_a_query_is_compiled_once_to_postgresql_parameters():
+    assert "$1" in NOTE_TEXT.sql
+    assert NOTE_TEXT.arguments({"note_id": 7}) == [7]
+    with pytest.raises(TypeError, match="note_id"):
+        NOTE_TEXT.arguments({})
+
+
+async def test_fetch_one_reads_a_row_or_none(database):
+    note = Note(text="kept")
+    async with database.session() as session:
+        session.add(note)
+    row = await database.fetch_one(NOTE_TEXT, note_id=note.id)
+    assert row["text"] == "kept"
+    assert await database.fetch_one(NOTE_TEXT, note_id=uuid.uuid4()) is None
+
+
+async def test_a_connection_broken_during_fetch_one_is_an_outage_and_discarded(
+    database, embedded_pg
+):
+    pid = await backend_pid(database, database.reading)
+    sleeper = kit_db.Query(select(func.pg_sleep(bindparam("seconds", type_=Float))))
+    read = asyncio.create_task(database.fetch_one(sleeper, seconds=30))
+    await wait_until_async(lambda: busy(embedded_pg, pid), timeout=10)
+    embedded_pg.psql(f"SELECT pg_terminate_backend({pid})")
+    with pytest.raises(Exception) as raised:
+        await read
+    assert is_outage(raised.value)
+    # The pool's one connection was dropped: the next read gets a new one, not the dead one.
+    assert await backend_pid(database, database.reading) != pid
+
+
+def busy(embedded_pg, pid: int) -> bool:
+    state = embedded_pg.psql(f"SELECT state FROM pg_stat_activity WHERE pid = {pid}")
+    return "active" in state

@@ -15,8 +15,6 @@ from pyk8s_contracts.teams import Role
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.roles import team_role, team_roles
 
-from .models import Cluster
-
 RoleLookup = Callable[[uuid.UUID, uuid.UUID], Awaitable[Role | None]]
 
 READ = "read"
@@ -53,12 +51,19 @@ class TeamsOverNats:
         return await team_roles(self.nc, user_id, team_ids)
 
 
+class Owned(Protocol):
+    """What the rules look at: the stored cluster or its contract."""
+
+    team_id: uuid.UUID | None
+    owner_id: uuid.UUID
+
+
 def not_found() -> ServiceError:
     # The same answer whether the cluster does not exist or is not the caller's to see.
     return ServiceError(ErrorCode.NOT_FOUND, "cluster not found")
 
 
-async def role_of(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID) -> Role | None:
+async def role_of(roles: RoleLookup, cluster: Owned, actor_id: uuid.UUID) -> Role | None:
     """The caller's role for this cluster: their team role, or owner of their own personal
     cluster; None when the cluster is not theirs to see."""
     if cluster.team_id is None:
@@ -66,7 +71,7 @@ async def role_of(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID) -> R
     return await roles(cluster.team_id, actor_id)
 
 
-async def require(roles: RoleLookup, cluster: Cluster, actor_id: uuid.UUID, action: str) -> Role:
+async def require(roles: RoleLookup, cluster: Owned, actor_id: uuid.UUID, action: str) -> Role:
     """Refuses unless the caller may `action` the cluster; returns the role that allowed it."""
     role = await role_of(roles, cluster, actor_id)
     if role is None:

@@ -4,17 +4,24 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pyk8s_contracts.clusters import Cluster as ClusterContract
 from pyk8s_contracts.clusters import ClusterStatus as S
 from pyk8s_contracts.clusters import Provider
 from pyk8s_kit import pages
+from pyk8s_kit.db import Query
 
 from .models import Cluster, Host
 
 LIVE = (S.PENDING, S.PROVISIONING, S.READY, S.DELETING, S.UNREACHABLE)
 NOT_DELETED = (S.PENDING, S.PROVISIONING, S.READY, S.FAILED, S.DELETING, S.UNREACHABLE)
+
+
+# A cluster as its contract shows it, for the reads every request makes (Database.fetch_one).
+CONTRACT_COLUMNS = [c for c in Cluster.__table__.c if c.name in ClusterContract.model_fields]
+CONTRACT_BY_ID = Query(select(*CONTRACT_COLUMNS).where(Cluster.id == bindparam("cluster_id")))
 
 
 async def get(session: AsyncSession, cluster_id: uuid.UUID, lock: bool = False) -> Cluster | None:

@@ -3,14 +3,23 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyk8s_kit import pages
+from pyk8s_kit.db import Query
 
 from .models import Invitation, Membership, Team
 
 PENDING = "pending"
+
+# A team and one user's role in it, none for non-members: the read every team page makes
+# (Database.fetch_one).
+TEAM_AS_MEMBER = Query(
+    select(Team.id, Team.name, Team.display_name, Team.created_at, Membership.role)
+    .join(Membership, Membership.team_id == Team.id)
+    .where(Team.id == bindparam("team_id"), Membership.user_id == bindparam("user_id"))
+)
 
 
 class TeamsRepository:
@@ -59,19 +68,6 @@ class TeamsRepository:
         await self.session.flush()
 
     # memberships
-    async def team_as_member(
-        self, team_id: uuid.UUID, user_id: uuid.UUID
-    ) -> tuple[Team, str] | None:
-        """The team and the user's role in it, in one statement; None for non-members."""
-        row = (
-            await self.session.execute(
-                select(Team, Membership.role)
-                .join(Membership, Membership.team_id == Team.id)
-                .where(Team.id == team_id, Membership.user_id == user_id)
-            )
-        ).first()
-        return None if row is None else (row[0], row[1])
-
     async def membership(self, team_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
         return await self.session.get(Membership, (team_id, user_id))
 

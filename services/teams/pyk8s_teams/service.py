@@ -27,7 +27,7 @@ from pyk8s_kit.db import Database
 from pyk8s_kit.outbox import add_event
 
 from .models import Invitation, Membership, OutboxEvent, Team
-from .repository import PENDING, TeamsRepository
+from .repository import PENDING, TEAM_AS_MEMBER, TeamsRepository
 from .settings import TeamsSettings
 
 EVENT_SOURCE = "/services/teams"
@@ -208,11 +208,10 @@ class TeamsService:
 
     async def get_team(self, req: c.TeamRequest) -> c.TeamWithRole:
         # Any role may read the team: being a member is the whole check.
-        async with self.db.reading() as session:
-            found = await TeamsRepository(session).team_as_member(req.team_id, req.actor_id)
-        if found is None:
+        row = await self.db.fetch_one(TEAM_AS_MEMBER, team_id=req.team_id, user_id=req.actor_id)
+        if row is None:
             raise not_found()
-        return _team(*found)
+        return c.TeamWithRole.model_validate(dict(row))
 
     async def update_team(self, req: c.TeamUpdateRequest) -> c.TeamWithRole:
         try:
