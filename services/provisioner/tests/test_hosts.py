@@ -297,9 +297,7 @@ def test_a_host_deadline_shorter_than_a_nats_failover_is_refused():
     # The defaults outlast a failover on a NATS cluster: 30 s >= 10 + 2 x 5 s.
     assert ProvisionerSettings(environment="test", nats_stream_replicas=3).host_deadline_seconds
     with pytest.raises(ValueError, match=r"PROVISIONER_HOST_DEADLINE_SECONDS must be at least 20 "):
-        ProvisionerSettings(
-            environment="test", nats_stream_replicas=3, host_deadline_seconds=19.9
-        )
+        ProvisionerSettings(environment="test", nats_stream_replicas=3, host_deadline_seconds=19.9)
     with pytest.raises(ValueError, match=r"at least 11 with PROVISIONER_NATS_STREAM_REPLICAS=3"):
         ProvisionerSettings(
             environment="test",
