@@ -1,10 +1,12 @@
 """Issue 14's acceptance run: a pool of two Docker hosts with two provisioner replicas each,
-and two replicas each of auth, teams and the gateway, on a three-node NATS cluster whose
-streams (and the hosts bucket) have three replicas. Every request goes through the gateways'
-REST API, alternating between the two, with the tokens of people signed up through them.
+and two replicas each of auth, teams, the terminal service and the gateway, on a three-node
+NATS cluster whose streams (and the hosts bucket) have three replicas. Every request goes
+through the gateways' REST and WebSocket API, alternating between the two, with the tokens of
+people signed up through them.
 
 20 clusters are created (kind and k3d test doubles) and spread over both hosts with their
 placement recorded; half-way through, the NATS node that leads PYK8S_EVENTS is SIGKILLed.
+Shells on a cluster of each host answer, until both terminal replicas have served one.
 Then both of host-b's provisioner replicas are killed: its clusters turn `unreachable` while
 creates go on on host-a; restarted, they bring them back `ready`. Drained, host-b takes
 nothing new. All along an outside program (the `events` identity, its own durable consumer)
@@ -24,13 +26,20 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from gateway.tests.test_terminal import open_shell
 from pyk8s_auth.main import MIGRATIONS as AUTH_MIGRATIONS
 from pyk8s_contracts import subjects
 from pyk8s_kit.embedded import EmbeddedNatsCluster, free_port
-from pyk8s_kit.testing import ensure_all_streams, move_stream_leader, wait_until_async
+from pyk8s_kit.testing import (
+    OPERATOR,
+    ensure_all_streams,
+    move_stream_leader,
+    wait_until_async,
+)
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.service import runtime_name
 from pyk8s_teams.main import MIGRATIONS as TEAMS_MIGRATIONS
+from pyk8s_terminal.main import MIGRATIONS as TERMINAL_MIGRATIONS
 
 from .conftest import (
     ProvisionerProcess,
@@ -49,7 +58,8 @@ KILL_NATS_AFTER = 10
 # Announcements every 0.5 s; a host is silent after 15 s without one. Longer than a NATS
 # failover (a stream's new leader is elected 4 to 9 s after the old one dies, and the hosts
 # bucket is such a stream): a shorter deadline would let the announcements of live hosts expire
-# during the failover and turn their clusters unreachable for nothing.
+# during the failover and turn their clusters unreachable for nothing (the settings refuse
+# less than 11 s here, see `host_deadline_floor`).
 TIMING = {
     "PROVISIONER_HOST_ANNOUNCE_INTERVAL_SECONDS": "0.5",
     "PROVISIONER_HOST_DEADLINE_SECONDS": "15",
@@ -141,27 +151,26 @@ def service_env(name: str, nats: EmbeddedNatsCluster, **settings: str) -> dict[s
 def control_plane(
     nats: EmbeddedNatsCluster, databases: dict[str, str], tmp_path
 ) -> tuple[list[ServiceProcess], list[str], list[str]]:
-    """Two replicas each of auth, teams and the gateway (each service's replicas share its
-    database); returns them, the URLs that answer their readiness, and the gateways' URLs."""
+    """Two replicas each of auth, teams, the terminal service and the gateway (each service's
+    replicas share its database); returns them, the URLs that answer their readiness, and the
+    gateways' URLs. The terminal service's own engine is this machine's (host-a's), as its
+    default `TERMINAL_DOCKER_SOCKET` says; host-b's it learns from host-b's announcement and
+    reaches through a client of its own, as in a deployment."""
     made, probes, gateways = [], [], []
-    for name in ("auth", "teams", "gateway"):
+    for name in ("auth", "teams", "terminal", "gateway"):
         for index in range(2):
             port = str(free_port())
             folder = tmp_path / f"{name}-{index}"
             folder.mkdir()
             if name == "gateway":
-                # No terminal service here: the gateway is ready without it.
-                env = service_env(
-                    name, nats, port=port, required_services='["auth", "teams", "provisioner"]'
-                )
+                env = service_env(name, nats, port=port)
                 gateways.append(f"http://127.0.0.1:{port}")
-                probes.append(f"http://127.0.0.1:{port}/health/ready")
             else:
                 settings = {"database_url": databases[name], "health_port": port}
                 if name == "auth":
                     settings["platform_admins"] = f"{ADMIN}@example.com"
                 env = service_env(name, nats, **settings)
-                probes.append(f"http://127.0.0.1:{port}/health/ready")
+            probes.append(f"http://127.0.0.1:{port}/health/ready")
             made.append(ServiceProcess(env, folder, f"pyk8s_{name}"))
     return made, probes, gateways
 
@@ -194,12 +203,58 @@ class Person:
         return await self.api[gateway].request(method, path, headers=headers, **kw)
 
 
+@dataclass
+class AtGateway:
+    """A person at one gateway, as the terminal helpers of gateway/tests/test_terminal.py
+    take them: the gateway's `url` (the page's origin, where the socket opens) and `post`."""
+
+    url: str
+    token: str
+
+    def post(self, path: str, **kw) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.post(f"{self.url}/api/v1{path}", headers=headers, timeout=30, **kw)
+
+
+def echo_in_a_shell(at: AtGateway, cluster_id: str, words: str) -> None:
+    """Opens a terminal on the cluster through the gateway, sees `words` echoed, closes it."""
+    shell = open_shell(at, at, uuid.UUID(cluster_id))
+    try:
+        shell.type(f"echo {words}\r")
+        shell.read_until(rf"\r\n{words}\r\n".encode())
+    finally:
+        shell.ws.close()
+
+
+async def sessions_opened_by_replica(cluster: EmbeddedNatsCluster) -> dict[str, int]:
+    """The sessions each terminal replica has opened, from the nats.micro statistics every
+    instance of the service answers (`nats micro stats terminal`)."""
+    nc = await cluster.connect(OPERATOR)
+    inbox = nc.new_inbox()
+    replies = await nc.subscribe(inbox)
+    try:
+        await nc.publish(f"$SRV.STATS.{subjects.SERVICE_TERMINAL}", b"", reply=inbox)
+        opened = {}
+        while len(opened) < 2:
+            stats = json.loads((await replies.next_msg(timeout=5)).data)
+            opened[stats["id"]] = next(
+                e["num_requests"]
+                for e in stats["endpoints"]
+                if e["subject"] == subjects.TERMINAL_SESSION_OPEN
+            )
+        return opened
+    finally:
+        await replies.unsubscribe()
+        await nc.close()
+
+
 async def test_a_pool_of_two_hosts_on_a_nats_cluster(
     make_database, nats_cluster: EmbeddedNatsCluster, second_docker, tmp_path
 ):
     databases = {
         "auth": make_database("auth", AUTH_MIGRATIONS),
         "teams": make_database("teams", TEAMS_MIGRATIONS),
+        "terminal": make_database("terminal", TERMINAL_MIGRATIONS),
     }
     env = provisioner_env(make_database("provisioner", MIGRATIONS), nats_cluster, tmp_path / "w")
     env.update(
@@ -313,6 +368,23 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
             on_a = local_nodes(provider, runtime)
             assert (bool(on_a), bool(on_b)) == (host == "host-a", host == "host-b"), runtime
 
+        # Shells on a cluster of each host, through each gateway in turn, until both terminal
+        # replicas have opened one (the queue group picks the replica).
+        shells: list[str] = []
+
+        async def both_terminals_serve() -> bool:
+            host = HOSTS[len(shells) % 2]
+            at = AtGateway(gateway_urls[len(shells) // 2 % 2], user.token)
+            words = f"shell{len(shells)}-on-{host}"
+            await asyncio.to_thread(echo_in_a_shell, at, on(host)[0], words)
+            shells.append(host)
+            opened = await sessions_opened_by_replica(nats_cluster)
+            return len(shells) >= len(HOSTS) and all(opened.values())
+
+        shells_started = time.monotonic()
+        await wait_until_async(both_terminals_serve, timeout=60, interval=0)
+        shells_took = time.monotonic() - shells_started
+
         # Both of host-b's replicas die: its clusters turn unreachable, creates go on on host-a.
         first_on_b = on("host-b")
         for process in replicas["host-b"]:
@@ -352,7 +424,9 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
         print(
             f"{CLUSTERS} clusters ready on two hosts in {to_ready:.1f}s, placed {dict(placed)} "
             f"(the last {CLUSTERS - KILL_NATS_AFTER} asked in {creates_after_kill:.1f}s after "
-            f"{victim.server_name} was killed); host-b's {len(first_on_b)} unreachable "
+            f"{victim.server_name} was killed); {len(shells)} shells answered through two "
+            f"terminal replicas in {shells_took:.1f}s {dict(Counter(shells))}; "
+            f"host-b's {len(first_on_b)} unreachable "
             f"{to_unreachable:.1f}s after its replicas were killed, ready {to_ready_again:.1f}s "
             f"after their restart; subscriber: {len(subscriber.ids)} events, 0 lost, 0 twice, "
             f"fetches failed {dict(subscriber.fetch_errors)}; final placement "

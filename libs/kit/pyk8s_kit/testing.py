@@ -76,14 +76,16 @@ HARNESS_PERMISSIONS = Permissions(
 )
 
 
-# A test-only identity for the cluster tests: moves stream leaders and reads stream and
-# consumer state, as an administrator would with the `nats` CLI. Only test clusters admit it.
+# A test-only identity for the cluster tests: moves stream leaders, reads stream and consumer
+# state and the services' statistics, as an administrator would with the `nats` CLI (`nats
+# micro stats`). Only test clusters admit it.
 OPERATOR = "operator"
 OPERATOR_PERMISSIONS = Permissions(
     publish=[
         "$JS.API.STREAM.LEADER.STEPDOWN.*",
         "$JS.API.STREAM.INFO.*",
         "$JS.API.CONSUMER.INFO.*.*",
+        "$SRV.STATS.*",
     ],
     subscribe=[],
 )

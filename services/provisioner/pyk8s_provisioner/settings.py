@@ -13,6 +13,22 @@ from .crypto import fernet_keys
 # A well-known key, accepted only in development and tests.
 DEVELOPMENT_KUBECONFIG_KEY = "cHlrOHMtbGFiLWRldmVsb3BtZW50LWtleS0wMDAwMDA="
 
+# The longest a replicated stream (the hosts bucket is one) goes without a leader after the
+# NATS node leading it dies: nats-server's followers wait a random 4 to 9 s without
+# heartbeats before they campaign (minElectionTimeoutDefault, maxElectionTimeoutDefault in
+# server/raft.go, fixed in the server, not configurable), then campaign for up to 0.8 s
+# (maxCampaignTimeoutDefault). Clients reconnect to another node meanwhile (0.5 s apart).
+NATS_FAILOVER_SECONDS = 10.0
+
+
+def host_deadline_floor(announce_interval_seconds: float, stream_replicas: int) -> float:
+    """The shortest host deadline that outlasts a NATS failover: the latest announcement
+    before it may be one interval old when the leader dies, and the first one after it comes
+    up to one interval after the new leader is elected. Streams on one replica have no
+    failover (their server is back or not): then one late announcement must fit, no more."""
+    one_late = 2 * announce_interval_seconds
+    return NATS_FAILOVER_SECONDS + one_late if stream_replicas > 1 else one_late
+
 
 class ProvisionerSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PROVISIONER_", extra="ignore")
@@ -115,9 +131,23 @@ class ProvisionerSettings(ServiceSettings):
             raise ValueError(
                 "PROVISIONER_MAX_CONCURRENT_CREATES and PROVISIONER_WORKERS must be >= 1"
             )
-        if self.host_deadline_seconds < 2 * self.host_announce_interval_seconds:
+        self._check_host_deadline()
+        return self
+
+    def _check_host_deadline(self) -> None:
+        interval = self.host_announce_interval_seconds
+        floor = host_deadline_floor(interval, self.nats_stream_replicas)
+        if self.host_deadline_seconds >= floor:
+            return
+        if self.nats_stream_replicas == 1:
             raise ValueError(
                 "PROVISIONER_HOST_DEADLINE_SECONDS must be at least twice "
                 "PROVISIONER_HOST_ANNOUNCE_INTERVAL_SECONDS: one late announcement is no outage"
             )
-        return self
+        raise ValueError(
+            f"PROVISIONER_HOST_DEADLINE_SECONDS must be at least {floor:g} with "
+            f"PROVISIONER_NATS_STREAM_REPLICAS={self.nats_stream_replicas}: a NATS failover "
+            f"({NATS_FAILOVER_SECONDS:g} s until a replicated stream has a new leader) plus "
+            "twice PROVISIONER_HOST_ANNOUNCE_INTERVAL_SECONDS; shorter, losing one NATS node "
+            "turns every host's clusters unreachable"
+        )

@@ -291,3 +291,24 @@ async def test_the_single_host_consumer_gives_way_to_the_hosts(
         assert info.config.filter_subject == "pyk8s.work.provisioner.local.>"
     finally:
         await nc.close()
+
+
+def test_a_host_deadline_shorter_than_a_nats_failover_is_refused():
+    # The defaults outlast a failover on a NATS cluster: 30 s >= 10 + 2 x 5 s.
+    assert ProvisionerSettings(environment="test", nats_stream_replicas=3).host_deadline_seconds
+    with pytest.raises(ValueError, match=r"PROVISIONER_HOST_DEADLINE_SECONDS must be at least 20 "):
+        ProvisionerSettings(environment="test", nats_stream_replicas=3, host_deadline_seconds=19.9)
+    with pytest.raises(ValueError, match=r"at least 11 with PROVISIONER_NATS_STREAM_REPLICAS=3"):
+        ProvisionerSettings(
+            environment="test",
+            nats_stream_replicas=3,
+            host_announce_interval_seconds=0.5,
+            host_deadline_seconds=6,
+        )
+    # On one NATS server there is no failover to outlast: one late announcement must fit.
+    single = ProvisionerSettings(
+        environment="test", host_announce_interval_seconds=0.5, host_deadline_seconds=1
+    )
+    assert single.host_deadline_seconds == 1
+    with pytest.raises(ValueError, match="at least twice PROVISIONER_HOST_ANNOUNCE_INTERVAL"):
+        ProvisionerSettings(environment="test", host_deadline_seconds=9)

@@ -1,17 +1,23 @@
 """Terminal rules against a real PostgreSQL database: tickets are single-use under
-concurrency, expire, are stored hashed; session limits hold when openings race."""
+concurrency, expire, are stored hashed; session limits hold when openings race; two replicas
+closing the same dead replica's sessions close and announce each once."""
 
 import asyncio
 import hashlib
+import json
 import uuid
+from collections import Counter
+from datetime import timedelta
 
 import pytest
+from nats.errors import NoRespondersError
 from sqlalchemy import func, select, update
 
+from pyk8s_contracts import subjects
 from pyk8s_contracts.errors import ErrorCode
 from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.db import Database
-from pyk8s_terminal.bridge import SessionInfo
+from pyk8s_terminal.bridge import SessionInfo, marker
 from pyk8s_terminal.docker import Docker
 from pyk8s_terminal.main import MIGRATIONS
 from pyk8s_terminal.models import OutboxEvent, TerminalSession, Ticket
@@ -100,6 +106,85 @@ async def test_session_limits_hold_when_openings_race(service):
         assert await session.scalar(select(func.count()).select_from(TerminalSession)) == 3
         # Each opening wrote its `opened` event in the same transaction.
         assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 3
+
+
+class EnginesDouble:
+    """Test double of the hosts' Docker engines: records whose leftover processes are killed."""
+
+    def __init__(self) -> None:
+        self.killed: list[str] = []
+
+    def for_host(self, host_id, docker_host) -> "EnginesDouble":
+        return self
+
+    async def kill_marked(self, container: str, session_marker: str) -> None:
+        self.killed.append(session_marker)
+
+
+class NobodyServesDouble:
+    """Test double of the NATS client for a bus on which no replica serves any session."""
+
+    async def request(self, *args, **kwargs):
+        raise NoRespondersError
+
+
+@pytest.fixture
+async def two_replicas(make_database):
+    """Two terminal replicas on one database, each with its own connection pool, serving no
+    session: every open session in the table belongs to a replica that died."""
+    url = make_database("terminal", MIGRATIONS)
+    settings = TerminalSettings(environment="test", database_url=url, recheck_interval_seconds=1)
+    made = []
+    for _ in range(2):
+        db = Database(url, pool_size=5)
+        made.append(TerminalService(db, NobodyServesDouble(), EnginesDouble(), settings))
+    yield made
+    for replica in made:
+        await replica.db.dispose()
+
+
+async def test_two_replicas_close_a_dead_replicas_sessions_once(two_replicas):
+    """Both replicas run both clean-ups at the same moment, round after round: the stale
+    heartbeat sweep and the start-up close of sessions nobody serves. Each session is closed,
+    announced and swept once."""
+    sessions = []
+    for _ in range(5):
+        stale = _now() - timedelta(minutes=5)
+        rows = [
+            TerminalSession(
+                id=uuid.uuid4(),
+                user_id=uuid.uuid4(),
+                cluster_id=uuid.uuid4(),
+                container="node",
+                started_at=stale,
+                heartbeat_at=stale,
+            )
+            for _ in range(20)
+        ]
+        async with two_replicas[0].db.session() as session:
+            session.add_all(rows)
+        sessions += [row.id for row in rows]
+        await asyncio.gather(
+            *(replica.heartbeat() for replica in two_replicas),
+            *(replica.end_unserved() for replica in two_replicas),
+        )
+
+    async with two_replicas[0].db.session() as session:
+        open_left = await session.scalar(
+            select(func.count()).where(TerminalSession.ended_at.is_(None))
+        )
+        closed = (
+            await session.scalars(
+                select(OutboxEvent.payload).where(
+                    OutboxEvent.subject == subjects.event_subject("terminal", "closed")
+                )
+            )
+        ).all()
+    assert open_left == 0
+    announced = Counter(json.loads(payload)["subject"] for payload in closed)
+    assert announced == Counter({str(session_id): 1 for session_id in sessions})
+    swept = Counter(marker for replica in two_replicas for marker in replica.engines.killed)
+    assert swept == Counter({marker(session_id): 1 for session_id in sessions})
 
 
 async def test_readiness_includes_the_docker_engine(make_database, nats_server):
