@@ -5,6 +5,7 @@ program of its supervisord (`prepare()` then `command()`)."""
 
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -38,10 +39,35 @@ def die_with_parent() -> None:
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# Ports for servers started later are drawn below the kernel's ephemeral range. A port from
+# bind(0) comes from that range, where every outgoing connection takes its local port too: under
+# a busy test run one took a port between free_port() and the server's bind ("address already
+# in use"). Below it, only another free_port() caller can pick the same one.
+LOWEST_SERVER_PORT = 10000
+_handed_out: set[int] = set()
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, never the same twice in one process."""
+    candidates = range(LOWEST_SERVER_PORT, max(_ephemeral_start(), LOWEST_SERVER_PORT + 1000))
+    for port in random.sample(candidates, 200):
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port found below the ephemeral range")
 
 
 def wait_for_port(port: int, deadline_s: float, process: subprocess.Popen | None = None) -> None:
