@@ -22,7 +22,6 @@ What these tests share: components run as real processes (`python -m pyk8s_<name
 test kills with SIGKILL and starts again, and the events stream read as an outside
 subscriber sees it."""
 
-import json
 import os
 import signal
 import subprocess
@@ -34,7 +33,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pyk8s_contracts import subjects
 from pyk8s_kit.embedded import EmbeddedNats
 from pyk8s_kit.testing import wait_until
 
@@ -128,28 +126,6 @@ def wait_ready(component: Component, url: str, timeout: float = 30) -> float:
     wait_until(lambda: not component.running() or answers(url), timeout=timeout, interval=0.05)
     assert component.running(), component.logs()
     return time.monotonic()
-
-
-async def stream_events(nats: EmbeddedNats, subject: str) -> list[dict]:
-    """Every CloudEvent on PYK8S_EVENTS under `subject`, in stream order, read afresh as an
-    outside subscriber would, to its end (not until a timeout)."""
-    nc = await nats.connect("events")
-    js = nc.jetstream()
-    info = await js.stream_info(subjects.EVENTS_STREAM, subjects_filter=subject)
-    if not (info.state.subjects or {}):
-        await nc.close()
-        return []
-    sub = await js.subscribe(subject, stream=subjects.EVENTS_STREAM, ordered_consumer=True)
-    events = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=10)
-            events.append(json.loads(msg.data))
-            if msg.metadata.num_pending == 0:
-                return events
-    finally:
-        await sub.unsubscribe()
-        await nc.close()
 
 
 def assert_once_by_id(events: list[dict]) -> None:

@@ -10,9 +10,9 @@ import pytest
 from gateway.tests.test_events import EventStream
 from pyk8s_contracts import subjects
 from pyk8s_kit.embedded import free_port
-from pyk8s_kit.testing import wait_until
+from pyk8s_kit.testing import stream_events, wait_until
 
-from .conftest import component_env, stream_events, wait_ready
+from .conftest import component_env, wait_ready
 
 pytestmark = pytest.mark.usefixtures("remove_runtime_clusters")
 

@@ -8,28 +8,25 @@ failover (the stall is measured and printed), and the node, restarted, rejoins a
 led by it, the stream still holds every event."""
 
 import asyncio
-import json
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import httpx
 import pytest
-from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from conftest import SERVICES, Person, Platform, PlatformThread
 from pyk8s_contracts import subjects
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedNatsCluster
 from pyk8s_kit.testing import (
     OPERATOR,
+    OutsideSubscriber,
     move_stream_leader,
     replicated,
+    stream_events,
     wait_until,
     wait_until_async,
 )
@@ -55,7 +52,6 @@ FRESH_REQUEST_SECONDS = 5.0
 # election timeout); the outbox relay's next publish follows within its 2 s publish timeout
 # and 1 s wait.
 EVENTS_BACK_SECONDS = 15.0
-ACK_WAIT_SECONDS = 10
 
 
 @pytest.fixture
@@ -73,68 +69,9 @@ def clustered(nats_cluster, make_database) -> Iterator[PlatformThread]:
         thread.stop()
 
 
-@dataclass
-class Delivery:
-    event_id: str
-    team_id: str
-    at: float
-    times_delivered: int
-
-
-@dataclass
-class OutsideSubscriber:
-    """An outside program: the `events` identity and its own durable pull consumer. Each
-    event is acknowledged with the server's confirmation (`ack_sync`), retried through a
-    failover, so that an acknowledged event is never sent again."""
-
-    cluster: EmbeddedNatsCluster
-    deliveries: list[Delivery] = field(default_factory=list)
-    ack_retries: int = 0
-    fetch_errors: Counter = field(default_factory=Counter)
-    stopped: bool = False
-
-    async def run(self) -> None:
-        nc = await self.cluster.connect("events", name="outside-subscriber")
-        try:
-            consumer = await nc.jetstream().pull_subscribe(
-                TEAM_EVENTS,
-                durable=CONSUMER,
-                stream=subjects.EVENTS_STREAM,
-                # A delivery lost with the killed node comes again after ack_wait.
-                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_SECONDS),
-            )
-            while not self.stopped:
-                try:
-                    batch = await consumer.fetch(20, timeout=1)
-                except (NatsTimeout, TimeoutError):
-                    continue
-                except NatsError as error:
-                    # The consumer's leader is being elected anew: ask again shortly.
-                    self.fetch_errors[type(error).__name__] += 1
-                    await asyncio.sleep(0.1)
-                    continue
-                for msg in batch:
-                    await self.handle(msg)
-        finally:
-            await nc.close()
-
-    async def handle(self, msg) -> None:
-        event = json.loads(msg.data)
-        delivered = msg.metadata.num_delivered
-        self.deliveries.append(Delivery(event["id"], event["subject"], time.monotonic(), delivered))
-        deadline = time.monotonic() + RECOVERY_SECONDS
-        while True:
-            try:
-                await msg.ack_sync(timeout=2)
-                return
-            except (NatsError, TimeoutError):
-                self.ack_retries += 1
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.1)
-
-    def team_ids(self) -> list[str]:
-        return [delivery.team_id for delivery in self.deliveries]
+def team_ids(subscriber: OutsideSubscriber) -> list[str]:
+    """The teams whose `team.created` the subscriber got, once per delivery."""
+    return [delivery.event["subject"] for delivery in subscriber.deliveries]
 
 
 async def stream_peers(cluster: EmbeddedNatsCluster) -> dict[str, tuple[int, set[str]]]:
@@ -151,24 +88,6 @@ async def stream_peers(cluster: EmbeddedNatsCluster) -> dict[str, tuple[int, set
         return found
     finally:
         await operator.close()
-
-
-async def stream_team_events(cluster: EmbeddedNatsCluster) -> list[dict]:
-    """Every team event in the stream, read afresh to its end with an ordered consumer."""
-    nc = await cluster.connect("events")
-    sub = await nc.jetstream().subscribe(
-        TEAM_EVENTS, stream=subjects.EVENTS_STREAM, ordered_consumer=True
-    )
-    try:
-        events = []
-        while True:
-            msg = await sub.next_msg(timeout=10)
-            events.append(json.loads(msg.data))
-            if msg.metadata.num_pending == 0:
-                return events
-    finally:
-        await sub.unsubscribe()
-        await nc.close()
 
 
 def node_of(cluster: EmbeddedNatsCluster, nc) -> str:
@@ -241,7 +160,9 @@ def test_a_killed_node_loses_no_event_and_requests_resume_after_the_failover(
     platform.run(move_stream_leader(nats_cluster, subjects.EVENTS_STREAM, victim.server_name))
     print(f"victim {victim.server_name}; connections {before}")
 
-    subscriber = OutsideSubscriber(nats_cluster)
+    subscriber = OutsideSubscriber(
+        nats_cluster, TEAM_EVENTS, CONSUMER, recovery_seconds=RECOVERY_SECONDS
+    )
     reading: Future = asyncio.run_coroutine_threadsafe(subscriber.run(), platform.loop)
     with httpx.Client(base_url=f"{platform.url}/api/v1", timeout=30) as api:
         alice = Person(api)
@@ -270,13 +191,13 @@ def test_a_killed_node_loses_no_event_and_requests_resume_after_the_failover(
 
     # Every team in the teams database (201 or not: one in flight at the kill may exist)
     # has its event, read exactly once.
-    wait_until(lambda: set(subscriber.team_ids()) >= teams.keys(), timeout=RECOVERY_SECONDS)
+    wait_until(lambda: set(team_ids(subscriber)) >= teams.keys(), timeout=RECOVERY_SECONDS)
     subscriber.stopped = True
     reading.result(timeout=10)
-    received = subscriber.team_ids()
+    received = team_ids(subscriber)
     assert sorted(received) == sorted(teams), "an event lost, or one for no team"
     assert len(received) == len(set(received)), "an event delivered twice"
-    arrived = {teams[d.team_id]: d.at for d in subscriber.deliveries}
+    arrived = {teams[d.event["subject"]]: d.at for d in subscriber.deliveries}
     delays = [arrived[a.key] - a.ended for a in burst.attempts + fresh if a.status == 201]
     after = connections(clustered, nats_cluster)
     figures = Figures(
@@ -307,6 +228,6 @@ def test_a_killed_node_loses_no_event_and_requests_resume_after_the_failover(
     caught_up = time.monotonic() - restarted
     print(f"{victim.server_name} rejoined and caught up {caught_up:.2f}s after its start")
     platform.run(move_stream_leader(nats_cluster, subjects.EVENTS_STREAM, victim.server_name))
-    events = platform.run(stream_team_events(nats_cluster))
+    events = platform.run(stream_events(nats_cluster, TEAM_EVENTS))
     assert sorted(e["subject"] for e in events) == sorted(teams)
     assert len({e["id"] for e in events}) == len(events)

@@ -14,7 +14,7 @@ import pytest
 from conftest import kwok_processes, remove_kwok, require_kwok
 from pyk8s_contracts import clusters as c
 from pyk8s_contracts import subjects
-from pyk8s_kit.testing import ensure_all_streams, wait_until_async
+from pyk8s_kit.testing import ensure_all_streams, stream_events, wait_until_async
 from pyk8s_provisioner.main import MIGRATIONS
 from pyk8s_provisioner.service import runtime_name
 from tests.provisioner.conftest import (
@@ -26,7 +26,7 @@ from tests.provisioner.conftest import (
 )
 from tests.provisioner.test_crash_safety import NODES_WITH_ONE_WORKER, create_when_served, status_is
 
-from .conftest import assert_once_by_id, stream_events
+from .conftest import assert_once_by_id
 
 LIFECYCLE = ["created", "provisioning", "ready", "deleting", "deleted"]
 

@@ -19,9 +19,10 @@ from conftest import Person
 from pyk8s_auth.main import MIGRATIONS as AUTH_MIGRATIONS
 from pyk8s_contracts.auth import PASSWORD_REQUEST_TIMEOUT_SECONDS
 from pyk8s_kit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from pyk8s_kit.testing import stream_events
 from pyk8s_teams.main import MIGRATIONS as TEAMS_MIGRATIONS
 
-from .conftest import Component, assert_once_by_id, component_env, stream_events, wait_ready
+from .conftest import Component, assert_once_by_id, component_env, wait_ready
 
 BURST_THREADS = 4
 # Each fault is bounded: the kill is noticed, the restart serves, within these.

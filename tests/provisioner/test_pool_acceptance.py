@@ -19,12 +19,9 @@ import os
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
-from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from gateway.tests.test_terminal import open_shell
 from pyk8s_auth.main import MIGRATIONS as AUTH_MIGRATIONS
@@ -32,8 +29,10 @@ from pyk8s_contracts import subjects
 from pyk8s_kit.embedded import EmbeddedNatsCluster, free_port
 from pyk8s_kit.testing import (
     OPERATOR,
+    OutsideSubscriber,
     ensure_all_streams,
     move_stream_leader,
+    stream_events,
     wait_until_async,
 )
 from pyk8s_provisioner.main import MIGRATIONS
@@ -64,73 +63,10 @@ TIMING = {
     "PROVISIONER_HOST_ANNOUNCE_INTERVAL_SECONDS": "0.5",
     "PROVISIONER_HOST_DEADLINE_SECONDS": "15",
 }
-ACK_WAIT_SECONDS = 10
 # Each cluster's events, in order: every one is created and made ready once; host-b's first
 # clusters also went unreachable and came back.
 LIFECYCLE = ["created", "provisioning", "ready"]
 WENT_AWAY_AND_BACK = [*LIFECYCLE, "unreachable", "ready"]
-
-
-@dataclass
-class OutsideSubscriber:
-    """An outside program reading the cluster events with the `events` identity and its own
-    durable consumer (R3, like the stream), acknowledging each with the server's confirmation,
-    retried through the failover (see tests/faults/test_nats_node_loss.py)."""
-
-    cluster: EmbeddedNatsCluster
-    ids: list[str] = field(default_factory=list)
-    fetch_errors: Counter = field(default_factory=Counter)
-    stopped: bool = False
-
-    async def run(self) -> None:
-        nc = await self.cluster.connect("events", name="pool-subscriber")
-        try:
-            consumer = await nc.jetstream().pull_subscribe(
-                subjects.CLUSTER_EVENTS_ALL,
-                durable="pool-acceptance",
-                stream=subjects.EVENTS_STREAM,
-                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_SECONDS),
-            )
-            while not self.stopped:
-                try:
-                    batch = await consumer.fetch(50, timeout=1)
-                except (NatsTimeout, TimeoutError):
-                    continue
-                except NatsError as error:
-                    self.fetch_errors[type(error).__name__] += 1
-                    await asyncio.sleep(0.1)
-                    continue
-                for msg in batch:
-                    self.ids.append(json.loads(msg.data)["id"])
-                    await wait_until_async(lambda m=msg: acknowledged(m), timeout=30, interval=0.1)
-        finally:
-            await nc.close()
-
-
-async def acknowledged(msg) -> bool:
-    try:
-        await msg.ack_sync(timeout=2)
-        return True
-    except (NatsError, TimeoutError):
-        return False
-
-
-async def stream_events(cluster: EmbeddedNatsCluster) -> list[dict]:
-    """Every cluster event in the stream, read afresh to its end."""
-    nc = await cluster.connect("events")
-    sub = await nc.jetstream().subscribe(
-        subjects.CLUSTER_EVENTS_ALL, stream=subjects.EVENTS_STREAM, ordered_consumer=True
-    )
-    try:
-        events = []
-        while True:
-            msg = await sub.next_msg(timeout=10)
-            events.append(json.loads(msg.data))
-            if msg.metadata.num_pending == 0:
-                return events
-    finally:
-        await sub.unsubscribe()
-        await nc.close()
 
 
 def service_env(name: str, nats: EmbeddedNatsCluster, **settings: str) -> dict[str, str]:
@@ -284,7 +220,7 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
     everything = [*others, *(p for processes in replicas.values() for p in processes)]
     api = [httpx.AsyncClient(base_url=f"{url}/api/v1", timeout=30) for url in gateway_urls]
     made: dict[str, tuple[str, str, str]] = {}  # id: (host, provider, runtime)
-    subscriber = OutsideSubscriber(nats_cluster)
+    subscriber = OutsideSubscriber(nats_cluster, subjects.CLUSTER_EVENTS_ALL, "pool-acceptance")
     reading: asyncio.Task | None = None
 
     async def listed(person: Person) -> list[dict]:
@@ -411,7 +347,7 @@ async def test_a_pool_of_two_hosts_on_a_nats_cluster(
         await wait_all(user, list(made), "ready", 60)
 
         # The outside subscriber got every event of the run, once.
-        events = await stream_events(nats_cluster)
+        events = await stream_events(nats_cluster, subjects.CLUSTER_EVENTS_ALL)
         await wait_until_async(lambda: len(subscriber.ids) >= len(events), timeout=40)
         subscriber.stopped = True
         await reading

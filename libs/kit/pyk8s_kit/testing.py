@@ -5,19 +5,25 @@ three for the tests that need one.
 With PYK8S_REQUIRE_ALL=1 (CI sets it) a skipped test is a failure: CI has everything every
 test needs, so a skip there means a part went untested without anyone noticing."""
 
+import asyncio
 import json
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from alembic import command
 from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from pyk8s_contracts.identities import ALL_IDENTITIES, Permissions
+from pyk8s_contracts.subjects import EVENTS_STREAM
 
 from .db import alembic_config
 from .embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
@@ -172,7 +178,6 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
 
 async def wait_until_async(predicate, timeout: float = 10.0, interval: float = 0.02):
     """Async form of `wait_until`; `predicate` may be a coroutine function."""
-    import asyncio
     import inspect
 
     deadline = time.monotonic() + timeout
@@ -244,3 +249,95 @@ async def move_stream_leader(cluster: EmbeddedNatsCluster, stream: str, server_n
         await wait_until_async(leads, timeout=30, interval=0.2)
     finally:
         await operator.close()
+
+
+@dataclass
+class Delivery:
+    event: dict
+    at: float  # time.monotonic() on arrival
+    times_delivered: int
+
+
+@dataclass
+class OutsideSubscriber:
+    """An outside program as docs/events.md shows one, for the tests that kill NATS nodes
+    under it: the `events` identity and its own durable pull consumer on the events stream.
+    Each event is acknowledged with the server's confirmation (`ack_sync`), retried through a
+    failover, so that an acknowledged event is never sent again; a delivery lost with a killed
+    node comes again after `ack_wait_seconds`."""
+
+    nats: EmbeddedNats | EmbeddedNatsCluster
+    subject: str
+    durable: str
+    ack_wait_seconds: float = 10
+    recovery_seconds: float = 30
+    deliveries: list[Delivery] = field(default_factory=list)
+    ack_retries: int = 0
+    fetch_errors: Counter = field(default_factory=Counter)
+    stopped: bool = False
+
+    @property
+    def ids(self) -> list[str]:
+        return [delivery.event["id"] for delivery in self.deliveries]
+
+    async def run(self) -> None:
+        nc = await self.nats.connect("events", name=self.durable)
+        try:
+            consumer = await nc.jetstream().pull_subscribe(
+                self.subject,
+                durable=self.durable,
+                stream=EVENTS_STREAM,
+                config=ConsumerConfig(
+                    ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_seconds
+                ),
+            )
+            while not self.stopped:
+                try:
+                    batch = await consumer.fetch(20, timeout=1)
+                except (NatsTimeout, TimeoutError):
+                    continue
+                except NatsError as error:
+                    # The consumer's leader is being elected anew: ask again shortly.
+                    self.fetch_errors[type(error).__name__] += 1
+                    await asyncio.sleep(0.1)
+                    continue
+                for msg in batch:
+                    await self.handle(msg)
+        finally:
+            await nc.close()
+
+    async def handle(self, msg) -> None:
+        delivered = msg.metadata.num_delivered
+        self.deliveries.append(Delivery(json.loads(msg.data), time.monotonic(), delivered))
+        deadline = time.monotonic() + self.recovery_seconds
+        while True:
+            try:
+                await msg.ack_sync(timeout=2)
+                return
+            except (NatsError, TimeoutError):
+                self.ack_retries += 1
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+
+
+async def stream_events(nats: EmbeddedNats | EmbeddedNatsCluster, subject: str) -> list[dict]:
+    """Every event on `subject` in the events stream, read afresh as an outside subscriber
+    would, to its end (not until a timeout)."""
+    nc = await nats.connect("events")
+    js = nc.jetstream()
+    info = await js.stream_info(EVENTS_STREAM, subjects_filter=subject)
+    if not (info.state.subjects or {}):
+        await nc.close()
+        return []
+    sub = await js.subscribe(subject, stream=EVENTS_STREAM, ordered_consumer=True)
+    events = []
+    try:
+        while True:
+            msg = await sub.next_msg(timeout=10)
+            events.append(json.loads(msg.data))
+            if msg.metadata.num_pending == 0:
+                return events
+    finally:
+        await sub.unsubscribe()
+        await nc.close()
