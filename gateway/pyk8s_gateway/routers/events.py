@@ -36,7 +36,7 @@ from pyk8s_kit.bus import ServiceError
 from pyk8s_kit.roles import team_role
 
 from .. import stream_tickets
-from ..deps import Bus, bearer, get_verifier
+from ..deps import Bus, bearer, connected_bus, get_verifier
 from ..problems import Problem
 from ..rbac import require_team_role
 from ..security import InvalidToken, Principal, TokenVerifier
@@ -85,6 +85,7 @@ class StreamTicket(BaseModel):
 
 
 async def get_ticket_bucket(request: Request) -> KeyValue:
+    connected_bus(request)
     return request.app.state.stream_tickets
 
 

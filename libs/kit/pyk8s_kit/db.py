@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -104,14 +105,18 @@ class Database:
         """The first row of `query`, outside a transaction, or None. The connection comes from
         the engine's pool (checked when idle, as every checkout is); one that broke during the
         read is discarded, not returned to the pool."""
-        async with self.engine.connect() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            try:
-                return await driver.fetchrow(query.sql, *query.arguments(params))
-            except BaseException:
-                if driver.is_closed():
-                    await connection.invalidate()
-                raise
+        pooled = await self.engine.raw_connection()
+        driver = pooled.driver_connection
+        try:
+            return await driver.fetchrow(query.sql, *query.arguments(params))
+        except BaseException:
+            if driver.is_closed():
+                await greenlet_spawn(pooled.invalidate)
+            raise
+        finally:
+            # Back to the pool. Its reset (a rollback) has nothing to do: the driver
+            # connection was used directly, so the adapter never began a transaction.
+            await greenlet_spawn(pooled.close)
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """Whether the database answers within `timeout`: a probe must not hang on a host

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.micro.service import Service
@@ -132,4 +133,6 @@ def run(start: Callable[[], Awaitable[Runtime]]) -> None:
         finally:
             await runtime.stop()
 
-    asyncio.run(main())
+    # uvloop, as the gateway runs under uvicorn: a tenth less CPU per request answered
+    # (docs/performance.md).
+    uvloop.run(main())

@@ -7,6 +7,8 @@ import logging
 import os
 import re
 import signal
+import tempfile
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,34 +55,52 @@ async def run_cli(
     stdin: bytes | None = None,
 ) -> CliResult:
     """Run to completion or kill the whole process group after `timeout` seconds; `stdin`
-    is what the command reads on its standard input (nothing when None)."""
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-            env={**os.environ, **(env or {})},
-        )
-    except FileNotFoundError:
-        raise CliError(f"{argv[0]}: command not found") from None
-    except PermissionError:
-        raise CliError(f"{argv[0]}: permission denied") from None
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout)
-    except (TimeoutError, asyncio.CancelledError) as stop:
-        _kill_group(process)
-        await process.wait()
-        if isinstance(stop, asyncio.CancelledError):
-            raise
-        raise CliError(
-            f"{os.path.basename(argv[0])} did not finish within {timeout:.0f}s"
-        ) from None
-    return CliResult(
-        process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")
-    )
+    is what the command reads on its standard input (nothing when None).
+
+    The output goes to unnamed files, read once the CLI has exited: a CLI that starts daemons
+    (kwokctl starts etcd, kube-apiserver and kwok) may leave them holding a copy of its output
+    pipe, and reading a pipe to its end would then wait for the daemons, not for the CLI."""
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdout=stdout,
+                stderr=stderr,
+                stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                env={**os.environ, **(env or {})},
+            )
+        except FileNotFoundError:
+            raise CliError(f"{argv[0]}: command not found") from None
+        except PermissionError:
+            raise CliError(f"{argv[0]}: permission denied") from None
+        try:
+            await asyncio.wait_for(_finish(process, stdin), timeout)
+        except (TimeoutError, asyncio.CancelledError) as stop:
+            _kill_group(process)
+            await process.wait()
+            if isinstance(stop, asyncio.CancelledError):
+                raise
+            raise CliError(
+                f"{os.path.basename(argv[0])} did not finish within {timeout:.0f}s"
+            ) from None
+        return CliResult(process.returncode or 0, _text(stdout), _text(stderr))
+
+
+async def _finish(process: asyncio.subprocess.Process, stdin: bytes | None) -> None:
+    if stdin is not None:
+        process.stdin.write(stdin)
+        # A CLI that exits without reading all of it closes the pipe: that is its business.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            await process.stdin.drain()
+        process.stdin.close()
+    await process.wait()
+
+
+def _text(output: typing.BinaryIO) -> str:
+    output.seek(0)
+    return output.read().decode(errors="replace")
 
 
 def _kill_group(process: asyncio.subprocess.Process) -> None:
