@@ -18,8 +18,10 @@ bearer = HTTPBearer(auto_error=False, description="An access token (JWT) or an A
 
 
 def connected_bus(request: Request) -> NATS:
-    """Every API route needs NATS: while the gateway's connection is down, refuse at once
-    instead of letting the request wait out its timeout in the client's buffer."""
+    """The bus for a route: while the gateway's connection is down, refuse at once instead of
+    letting the route's work wait out its timeout in the client's buffer (requests to services
+    are refused the same way by `pyk8s_kit.bus.request`; event streams and tickets use
+    JetStream)."""
     nc = request.app.state.nc
     if not nc.is_connected:
         raise Problem(503, ErrorCode.UNAVAILABLE.value, "the message bus is unreachable")
@@ -46,10 +48,9 @@ async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    # The verifier asks the auth service about API tokens: the bus must be up. Read from the
-    # app's state here, not through more dependencies: FastAPI's cost per request grows with
-    # each one (docs/performance.md).
-    connected_bus(request)
+    # The verifier comes from the app's state, not from one more dependency: FastAPI's cost
+    # per request grows with each (docs/performance.md). It checks access tokens itself and
+    # asks the auth service about API tokens (at once a 503 while the bus is down).
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, ErrorCode.UNAUTHORIZED.value, "sign in first: no bearer token")
     try:

@@ -77,6 +77,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # The platform exports no OpenTelemetry; left on, FastAPI would look the global
+        # providers up (and read the environment) on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
@@ -106,7 +108,6 @@ def main() -> None:
         # own configuration would replace it.
         log_config=None,
         proxy_headers=False,
-        server_header=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         **settings.uvicorn_options(),
     )

@@ -63,9 +63,11 @@ class GatewaySettings(BaseSettings):
         """What uvicorn needs beyond host and port: HTTPS when a certificate is set, the
         keep-alive, and wsproto for WebSockets, which takes subprotocols as clients send them;
         `websockets` refuses kubectl port-forward's `SPDY/3.1+portforward.k8s.io` (a '/' is not
-        a token)."""
+        a token). No `server` header: it would name our software and its version to anyone
+        asking, and it is one more header to write on every answer."""
         return {
             "timeout_keep_alive": self.keep_alive_seconds,
+            "server_header": False,
             "ssl_certfile": self.tls_cert_file or None,
             "ssl_keyfile": self.tls_key_file or None,
             "ws": "wsproto",

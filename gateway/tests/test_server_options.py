@@ -22,3 +22,7 @@ def test_idle_connections_are_kept_longer_than_clients_pause():
 
 def test_the_keep_alive_is_a_setting():
     assert config(keep_alive_seconds=20).timeout_keep_alive == 20
+
+
+def test_answers_do_not_name_the_server_software():
+    assert config().server_header is False
