@@ -91,21 +91,25 @@ def bombard(url: str, headers: dict, seconds: float, clients: int) -> Round:
     )
 
 
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
+def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    seconds = {}
     for process in processes:
         try:
             times = process.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        total += times.user + times.system
-    return total
+        seconds[process.pid] = times.user + times.system
+    return seconds
 
 
 def measure(url: str, headers: dict, processes, seconds: float, clients: int) -> Round:
-    before = cpu_seconds(processes)
+    """One round; `processes()` lists the processes to count, asked before and after: one that
+    starts during the round (a PostgreSQL backend for a connection a pool opens) counts from
+    its start. One that ends during it is lost to the count, so pools must not churn."""
+    before = cpu_seconds(processes())
     result = bombard(url, headers, seconds, clients)
-    result.cpu = cpu_seconds(processes) - before
+    after = cpu_seconds(processes())
+    result.cpu = sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
     return result
 
 
@@ -134,10 +138,27 @@ ON_THE_PATH = {"gateway", "provisioner", "teams", "nats"}
 
 
 def processes_of(platform: Platform, baseline: multiprocessing.Process):
-    everything = psutil.Process(platform.runner.pid).children(recursive=True)
-    postgres = [p for p in everything if p.name().startswith("postgres")]
-    ours = [p for p in everything if program(p) in ON_THE_PATH]
-    return [*ours, *postgres], [psutil.Process(baseline.pid), *postgres]
+    """Two functions listing each side's processes at the moment they are called."""
+
+    def postgres() -> list[psutil.Process]:
+        everything = psutil.Process(platform.runner.pid).children(recursive=True)
+        return [p for p in everything if is_postgres(p)]
+
+    def ours() -> list[psutil.Process]:
+        everything = psutil.Process(platform.runner.pid).children(recursive=True)
+        return [*(p for p in everything if program(p) in ON_THE_PATH), *postgres()]
+
+    def theirs() -> list[psutil.Process]:
+        return [psutil.Process(baseline.pid), *postgres()]
+
+    return ours, theirs
+
+
+def is_postgres(process: psutil.Process) -> bool:
+    try:
+        return process.name().startswith("postgres")
+    except psutil.Error:
+        return False
 
 
 def program(process: psutil.Process) -> str | None:

@@ -72,8 +72,11 @@ class Endpoint:
     request: type[BaseModel]
     handler: Callable[[Any], Awaitable[BaseModel]]
     # nats.micro hands an endpoint its requests one at a time: one that waits (for a worker
-    # thread, say) holds up every other. A concurrent endpoint handles each in a task of its
-    # own, so whatever it waits for must bound itself.
+    # thread, the database) holds up every other. A concurrent endpoint handles each in a task
+    # of its own, so whatever it waits for must bound itself (a pooled connection does: the
+    # pool's timeout). The reads behind every request are concurrent: their answers then leave
+    # in batches, one write for several, which halved the NATS server's CPU per read
+    # (docs/performance.md).
     concurrent: bool = False
 
     @property

@@ -22,7 +22,7 @@ class ServiceSettings(BaseSettings):
     # 0 disables the probe server (tests run several services in one process).
     health_port: int = 0
     log_level: str = "INFO"
-    db_pool_size: int = 5
+    db_pool_size: int = 10
 
     @model_validator(mode="after")
     def _database_url_is_async(self) -> "ServiceSettings":

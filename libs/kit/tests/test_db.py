@@ -122,3 +122,26 @@ async def test_a_connection_broken_during_fetch_one_is_an_outage_and_discarded(
 def busy(embedded_pg, pid: int) -> bool:
     state = embedded_pg.psql(f"SELECT state FROM pg_stat_activity WHERE pid = {pid}")
     return "active" in state
+
+
+BACKEND = kit_db.Query(
+    select(func.pg_backend_pid().label("pid"), func.pg_sleep(bindparam("seconds", type_=Float)))
+)
+
+
+async def test_bursts_of_reads_share_a_fixed_set_of_connections(embedded_pg):
+    """Reads beyond the pool's size wait for a connection; none is opened and closed for a
+    burst (a PostgreSQL backend started and stopped each time)."""
+    name = f"kitdb_{uuid.uuid4().hex[:8]}"
+    embedded_pg.psql(f'CREATE DATABASE "{name}"')
+    database = Database(embedded_pg.url(name), pool_size=3)
+    try:
+        backends: set[int] = set()
+        for _ in range(5):
+            rows = await asyncio.gather(
+                *(database.fetch_one(BACKEND, seconds=0.01) for _ in range(30))
+            )
+            backends |= {row["pid"] for row in rows}
+        assert len(backends) == 3
+    finally:
+        await database.dispose()

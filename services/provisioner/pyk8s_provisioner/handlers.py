@@ -36,7 +36,7 @@ def build_router(service: ClusterService, hosts: HostService, nc: NATS, host_id:
     async def list_clusters(req: c.ClusterListRequest) -> c.ClusterList:
         return await service.list(req)
 
-    @router.endpoint(subjects.PROVISIONER_CLUSTER_GET, c.ClusterRequest)
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_GET, c.ClusterRequest, concurrent=True)
     async def get(req: c.ClusterRequest) -> c.Cluster:
         return await service.get(req)
 
@@ -60,7 +60,7 @@ def build_router(service: ClusterService, hosts: HostService, nc: NATS, host_id:
     async def proxy(req: c.ClusterProxyRequest) -> c.ClusterProxy:
         return await service.proxy(req)
 
-    @router.endpoint(subjects.PROVISIONER_CLUSTER_ACCESS, c.ClusterAccessRequest)
+    @router.endpoint(subjects.PROVISIONER_CLUSTER_ACCESS, c.ClusterAccessRequest, concurrent=True)
     async def check_access(req: c.ClusterAccessRequest) -> c.Cluster:
         return await service.check_access(req)
 

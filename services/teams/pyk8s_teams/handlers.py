@@ -11,11 +11,11 @@ from .service import TeamsService
 def build_router(service: TeamsService) -> Router:
     router = Router()
 
-    @router.endpoint(subjects.TEAMS_MEMBERSHIP, c.MembershipRequest)
+    @router.endpoint(subjects.TEAMS_MEMBERSHIP, c.MembershipRequest, concurrent=True)
     async def membership(req: c.MembershipRequest) -> c.MembershipReply:
         return await service.membership(req)
 
-    @router.endpoint(subjects.TEAMS_ROLES, c.RolesRequest)
+    @router.endpoint(subjects.TEAMS_ROLES, c.RolesRequest, concurrent=True)
     async def roles(req: c.RolesRequest) -> c.RolesReply:
         return await service.roles(req)
 
@@ -27,7 +27,7 @@ def build_router(service: TeamsService) -> Router:
     async def list_teams(req: c.TeamListRequest) -> c.TeamList:
         return await service.list_teams(req)
 
-    @router.endpoint(subjects.TEAMS_GET, c.TeamRequest)
+    @router.endpoint(subjects.TEAMS_GET, c.TeamRequest, concurrent=True)
     async def get(req: c.TeamRequest) -> c.TeamWithRole:
         return await service.get_team(req)
 
