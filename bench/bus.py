@@ -45,6 +45,9 @@ async def main() -> None:
 
         # The harness may only serve nats.micro discovery under the name "test".
         await serve(service_nc, "test", "0.1.0", [router], no_actor)
+        # The subscriptions are sent, not yet known to the server: a request from the other
+        # connection could find no responder. A flush returns once the server has them.
+        await service_nc.flush()
         payload = Echo(text="hello", n=1)
         latencies = []
         for _ in range(SEQUENTIAL):
