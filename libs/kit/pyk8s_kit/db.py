@@ -115,8 +115,8 @@ class Database:
                 await greenlet_spawn(pooled.invalidate)
             raise
         finally:
-            # Back to the pool. Its reset (a rollback) has nothing to do: the driver
-            # connection was used directly, so the adapter never began a transaction.
+            # Back to the pool, from a greenlet: the pool's reset or a close may await the
+            # driver.
             await greenlet_spawn(pooled.close)
 
     async def ping(self, timeout: float = 2.0) -> bool:

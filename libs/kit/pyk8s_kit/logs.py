@@ -40,8 +40,7 @@ class BatchedStreamHandler(logging.StreamHandler):
     """Collects formatted lines and writes them together: one write for a batch of access
     log lines instead of a system call each, in the gateway and in whatever reads its output
     (under `make up`, supervisord spent 0.05 ms per request reading the lines one by one,
-    docs/performance.md). Whole lines only: a batch never splits a line another handler's
-    could land in."""
+    docs/performance.md). Whole lines only, so no other handler's line lands inside one."""
 
     def __init__(self, stream, flush_seconds: float, batch_lines: int) -> None:
         super().__init__(stream)
